@@ -1,0 +1,143 @@
+"""Planning: a validated spec -> the list of deployment x scenario items to run.
+
+Each :class:`PlanItem` says what runs (label, model, hardware, precision, GPUs), under which
+load (scenario, concurrency ladder, prompts per point) and the exact commands that launch it.
+Items are small and JSON-serialisable: they travel through Airflow XCom as they are.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from frontier import labels
+from frontier.commands import LaunchOptions, LaunchPlan, build_launch_plan
+from frontier.errors import FrontierError
+from frontier.spec import Spec
+
+
+class PlanItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str  # unique within a run; the warehouse part name of this item
+    label: str  # as written in the spec (the chart legend shows it verbatim)
+    label_canonical: str
+    model: str
+    hardware: str
+    precision: str
+    gpus: int
+    scenario: dict[str, Any]  # {name, isl, osl}
+    concurrencies: list[int]
+    num_prompts: dict[int, int]
+    warmup_requests: dict[int, int]
+    engine: str
+    servers: list[dict[str, Any]]  # [{role, node_rank, argv}]
+    router: dict[str, Any] | None  # {argv} | None
+    server_args: list[str] = []
+
+    @property
+    def name(self) -> str:
+        """What the Airflow UI shows for this item: ``DEP8 / 8k1k``."""
+        return f"{self.label} / {self.scenario['name']}"
+
+    def public(self) -> dict[str, Any]:
+        """The documented `frontier plan --json` shape."""
+        return {
+            "label": self.label,
+            "model": self.model,
+            "hardware": self.hardware,
+            "precision": self.precision,
+            "gpus": self.gpus,
+            "scenario": self.scenario,
+            "concurrencies": self.concurrencies,
+            "servers": self.servers,
+            "router": self.router,
+        }
+
+
+def item_key(model: str, hardware: str, precision: str, label: str, scenario: str) -> str:
+    raw = f"{model}__{hardware}__{precision}__{label}__{scenario}"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", raw)
+
+
+def launch_options(spec: Spec) -> LaunchOptions:
+    try:
+        return LaunchOptions(**spec.cluster)
+    except Exception as e:  # pydantic ValidationError -> one line
+        raise FrontierError(f"spec field `cluster`: {e}".replace("\n", " ")) from None
+
+
+def plan_launch(spec: Spec, item_label: str, model: str, hardware: str, precision: str,
+                extra: list[str] | None = None) -> LaunchPlan:
+    opts = launch_options(spec)
+    if extra:
+        opts = opts.model_copy(update={"extra_args": {**opts.extra_args, item_label: extra}})
+    engine = "sglang" if spec.engine in ("sglang", "endpoint") else "sim"
+    return build_launch_plan(item_label, model=model, hardware=hardware, precision=precision,
+                             options=opts, engine=engine)
+
+
+def sim_argv(spec: Spec, label: str, model: str, hardware: str, precision: str,
+             extra: list[str] | None = None, port: int | None = None) -> list[str]:
+    """The one process that simulates a whole deployment (PD included) on the simulated engine."""
+    opts = launch_options(spec)
+    argv = [
+        sys.executable, "-m", "frontier.sim.launch_server",
+        "--deployment", label,
+        "--model-path", model,
+        "--hardware", hardware,
+        "--precision", precision,
+        "--host", opts.host,
+        "--port", str(port if port is not None else opts.base_port),
+        "--seed", str(spec.seed),
+    ]
+    for key, value in sorted(spec.sim.items()):
+        argv += [f"--{key.replace('_', '-')}", str(value)]
+    return argv + list(extra or [])
+
+
+def plan(spec: Spec) -> list[PlanItem]:
+    """Every deployment x scenario of a spec, in spec order. Raises FrontierError naming the label
+    that cannot be launched (e.g. a mode the pinned SGLang cannot express)."""
+    items: list[PlanItem] = []
+    for m in spec.matrix:
+        ladder = m.concurrencies or spec.concurrencies
+        for label in m.labels:
+            dep = labels.parse(label)
+            extra = m.server_args.get(label, [])
+            if spec.engine == "endpoint":
+                js = {"servers": [], "router": None}
+            elif spec.engine == "sim":
+                js = {"servers": [{"role": "single", "node_rank": 0,
+                                   "argv": sim_argv(spec, label, m.model, m.hardware, m.precision, extra)}],
+                      "router": None}
+            else:
+                js = plan_launch(spec, label, m.model, m.hardware, m.precision, extra).to_json()
+            for sc in m.scenarios or spec.scenarios:
+                num = {
+                    c: spec.num_prompts or max(spec.min_prompts, spec.num_prompts_multiplier * c) for c in ladder
+                }
+                warm = {c: int(round(spec.warmup_multiplier * c)) for c in ladder}
+                items.append(
+                    PlanItem(
+                        key=item_key(m.model, m.hardware, m.precision, label, sc.name),
+                        label=label,
+                        label_canonical=str(dep),
+                        model=m.model,
+                        hardware=m.hardware,
+                        precision=m.precision,
+                        gpus=dep.gpus,
+                        scenario={"name": sc.name, "isl": sc.isl, "osl": sc.osl},
+                        concurrencies=list(ladder),
+                        num_prompts=num,
+                        warmup_requests=warm,
+                        engine=spec.engine,
+                        servers=js["servers"],
+                        router=js["router"],
+                        server_args=list(extra),
+                    )
+                )
+    return items

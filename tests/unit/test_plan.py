@@ -1,0 +1,67 @@
+"""Planning: every deployment x scenario of a spec, with GPU counts, ladders and commands."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from frontier.labels import parse
+from frontier.plan import plan
+from frontier.spec import load_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_nightly_plan_covers_every_label_and_scenario():
+    spec = load_spec(ROOT / "sweeps/nightly.yaml")
+    items = plan(spec)
+    want = {(lab, sc.name) for m in spec.matrix for lab in m.labels for sc in spec.scenarios}
+    assert {(i.label, i.scenario["name"]) for i in items} == want
+    assert len({i.key for i in items}) == len(items)
+    for i in items:
+        assert i.gpus == parse(i.label).gpus
+        assert i.concurrencies == spec.concurrencies
+        # load shape: 10 x concurrency (min 20) prompts, 2 x concurrency warm-up
+        assert all(i.num_prompts[c] == max(20, 10 * c) and i.warmup_requests[c] == 2 * c for c in i.concurrencies)
+        argvs = [s["argv"] for s in i.servers]
+        assert argvs and all("sglang.launch_server" in a for a in argvs)
+        if parse(i.label).disaggregated:
+            assert i.router is not None and "--pd-disaggregation" in i.router["argv"]
+            modes = [a[a.index("--disaggregation-mode") + 1] for a in argvs]
+            assert set(modes) == {"prefill", "decode"}
+        else:
+            assert i.router is None or "DP" in i.label
+
+
+def test_sim_plan_is_one_process_per_deployment():
+    spec = load_spec(ROOT / "sweeps/smoke.yaml")
+    for i in plan(spec):
+        assert len(i.servers) == 1 and i.router is None
+        argv = i.servers[0]["argv"]
+        assert argv[1:3] == ["-m", "frontier.sim.launch_server"]
+        assert argv[argv.index("--deployment") + 1] == i.label
+
+
+def test_cli_plan_json_schema():
+    out = subprocess.run(
+        [sys.executable, "-m", "frontier.cli", "plan", str(ROOT / "sweeps/nightly.yaml"), "--json"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    data = json.loads(out.stdout)
+    assert len(data) == 22
+    for entry in data:
+        assert {"label", "model", "hardware", "gpus", "scenario", "concurrencies", "servers", "router"} <= set(entry)
+        assert set(entry["scenario"]) == {"name", "isl", "osl"}
+        for s in entry["servers"]:
+            assert {"role", "node_rank", "argv"} <= set(s)
+        assert entry["router"] is None or "argv" in entry["router"]
+
+
+def test_cli_bad_spec_exits_nonzero_with_one_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ROOT / "sweeps/smoke.yaml").read_text().replace("labels: [TP1, TP2]", "labels: [DEP8]"))
+    out = subprocess.run([sys.executable, "-m", "frontier.cli", "validate", str(bad)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert "matrix[0]" in out.stderr and "needs a MoE model" in out.stderr
