@@ -105,6 +105,10 @@ def _failure(item: PlanItem, stage: str, reason: str, log_tail: str = "", concur
             "log_tail": log_tail, "at": utcnow()}
 
 
+class _PlanFailure(FrontierError):
+    """The item cannot run at all (e.g. it does not fit the GPUs); nothing is launched."""
+
+
 @dataclass
 class ItemOutcome:
     key: str
@@ -147,6 +151,8 @@ def run_item(
     dep = None
     error = None
     try:
+        if item.fit_error and spec.engine == "sglang":
+            raise _PlanFailure(item.fit_error)
         say(f"{item.name}: launching {spec.engine} deployment on {item.gpus} GPU(s)")
         dep = launch(item, spec, workdir)
         if on_started:
@@ -194,6 +200,10 @@ def run_item(
                     reason += f"; first error: {first_err}"
                 failures.append(_failure(item, "point", reason, dep.log_tail() if gone else "", c))
                 say(f"{item.name}: c={c} FAILED: {reason}")
+    except _PlanFailure as e:
+        error = str(e)
+        failures.append(_failure(item, "plan", str(e)))
+        say(f"{item.name}: not launched: {e}")
     except LaunchError as e:
         error = str(e)
         failures.append(_failure(item, e.stage, str(e), e.log_tail))

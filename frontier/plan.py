@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from frontier import labels
 from frontier.commands import LaunchOptions, LaunchPlan, build_launch_plan
 from frontier.errors import FrontierError
+from frontier.memory import check_fit
 from frontier.spec import Spec
 
 
@@ -37,6 +38,7 @@ class PlanItem(BaseModel):
     servers: list[dict[str, Any]]  # [{role, node_rank, argv}]
     router: dict[str, Any] | None  # {argv} | None
     server_args: list[str] = []
+    fit_error: str | None = None  # set when the deployment cannot fit the GPUs (engine sglang)
 
     @property
     def name(self) -> str:
@@ -55,6 +57,8 @@ class PlanItem(BaseModel):
             "concurrencies": self.concurrencies,
             "servers": self.servers,
             "router": self.router,
+            "fits": self.fit_error is None,
+            "fit_error": self.fit_error,
         }
 
 
@@ -100,8 +104,12 @@ def sim_argv(spec: Spec, label: str, model: str, hardware: str, precision: str,
 
 
 def plan(spec: Spec) -> list[PlanItem]:
-    """Every deployment x scenario of a spec, in spec order. Raises FrontierError naming the label
-    that cannot be launched (e.g. a mode the pinned SGLang cannot express)."""
+    """Every deployment x scenario of a spec, in spec order.
+
+    Raises FrontierError naming the label that cannot be launched (a mode the pinned SGLang
+    cannot express). A deployment that cannot fit its GPUs is planned with ``fit_error`` set:
+    the pipeline records it as a plan-stage failure without launching, and the night goes on.
+    """
     items: list[PlanItem] = []
     for m in spec.matrix:
         ladder = m.concurrencies or spec.concurrencies
@@ -117,6 +125,14 @@ def plan(spec: Spec) -> list[PlanItem]:
             else:
                 js = plan_launch(spec, label, m.model, m.hardware, m.precision, extra).to_json()
             for sc in m.scenarios or spec.scenarios:
+                fit_error = None
+                if spec.engine == "sglang":
+                    mem = launch_options(spec).mem_fraction_static or 0.88
+                    try:
+                        check_fit(label, m.model, m.hardware, m.precision, isl=sc.isl, osl=sc.osl,
+                                  mem_fraction_static=mem)
+                    except FrontierError as e:
+                        fit_error = str(e)
                 num = {
                     c: spec.num_prompts or max(spec.min_prompts, spec.num_prompts_multiplier * c) for c in ladder
                 }
@@ -138,6 +154,7 @@ def plan(spec: Spec) -> list[PlanItem]:
                         servers=js["servers"],
                         router=js["router"],
                         server_args=list(extra),
+                        fit_error=fit_error,
                     )
                 )
     return items

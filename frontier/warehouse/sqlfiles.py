@@ -1,0 +1,98 @@
+"""Find and load the SQL models of ``sql/`` by name (``staging/points``, ``marts/frontier_points``, ...).
+
+``sql_dir()`` looks, in order, at ``$FRONTIER_SQL_DIR``, the package data folder
+``frontier/sql`` (when the project is installed with sql/ as package data), and the repository's
+top-level ``sql/`` (``Path(__file__).parents[2] / "sql"``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from frontier.errors import FrontierError
+
+LAYERS = ("staging", "intermediate", "marts", "audits")
+# Models computed in Python over SQL models (name -> "module:function"); see frontier/regress.py.
+PYTHON_MODELS = {"marts/regressions": "frontier.regress:regressions"}
+
+_PARAM_RE = re.compile(r"(?<![$\w])\$([A-Za-z_][A-Za-z0-9_]*)")
+_COMMENT_RE = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+_STRING_RE = re.compile(r"'(?:[^']|'')*'")
+
+
+def sql_dir() -> Path:
+    """The folder holding the SQL models (see the module docstring for the search order)."""
+    env = os.environ.get("FRONTIER_SQL_DIR")
+    if env:
+        path = Path(env)
+        if not path.is_dir():
+            raise FrontierError(f"FRONTIER_SQL_DIR={env!r} is not a folder; point it at the repository's sql/ or unset it")
+        return path
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[1] / "sql", here.parents[2] / "sql"):
+        if (candidate / "marts").is_dir():
+            return candidate
+    raise FrontierError(
+        f"SQL models not found (looked in {here.parents[1] / 'sql'} and {here.parents[2] / 'sql'}); "
+        f"set FRONTIER_SQL_DIR to the repository's sql/ folder"
+    )
+
+
+def models_in(layer: str) -> list[str]:
+    """Model names of one layer, sorted (``staging/points``, ...)."""
+    folder = sql_dir() / layer
+    names = [f"{layer}/{p.stem}" for p in folder.glob("*.sql")] if folder.is_dir() else []
+    if layer == "marts":
+        names += [n for n in PYTHON_MODELS if n.startswith("marts/")]
+    return sorted(set(names))
+
+
+def model_names() -> list[str]:
+    """Every model: staging, intermediate, marts and audits."""
+    return [n for layer in LAYERS for n in models_in(layer)]
+
+
+def resolve(name: str) -> str:
+    """``frontier_points`` -> ``marts/frontier_points``; an unknown name fails listing the marts."""
+    if not isinstance(name, str) or not name:
+        raise FrontierError("model name is empty: name a model such as marts/frontier_points")
+    names = model_names()
+    if name in names:
+        return name
+    bare = name.removesuffix(".sql")
+    for layer in ("marts", "audits", "intermediate", "staging"):
+        if f"{layer}/{bare}" in names:
+            return f"{layer}/{bare}"
+    raise FrontierError(
+        f"unknown model {name!r}; marts are: {', '.join(n.split('/', 1)[1] for n in models_in('marts'))} "
+        f"(`frontier query --list` shows all models)"
+    )
+
+
+def is_model(name: str) -> bool:
+    try:
+        resolve(name)
+        return True
+    except FrontierError:
+        return False
+
+
+@lru_cache(maxsize=256)
+def _read(path: str, mtime: float) -> str:
+    return Path(path).read_text()
+
+
+def model_sql(name: str) -> str:
+    path = sql_dir() / f"{resolve(name)}.sql"
+    if not path.exists():
+        raise FrontierError(f"model {name!r} has no SQL file at {path}")
+    return _read(str(path), path.stat().st_mtime).strip().rstrip(";")
+
+
+def params_of(sql: str) -> list[str]:
+    """Named ``$parameters`` used by a SQL text (comments and string literals ignored)."""
+    text = _STRING_RE.sub("''", _COMMENT_RE.sub(" ", sql))
+    return sorted(set(_PARAM_RE.findall(text)))

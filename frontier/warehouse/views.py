@@ -1,0 +1,161 @@
+"""``connect(root)``: a DuckDB connection with the staging and intermediate views over the warehouse.
+
+Per table ``T``:
+
+- ``_files_T``: the live Parquet files (listed in Python: compaction and quarantine resolved) read
+  with ``hive_partitioning`` and ``union_by_name`` (older files missing a newer column read NULL);
+- ``_empty_T``: a zero-row relation of the current schema, so a table with no files still has
+  every typed column;
+- ``raw_T`` = ``_files_T UNION ALL BY NAME _empty_T``; ``T`` = ``sql/staging/T.sql`` over it
+  (keeps rows whose ``schema_version`` is in ``SUPPORTED_VERSIONS``).
+
+A file whose ``schema_version`` is not supported fails ``connect`` with a FrontierError naming the
+file. Then ``sql/intermediate/*.sql`` become views (all runs, no parameters) that marts build on.
+
+Reference tables registered from Python (never spliced into SQL): ``hardware`` (frontier.catalog
+hardware facts), ``models`` (catalog models, one row per name/alias x precision, with active
+parameter bytes), ``labels`` (each label seen in points/deployments parsed by frontier.labels),
+``supported_versions``.
+
+The file list is a snapshot taken at connect time: reconnect after writes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from frontier.errors import FrontierError
+from frontier.warehouse.schemas import SCHEMA_VERSION, SUPPORTED_VERSIONS, TABLES
+from frontier.warehouse.sqlfiles import model_sql, models_in
+from frontier.warehouse.store import Warehouse
+
+
+def _catalog_tables() -> dict[str, pa.Table]:
+    from frontier import catalog
+
+    hw_rows = []
+    for name in catalog.hardware_names():
+        h = catalog.get_hardware(name)
+        hw_rows.append(
+            {
+                "hardware": h.name,
+                "hbm_gb": h.hbm_gb,
+                "hbm_bw_tbs": h.hbm_bw_tbs,
+                "bf16_tflops": h.bf16_tflops,
+                "fp8_tflops": h.fp8_tflops,
+                "gpus_per_node": h.gpus_per_node,
+                "power_w": h.power_w,
+                "usd_per_gpu_hour": h.usd_per_gpu_hour,
+            }
+        )
+    model_rows = []
+    for name in catalog.model_names():
+        m = catalog.get_model(name)
+        for alias in (m.name, *m.aliases):
+            for precision in catalog.PRECISIONS:
+                p = m.native_precision if m.native_precision == "fp4" else precision
+                model_rows.append(
+                    {
+                        "model": alias,
+                        "canonical_model": m.name,
+                        "precision": precision,
+                        "params_b": m.params_b,
+                        "active_params_b": m.active_params_b,
+                        "active_weight_bytes": m.active_params_b * 1e9 * catalog.BYTES_PER_PARAM[p],
+                        "is_moe": m.is_moe,
+                    }
+                )
+    model_table = pa.Table.from_pylist(model_rows) if model_rows else pa.table({"model": pa.array([], pa.string())})
+    return {"hardware": pa.Table.from_pylist(hw_rows), "models": model_table}
+
+
+def _labels_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    from frontier import labels as label_grammar
+
+    seen = con.sql("SELECT DISTINCT label FROM raw_points UNION SELECT DISTINCT label FROM raw_deployments").fetchall()
+    rows = []
+    for (label,) in seen:
+        if label is None:
+            continue
+        try:
+            d = label_grammar.parse(label)
+            rows.append({"label": label, "canonical": str(d), "gpus": d.gpus, "disaggregated": d.disaggregated, "error": None})
+        except ValueError as exc:
+            rows.append({"label": label, "canonical": None, "gpus": None, "disaggregated": None, "error": str(exc)})
+    schema = pa.schema(
+        [("label", pa.string()), ("canonical", pa.string()), ("gpus", pa.int32()), ("disaggregated", pa.bool_()), ("error", pa.string())]
+    )
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _check_versions(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    bad = con.execute(
+        f"SELECT schema_version, any_value(filename) FROM _files_{table} "
+        "WHERE schema_version IS NULL OR schema_version NOT IN (SELECT version FROM supported_versions) "
+        "GROUP BY ALL LIMIT 1"
+    ).fetchone()
+    if bad:
+        raise FrontierError(
+            f"{bad[1]}: schema_version {bad[0]} of table {table!r} is not supported by this frontier "
+            f"(supported: {', '.join(map(str, SUPPORTED_VERSIONS))}, current {SCHEMA_VERSION}); "
+            f"upgrade frontier or move the file out of the warehouse"
+        )
+
+
+def connect(root: str | Path, *, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """Open DuckDB with every staging view (typed and empty when a table has no files) and intermediate view."""
+    wh = Warehouse(root)
+    con = duckdb.connect(database)
+    con.register("supported_versions", pa.table({"version": pa.array(list(SUPPORTED_VERSIONS), pa.int32())}))
+    for name, data in _catalog_tables().items():
+        con.register(name, data)
+    for table, schema in TABLES.items():
+        con.from_arrow(schema.empty_table()).create_view(f"_empty_{table}")
+        files = [str(p) for p in wh.parts(table)]
+        if files:
+            try:
+                rel = con.read_parquet(files, hive_partitioning=True, union_by_name=True, filename=True)
+            except duckdb.Error as exc:
+                raise FrontierError(
+                    f"table {table!r}: a Parquet file is unreadable ({str(exc).splitlines()[0][:200]}); "
+                    f"run `frontier audit --check` (Warehouse.check()) to quarantine it"
+                ) from None
+            rel.create_view(f"_files_{table}")
+            try:
+                _check_versions(con, table)
+            except duckdb.Error as exc:
+                raise FrontierError(
+                    f"table {table!r}: cannot read its files ({str(exc).splitlines()[0][:200]}); "
+                    f"run `frontier audit --check` (Warehouse.check()) to quarantine unreadable files"
+                ) from None
+            con.execute(
+                f"CREATE TEMP VIEW raw_{table} AS SELECT * EXCLUDE (filename) FROM _files_{table} "
+                f"UNION ALL BY NAME SELECT * FROM _empty_{table}"
+            )
+        else:
+            con.execute(f"CREATE TEMP VIEW raw_{table} AS SELECT * FROM _empty_{table}")
+    con.register("labels", _labels_table(con))
+    for layer in ("staging", "intermediate"):
+        _create_views(con, models_in(layer))
+    return con
+
+
+def _create_views(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
+    """Create one view per model; a view naming another not yet created is retried after it."""
+    pending = list(names)
+    while pending:
+        failed: list[tuple[str, str]] = []
+        for name in pending:
+            view = name.split("/", 1)[1]
+            try:
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {model_sql(name)}")
+            except duckdb.CatalogException as exc:
+                failed.append((name, str(exc).splitlines()[0]))
+            except duckdb.Error as exc:
+                raise FrontierError(f"model {name!r} does not compile: {str(exc).splitlines()[0]}") from None
+        if len(failed) == len(pending):
+            raise FrontierError(f"model {failed[0][0]!r} does not compile: {failed[0][1]}")
+        pending = [n for n, _ in failed]

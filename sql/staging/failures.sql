@@ -1,0 +1,12 @@
+-- staging/failures: typed view over the failures Parquet files (raw_failures = files UNION ALL BY NAME the current
+-- empty schema, so every column exists even before any file is written). Rows of an unsupported
+-- schema_version never reach here: connect() fails on them with the file named.
+WITH
+source AS (
+    SELECT * FROM raw_failures
+),
+supported AS (
+    SELECT * FROM source
+    WHERE schema_version IN (SELECT version FROM supported_versions)
+)
+SELECT * FROM supported

@@ -1,0 +1,88 @@
+"""docker-compose.yml: Airflow 3 on PostgreSQL, the site, a GPU SGLang worker in profile `gpu`.
+
+Structure is checked in Python always; ``docker-compose config`` (Debian's 1.29.2, from
+``scripts/install-compose.sh``) validates the file against the compose schema when installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from frontier.commands import SGLANG_VERSION
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.yml"
+AIRFLOW = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
+
+
+@pytest.fixture(scope="module")
+def doc():
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def test_airflow_services_on_postgres(doc):
+    s = doc["services"]
+    commands = {name: s[name]["command"] for name in AIRFLOW}
+    assert commands == {
+        "airflow-apiserver": "api-server",
+        "airflow-scheduler": "scheduler",
+        "airflow-dag-processor": "dag-processor",
+        "airflow-triggerer": "triggerer",
+    }
+    for name in (*AIRFLOW, "airflow-init"):
+        env = s[name]["environment"]
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
+        assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/frontier/dags"
+        assert "./:/opt/frontier" in s[name]["volumes"]
+    assert s["postgres"]["image"].startswith("postgres:")
+    assert (
+        s["airflow-scheduler"]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+    )
+    assert "8080:8080" in s["airflow-apiserver"]["ports"]
+    dockerfile = ROOT / s["airflow-scheduler"]["build"]["dockerfile"]
+    assert dockerfile.exists() and "apache/airflow:3." in dockerfile.read_text()
+
+
+def test_site_served(doc):
+    site = doc["services"]["site"]
+    assert "./site:/usr/share/nginx/html:ro" in site["volumes"] and "8000:8000" in site["ports"]
+    assert (ROOT / "docker" / "site" / "nginx.conf").exists()
+
+
+def test_gpu_worker(doc):
+    w = doc["services"]["sglang"]
+    assert w["profiles"] == ["gpu"]
+    assert w["image"].endswith(f"lmsysorg/sglang:v{SGLANG_VERSION}}}")
+    dev = w["deploy"]["resources"]["reservations"]["devices"][0]
+    assert dev["driver"] == "nvidia" and dev["capabilities"] == ["gpu"]
+    assert w["command"][:3] == ["python3", "-m", "sglang.launch_server"]
+    for name, svc in doc["services"].items():
+        if name != "sglang":
+            assert "profiles" not in svc and "deploy" not in svc
+
+
+@pytest.mark.skipif(
+    shutil.which("docker-compose") is None, reason="docker-compose absent; bash scripts/install-compose.sh"
+)
+def test_docker_compose_config():
+    def run(*a):
+        return subprocess.run(
+            ["docker-compose", "-f", str(COMPOSE), *a],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            check=False,
+        )
+
+    out = run("config", "-q")
+    assert out.returncode == 0, out.stderr
+    resolved = yaml.safe_load(run("config").stdout)["services"]  # 1.29 lists every profile
+    assert set(AIRFLOW) | {"postgres", "site", "sglang"} <= set(resolved)
+    assert resolved["sglang"]["profiles"] == ["gpu"]
+    assert resolved["sglang"]["deploy"]["resources"]["reservations"]["devices"][0]["driver"] == "nvidia"

@@ -1,0 +1,207 @@
+"""SQL marts: fixed input rows -> expected output rows (real Parquet files, real DuckDB)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from frontier.errors import FrontierError
+from frontier.warehouse import Warehouse, connect, model_names, query, run_model
+from frontier.warehouse.sqlfiles import sql_dir
+
+M, H = "meta-llama/Llama-3.1-8B-Instruct", "h100_sxm"
+D1, D2, D3 = dt.date(2026, 11, 24), dt.date(2026, 11, 25), dt.date(2026, 11, 26)
+
+
+def pt(label, mc, tok_s_gpu, tok_s_user, gpus=8, status="ok", **kw):
+    """A point whose axes come out exactly: tok_s_gpu * gpus throughput, 1000 / tok_s_user tpot."""
+    row = dict(
+        label=label, model=M, hardware=H, precision="fp8", scenario="1k1k", isl=1024, osl=1024, gpus=gpus,
+        max_concurrency=mc, completed=10 if status == "ok" else 0, failed=0,
+        total_token_throughput=tok_s_gpu * gpus, output_throughput=tok_s_gpu * gpus / 2,
+        median_tpot_ms=1000.0 / tok_s_user, mean_tpot_ms=1000.0 / tok_s_user, status=status,
+    )
+    row.update(kw)
+    return row
+
+
+def rows(df, *cols):
+    return [tuple(r) for r in df[list(cols)].itertuples(index=False)]
+
+
+@pytest.fixture()
+def wh(tmp_path):
+    return Warehouse(tmp_path)
+
+
+def test_frontier_points_contract_and_flags(wh):
+    wh.write(
+        "points",
+        [
+            pt("TP8", 1, 100.0, 100.0),  # label front
+            pt("TP8", 2, 180.0, 50.0),  # label front
+            pt("TP8", 4, 150.0, 40.0),  # dominated by mc 2
+            pt("TP8", 8, 180.0, 50.0),  # duplicate of mc 2: kept once (lowest mc)
+            pt("TP8", 16, 999.0, 10.0, status="failed"),  # failed: never on a frontier
+            pt("DEP8", 4, 300.0, 30.0),  # label front and overall front
+            pt("DEP8", 8, 160.0, 50.0),  # label front; overall dominated by TP8 mc 2
+            pt("TP4", 4, 100.0, 100.0, gpus=4),  # tie with TP8 mc 1 across labels: overall keeps one
+        ],
+        run_id="r1",
+        run_date=D1,
+    )
+    df = run_model(connect(wh.root), "frontier_points")
+    contract = open(sql_dir().parent / "docs/contracts.md").read()
+    cols = contract.split("its columns:")[1].split(".\n")[0].replace("\n", " ")
+    assert list(df.columns) == [c.strip() for c in cols.split(",")]
+    got = {(r.label, r.max_concurrency): (r.on_label_frontier, r.on_overall_frontier) for r in df.itertuples()}
+    assert got == {
+        ("TP8", 1): (True, True),
+        ("TP8", 2): (True, True),
+        ("TP8", 4): (False, False),
+        ("TP8", 8): (False, False),
+        ("TP8", 16): (False, False),
+        ("DEP8", 4): (True, True),
+        ("DEP8", 8): (True, False),
+        ("TP4", 4): (True, False),  # same (x, y) as TP8 mc 1, which wins on (max_concurrency, label)
+    }
+    tp8 = df[(df.label == "TP8") & (df.max_concurrency == 2)].iloc[0]
+    assert tp8.tok_s_gpu == pytest.approx(180.0) and tp8.tok_s_gpu_output == pytest.approx(90.0)
+    assert tp8.tok_s_user == pytest.approx(50.0) and tp8.tok_s_user_mean == pytest.approx(50.0)
+
+
+def test_marts_pick_latest_run_with_points_or_the_given_run(wh):
+    wh.write("points", [pt("TP8", 1, 100.0, 100.0)], run_id="old", run_date=D1)
+    wh.write("points", [pt("TP8", 1, 200.0, 100.0)], run_id="new", run_date=D2)
+    wh.write("failures", [dict(label="TP8", model=M, hardware=H, precision="fp8", scenario="1k1k", reason="boom")],
+             run_id="failed-only", run_date=D3)
+    con = connect(wh.root)
+    assert run_model(con, "frontier_points").run_id.tolist() == ["new"]
+    assert run_model(con, "frontier_points", run_id="old").tok_s_gpu.tolist() == [100.0]
+    assert run_model(con, "frontier_points", run_id="nope").empty
+    assert run_model(con, "run_failures").reason.tolist() == ["boom"]  # latest run of any kind
+
+
+def test_frontier_points_single_point_curve_and_no_gpus_falls_back_to_label(wh):
+    row = pt("SEP4+1xDEP8", 4, 120.0, 20.0, gpus=12)
+    row["gpus"] = None  # the label gives 1 x 4 + 1 x 8 = 12
+    wh.write("points", [row], run_id="r1", run_date=D1)
+    df = run_model(connect(wh.root), "frontier_points")
+    assert rows(df, "gpus", "tok_s_gpu", "on_label_frontier", "on_overall_frontier") == [(12, 120.0, True, True)]
+
+
+def test_label_summary(wh):
+    wh.write("points", [pt("TP8", 1, 100.0, 100.0), pt("TP8", 2, 180.0, 50.0), pt("TP8", 4, 0.0, 1.0, status="failed"),
+                        pt("DEP8", 4, 300.0, 30.0)], run_id="r1", run_date=D1)
+    wh.write("failures", [dict(label="TP16", model=M, hardware=H, precision="fp8", scenario="1k1k", stage="launch", reason="OOM")],
+             run_id="r1", run_date=D1)
+    df = run_model(connect(wh.root), "label_summary").fillna({"best_tok_s_gpu": -1, "tok_s_user_at_best": -1}).round(6)
+    assert rows(df, "label", "best_tok_s_gpu", "tok_s_user_at_best", "points", "ok_points", "failed_points", "failures") == [
+        ("DEP8", 300.0, 30.0, 1, 1, 0, 0),
+        ("TP8", 180.0, 50.0, 3, 2, 1, 0),
+        ("TP16", -1, -1, 0, 0, 0, 1),  # a deployment that failed before any point
+    ]
+
+
+def test_best_by_band_interpolates_along_the_frontier(wh):
+    wh.write(
+        "points",
+        [
+            # TP8 curve: (10, 400) (50, 200) (100, 100); band 20 -> 350, 50 -> 200 (exact), 100 -> 100 (edge)
+            pt("TP8", 32, 400.0, 10.0), pt("TP8", 8, 200.0, 50.0), pt("TP8", 1, 100.0, 100.0),
+            pt("TP8", 16, 150.0, 30.0),  # dominated: ignored by the curve
+            # DEP8 curve: (20, 500) (60, 150): band 20 -> 500 (edge), 50 -> 237.5, 100 outside -> none
+            pt("DEP8", 64, 500.0, 20.0), pt("DEP8", 8, 150.0, 60.0),
+            # TP4 single point at 50: band 50 only
+            pt("TP4", 4, 210.0, 50.0, gpus=4),
+        ],
+        run_id="r1",
+        run_date=D1,
+    )
+    df = run_model(connect(wh.root), "best_by_band")
+    got = {(r.band_tok_s_user, r.label): (round(r.tok_s_gpu, 6), r.rank, r.is_best) for r in df.itertuples()}
+    assert got == {
+        (20.0, "DEP8"): (500.0, 1, True),
+        (20.0, "TP8"): (350.0, 2, False),
+        (50.0, "DEP8"): (237.5, 1, True),
+        (50.0, "TP4"): (210.0, 2, False),
+        (50.0, "TP8"): (200.0, 3, False),
+        (100.0, "TP8"): (100.0, 1, True),
+    }
+
+
+def test_night_over_night_matches_interactivity(wh):
+    wh.write("points", [pt("TP8", 8, 200.0, 20.0), pt("TP8", 1, 100.0, 100.0)], run_id="n1", run_date=D1)
+    wh.write("points", [pt("OTHER", 1, 1.0, 1.0, scenario="8k1k")], run_id="n2", run_date=D2)  # other scenario
+    wh.write("points", [pt("TP8", 8, 220.0, 60.0), pt("TP8", 1, 90.0, 120.0), pt("TP4", 1, 50.0, 50.0, gpus=4)],
+             run_id="n3", run_date=D3)
+    df = run_model(connect(wh.root), "night_over_night")
+    # previous TP8 curve at 60 tok/s/user: 200 + (100 - 200) * (60 - 20) / 80 = 150; 120 is outside it
+    got = rows(df, "label", "prev_run_id", "tok_s_user", "tok_s_gpu", "prev_tok_s_gpu", "delta_pct")
+    assert got[0][:4] == ("TP4", "n1", 50.0, 50.0) and got[0][4] != got[0][4]  # new label: NaN
+    assert got[1] == pytest.approx(("TP8", "n1", 60.0, 220.0, 150.0, 100 * 70 / 150))
+    assert got[2][:4] == pytest.approx(("TP8", "n1", 120.0, 90.0)) and got[2][4] != got[2][4]  # outside: NaN
+
+
+def test_prediction_error(wh):
+    wh.write("points", [pt("TP8", 4, 200.0, 50.0), pt("TP8", 8, 300.0, 25.0, status="failed")], run_id="r1", run_date=D1)
+    wh.write(
+        "predictions",
+        [dict(label="TP8", model=M, hardware=H, precision="fp8", scenario="1k1k", max_concurrency=4, gpus=8,
+              tpot_ms=22.0, tok_s_gpu=180.0, ttft_ms=None, model_version="sim-1"),
+         dict(label="TP8", model=M, hardware=H, precision="fp8", scenario="1k1k", max_concurrency=8, gpus=8,
+              tpot_ms=1.0, tok_s_gpu=1.0)],
+        run_id="r1",
+        run_date=D1,
+    )
+    df = run_model(connect(wh.root), "prediction_error")
+    assert len(df) == 1  # failed measurement not compared
+    r = df.iloc[0]
+    assert r.rel_err_tpot == pytest.approx(0.1) and r.rel_err_tok_s_gpu == pytest.approx(-0.1)
+    assert r.predicted_tok_s_user == pytest.approx(1000 / 22) and r.model_version == "sim-1"
+
+
+def test_cost_uses_hardware_catalog(wh):
+    wh.write("points", [pt("TP8", 4, 1000.0, 50.0), pt("TP8", 4, 1000.0, 50.0, hardware="unknown_gpu")], run_id="r1", run_date=D1)
+    df = run_model(connect(wh.root), "cost").set_index("hardware")
+    h100 = df.loc[H]  # 2.5 $/GPU-hour, 700 W
+    assert h100.usd_per_mtok == pytest.approx(2.5 / (1000 * 3600) * 1e6)
+    assert h100.usd_per_mtok_output == pytest.approx(2.5 / (500 * 3600) * 1e6)
+    assert h100.tok_s_per_mw == pytest.approx(1000 / 700 * 1e6)
+    assert df.loc["unknown_gpu"].usd_per_mtok != df.loc["unknown_gpu"].usd_per_mtok  # NaN
+
+
+def test_regressions_from_the_step_detector(wh):
+    for i, d in enumerate([dt.date(2026, 11, k) for k in range(1, 9)]):
+        thr = 200.0 if i < 5 else 150.0  # drop of 25 % from night 6
+        wh.write("points", [pt("TP8", 8, thr, 20.0), pt("TP8", 1, 100.0, 100.0),
+                            pt("DEP8", 8, 300.0 + i % 2, 20.0)], run_id=f"n{i}", run_date=d)
+    con = connect(wh.root)
+    df = run_model(con, "regressions")
+    assert set(df.metric) == {"band_20", "band_50", "peak_tok_s_gpu"} and set(df.label) == {"TP8"}
+    r = df[df.metric == "peak_tok_s_gpu"].iloc[0]
+    assert (r.run_id, r.prev_run_id, r.latest_run_id, r.before, r.after) == ("n5", "n4", "n7", 200.0, 150.0)
+    assert run_model(con, "regressions", run_id="n4").empty  # before the drop
+    assert run_model(con, "regressions", threshold=0.5).empty
+
+
+def test_marts_on_an_empty_warehouse(tmp_path):
+    con = connect(tmp_path)
+    for name in model_names():
+        if name.startswith(("marts/", "audits/")):
+            assert run_model(con, name).empty, name
+
+
+def test_query_and_errors(wh):
+    wh.write("points", [pt("TP8", 1, 100.0, 100.0)], run_id="r1", run_date=D1)
+    con = connect(wh.root)
+    assert query(con, "frontier_points", {"run_id": "r1"}).shape[0] == 1
+    assert query(con, "SELECT count(*) AS n FROM points WHERE run_id = ?", ["r1"]).n.tolist() == [1]
+    assert query(con, "SELECT count(*) AS n FROM points WHERE run_id = $r", {"r": "x'; DROP TABLE points; --"}).n.tolist() == [0]
+    with pytest.raises(FrontierError, match="unknown model 'frontier_pointz'"):
+        run_model(con, "frontier_pointz")
+    with pytest.raises(FrontierError, match="has no parameter\\(s\\) runid; its parameters are: run_id"):
+        run_model(con, "frontier_points", runid="r1")
+    with pytest.raises(FrontierError, match="query failed"):
+        query(con, "SELECT * FROM nowhere")
