@@ -1,0 +1,10 @@
+"""Pure Altair chart builders for frontier: a ``frontier_points`` DataFrame in, an ``alt.Chart`` out.
+
+No I/O here. ``charts.theme.to_spec(chart)`` turns a chart into its themed Vega-Lite dict.
+"""
+
+from charts.frontier import frontier_chart
+from charts.history import history_chart, trend_chart
+from charts.theme import THEME_NAME, to_spec
+
+__all__ = ["THEME_NAME", "frontier_chart", "history_chart", "to_spec", "trend_chart"]

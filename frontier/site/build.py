@@ -1,0 +1,179 @@
+"""Build the whole static site for one selected night into an empty folder.
+
+Pure with respect to the warehouse: it takes a :class:`~frontier.site.data.SiteData`. Charts come
+from the :mod:`charts` builders; each chart is written as ``<name>.vl.json`` (+ ``<name>.png`` via
+vl-convert) and embedded inline in its page, so pages work from ``file://`` with no network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import vl_convert as vlc
+
+from charts import frontier_chart, history_chart, to_spec, trend_chart
+from frontier.errors import FrontierError
+from frontier.site import pages
+from frontier.site.assets import write_assets
+from frontier.site.data import SiteData, for_run
+from frontier.site.html import chart_embed
+from frontier.site.paths import group_dir, run_dir, slug
+
+log = logging.getLogger(__name__)
+
+GROUP = ("model", "hardware", "precision", "scenario")
+PAGE_GROUP = ("model", "hardware", "scenario")
+
+
+@dataclass
+class ChartFile:
+    """A chart written to disk: its spec (for inline embedding) and its files (site-relative)."""
+
+    name: str
+    spec: dict[str, Any]
+    json_path: str
+    png_path: str | None
+
+    def embed(self, page_dir: str, caption: str = "") -> str:
+        rel = lambda p: os.path.relpath(p, page_dir or ".").replace(os.sep, "/")
+        return chart_embed(
+            slug(self.json_path), self.spec, png=rel(self.png_path) if self.png_path else None,
+            json_href=rel(self.json_path), caption=caption,
+        )  # fmt: skip
+
+
+class SiteBuilder:
+    """Writes one site tree under ``out``; ``png=False`` skips PNG export (faster tests)."""
+
+    def __init__(self, data: SiteData, out: Path, *, run_id: str, png: bool = True, nights: int = 14):
+        self.data = data
+        self.out = out
+        self.run_id = run_id
+        self.png = png
+        self.nights = nights
+        self.generated = f"generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M UTC} by frontier publish"
+
+    # -- files -------------------------------------------------------------------------------
+    def write_text(self, rel: str, text: str) -> Path:
+        path = self.out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def chart(self, folder: str, name: str, chart) -> ChartFile:
+        spec = to_spec(chart)
+        json_rel = f"{folder}/{name}.vl.json"
+        self.write_text(json_rel, json.dumps(spec, indent=1, allow_nan=False, default=str))
+        png_rel = None
+        if self.png:
+            try:
+                png = vlc.vegalite_to_png(spec, scale=2)
+            except Exception as exc:  # noqa: BLE001 -- a PNG is a convenience: never lose the page over it
+                log.warning("PNG export of %s failed: %s", json_rel, exc)
+            else:
+                png_rel = f"{folder}/{name}.png"
+                (self.out / png_rel).write_bytes(png)
+        return ChartFile(name, spec, json_rel, png_rel)
+
+    # -- data slices -------------------------------------------------------------------------
+    def run_points(self, run_id: str) -> pd.DataFrame:
+        return for_run(self.data.points, run_id)
+
+    def history_points(self) -> pd.DataFrame:
+        """Points of every night up to the selected one (so republishing an old run stays honest)."""
+        pts = self.data.points
+        sel_date = self.data.run_date(self.run_id)
+        if sel_date is None or pts.empty:
+            return pts
+        return pts[pd.to_datetime(pts["run_date"]).dt.date <= sel_date]
+
+    def predictions_for(self, run_id: str, key: dict[str, str]) -> pd.DataFrame | None:
+        pred = for_run(self.data.predictions, run_id)
+        if pred.empty or not set(GROUP) <= set(pred.columns):
+            return None
+        for col, value in key.items():
+            pred = pred[pred[col].astype(str) == value]
+        return pred if not pred.empty else None
+
+    # -- pages -------------------------------------------------------------------------------
+    def run_charts(self, run_id: str) -> list[pages.Card]:
+        """The frontier charts of one night (both y views), written under runs/<slug>/charts/."""
+        pts = self.run_points(run_id)
+        cards: list[pages.Card] = []
+        if pts.empty:
+            return cards
+        folder = f"{run_dir(run_id)}/charts"
+        for key_values, rows in pts.groupby(list(GROUP), sort=True, dropna=False):
+            key = dict(zip(GROUP, map(str, key_values), strict=True))
+            pred = self.predictions_for(run_id, key)
+            name = slug(*key.values())
+            charts = {
+                y: self.chart(folder, f"{name}-{y}", frontier_chart(rows, y=y, predicted=pred))
+                for y in ("tok_s_gpu", "tok_s_gpu_output")
+            }
+            cards.append(pages.Card(key=key, rows=rows, charts=charts,
+                                    group_href=f"{group_dir(key['model'], key['hardware'], key['scenario'])}/index.html"))  # fmt: skip
+        return cards
+
+    def build(self) -> Path:
+        write_assets(self.out)
+        cards = self.run_charts(self.run_id)
+        ctx = pages.Context(data=self.data, run_id=self.run_id, generated=self.generated)
+        rdir = run_dir(self.run_id)
+        self.write_text(f"{rdir}/index.html", pages.run_page(ctx, cards, page_dir=rdir))
+        self.write_text(f"{rdir}/run.json", json.dumps({
+            "run_id": self.run_id, "run_date": str(self.data.run_date(self.run_id) or ""),
+            "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }, indent=1))  # fmt: skip
+        self.build_group_pages(ctx)
+        index = self.write_text("index.html", pages.index_page(ctx, cards, page_dir=""))
+        return index
+
+    def build_group_pages(self, ctx: pages.Context) -> None:
+        hist = self.history_points()
+        sel = self.run_points(self.run_id)
+        if sel.empty:
+            return
+        for key_values, _ in sel.groupby(list(PAGE_GROUP), sort=True, dropna=False):
+            key = dict(zip(PAGE_GROUP, map(str, key_values), strict=True))
+            gdir = group_dir(**key)
+            sections = []
+            mask = pd.Series(True, index=hist.index)
+            for col, value in key.items():
+                mask &= hist[col].astype(str) == value
+            for precision, rows in hist[mask].groupby("precision", sort=True):
+                latest = for_run(rows, self.run_id)
+                base = slug(precision)
+                section = pages.GroupSection(precision=str(precision), charts={})
+                if not latest.empty:
+                    for y in ("tok_s_gpu", "tok_s_gpu_output"):
+                        section.charts[f"latest-{y}"] = self.chart(
+                            f"{gdir}/charts", f"{base}-latest-{y}", frontier_chart(latest, y=y)
+                        )
+                section.charts["history"] = self.chart(
+                    f"{gdir}/charts", f"{base}-history", history_chart(rows, nights=min(self.nights, 7))
+                )
+                section.charts["trend"] = self.chart(
+                    f"{gdir}/charts", f"{base}-trend", trend_chart(rows, nights=self.nights)
+                )
+                sections.append(section)
+            self.write_text(f"{gdir}/index.html", pages.group_page(ctx, key, sections, page_dir=gdir))
+
+
+def build_site(data: SiteData, out: Path, *, run_id: str | None = None, png: bool = True) -> Path:
+    """Build the site for ``run_id`` (default: the latest night) into ``out``; returns index.html."""
+    if data.points is None or not isinstance(data.points, pd.DataFrame):
+        raise FrontierError("SiteData.points must be the frontier_points DataFrame")
+    selected = run_id or data.latest_run_id()
+    if selected not in data.run_ids():
+        raise FrontierError(
+            f"run {selected!r} is not in the warehouse; known runs: {', '.join(data.run_ids()[-5:])}"
+        )
+    return SiteBuilder(data, out, run_id=selected, png=png).build()

@@ -1,0 +1,481 @@
+"""Page bodies: the nightly index, one page per run, one per (model, hardware, scenario), and the
+archive of nights. Every value shown is escaped by :mod:`frontier.site.html` helpers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from frontier.site.data import SiteData, for_run
+from frontier.site.html import dom_id, esc, fmt_value, page, table
+
+if TYPE_CHECKING:
+    from frontier.site.build import ChartFile
+
+__all__ = ["Card", "Context", "GroupSection", "archive_page", "group_page", "index_page", "run_page"]
+
+FAILED_STATUSES = ("failed", "error")
+TOP_REGRESSIONS = 8
+REG_TITLES = {
+    "run_id": "worse since run",
+    "prev_run_id": "last good run",
+    "change_pct": "change",
+    "runs": "nights",
+    "before": "best before",
+    "after": "now",
+}
+Y_VIEWS = {"tok_s_gpu": "total tok/s/GPU", "tok_s_gpu_output": "output tok/s/GPU"}
+MART_TITLES = {
+    "best_by_band": "winners per interactivity band",
+    "regressions": "regressions",
+    "run_failures": "failures",
+    "label_summary": "per-label summary",
+    "night_over_night": "night over night",
+}
+
+
+@dataclass
+class Card:
+    key: dict[str, str]
+    rows: pd.DataFrame
+    charts: dict[str, ChartFile]
+    group_href: str
+
+
+@dataclass
+class GroupSection:
+    precision: str
+    charts: dict[str, ChartFile] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    data: SiteData
+    run_id: str
+    generated: str
+
+    def run(self) -> dict[str, Any]:
+        return self.data.run_row(self.run_id)
+
+
+# -- small pieces ----------------------------------------------------------------------------
+def rel(page_dir: str, target: str) -> str:
+    """Relative link from a page in ``page_dir`` ('' = root) to site path ``target``."""
+    depth = len([p for p in page_dir.split("/") if p])
+    return "../" * depth + target
+
+
+def pill(status: object) -> str:
+    text = fmt_value(status) or "unknown"
+    return f'<span class="pill {esc(text.lower())}">{esc(text)}</span>'
+
+
+def tile(key: str, value: object, cls: str = "") -> str:
+    return (
+        f'<div class="tile {esc(cls)}"><div class="k">{esc(key)}</div><div class="v">{esc(value)}</div></div>'
+    )
+
+
+def missing_note(data: SiteData, name: str) -> str:
+    why = data.missing.get(name, "not provided")
+    return f'<div class="banner note">{esc(MART_TITLES.get(name, name))}: not available (mart <code>{esc(name)}</code>: {esc(why)})</div>'
+
+
+def filter_key(df: pd.DataFrame | None, key: dict[str, str]) -> pd.DataFrame | None:
+    """Rows of ``df`` matching ``key`` on the columns it has."""
+    if df is None:
+        return None
+    for col, value in key.items():
+        if col in df.columns:
+            df = df[df[col].astype(str) == value]
+    return df
+
+
+def drop_cols(df: pd.DataFrame | None, cols: tuple[str, ...]) -> pd.DataFrame | None:
+    return None if df is None else df.drop(columns=[c for c in cols if c in df.columns])
+
+
+def point_counts(points: pd.DataFrame) -> tuple[int, int, int]:
+    """(ok points, total points, client-limited ok points)."""
+    if points.empty:
+        return 0, 0, 0
+    status = points["status"].astype(str).str.lower()
+    ok = int((status == "ok").sum())
+    cl = int((points["client_limited"].astype("boolean").fillna(False) & (status == "ok")).sum())
+    return ok, len(points), cl
+
+
+def run_failures(ctx: Context) -> pd.DataFrame:
+    """Failures of the selected run: the run_failures mart, else the failures view."""
+    mart = ctx.data.mart("run_failures")
+    if mart is not None:
+        return mart
+    return for_run(ctx.data.failures, ctx.run_id)
+
+
+def regressions(ctx: Context) -> pd.DataFrame | None:
+    return ctx.data.mart("regressions")
+
+
+def run_header(ctx: Context, *, heading: str) -> str:
+    run = ctx.run()
+    date = ctx.data.run_date(ctx.run_id)
+    bits = [f"run <code>{esc(ctx.run_id)}</code>"]
+    if run.get("status"):
+        bits.append(pill(run["status"]))
+    for label, col in (("spec", "spec_name"), ("trigger", "trigger")):
+        if run.get(col) and not pd.isna(run.get(col)):
+            bits.append(f"{label} <strong>{esc(run[col])}</strong>")
+    eng = " ".join(
+        fmt_value(run.get(c)) for c in ("engine", "engine_version") if run.get(c) and not pd.isna(run.get(c))
+    )
+    if eng:
+        bits.append(f"engine <strong>{esc(eng)}</strong>")
+    if run.get("code_version") and not pd.isna(run.get("code_version")):
+        bits.append(f"code <code>{esc(run['code_version'])}</code>")
+    start, end = run.get("started_at"), run.get("ended_at")
+    if start is not None and end is not None and not pd.isna(start) and not pd.isna(end):
+        mins = (pd.Timestamp(end) - pd.Timestamp(start)).total_seconds() / 60
+        bits.append(f"took {mins:,.0f} min")
+    return f"<h1>{esc(heading)} — {esc(date or '')}</h1><p class='sub'>{' · '.join(bits)}</p>"
+
+
+def tiles(ctx: Context, cards: list[Card]) -> str:
+    pts = for_run(ctx.data.points, ctx.run_id)
+    ok, total, cl = point_counts(pts)
+    labels = pts["label"].nunique() if not pts.empty else 0
+    fails = run_failures(ctx)
+    regs = regressions(ctx)
+    out = [
+        tile("charts", len(cards)),
+        tile("deployments", labels),
+        tile("points ok", f"{ok} / {total}", "bad" if total and ok < total else "good"),
+        tile("failures", len(fails), "bad" if len(fails) else "good"),
+        tile(
+            "regressions",
+            "n/a" if regs is None else len(regs),
+            "" if regs is None else ("bad" if len(regs) else "good"),
+        ),
+    ]
+    if cl:
+        out.append(tile("client-limited points", cl, "warn"))
+    return f'<div class="tiles">{"".join(out)}</div>'
+
+
+def regressions_block(ctx: Context) -> str:
+    regs = regressions(ctx)
+    if regs is None:
+        return missing_note(ctx.data, "regressions")
+    if regs.empty:
+        return '<div class="banner good">No regressions flagged against the previous nights.</div>'
+    regs = drop_cols(regs, ("latest_run_id", "schema_version"))
+    if "change_pct" in regs.columns:
+        regs = regs.sort_values("change_pct", kind="mergesort")
+    shown, common = split_constant(regs, keep=("label", "metric", "before", "after", "change_pct"))
+    where = " · ".join(f"{REG_TITLES.get(c, c)} {esc(fmt_value(v, c))}" for c, v in common.items())
+    rest = ""
+    if len(shown) > TOP_REGRESSIONS:
+        rest = (f"<details><summary>{len(shown) - TOP_REGRESSIONS} more</summary>"
+                f"{table(shown.iloc[TOP_REGRESSIONS:], titles=REG_TITLES)}</details>")  # fmt: skip
+    return (
+        f'<div class="banner bad"><strong>{len(regs)} regression(s) flagged</strong> against the previous nights'
+        f"{' — ' + where if where else ''}.</div>"
+        f'<div class="tablebox">{table(shown.head(TOP_REGRESSIONS), titles=REG_TITLES)}{rest}</div>'
+    )
+
+
+def split_constant(df: pd.DataFrame, keep: tuple[str, ...] = ()) -> tuple[pd.DataFrame, dict[str, object]]:
+    """Columns holding one value in every row move to a caption dict (tables stay narrow)."""
+    if len(df) < 2:
+        return df, {}
+    common = {}
+    for col in df.columns:
+        if col not in keep and df[col].astype(str).nunique(dropna=False) == 1:
+            common[col] = df[col].iloc[0]
+    return df.drop(columns=list(common)), common
+
+
+def failures_block(ctx: Context, page_dir: str, *, full: bool) -> str:
+    fails = run_failures(ctx)
+    pts = for_run(ctx.data.points, ctx.run_id)
+    failed_points = 0 if pts.empty else int(pts["status"].astype(str).str.lower().isin(FAILED_STATUSES).sum())
+    link = rel(page_dir, f"runs/{ctx_run_slug(ctx)}/index.html#failures")
+    if fails.empty:
+        head = (
+            "No failures recorded."
+            if not failed_points
+            else f"{failed_points} failed point(s), no failure rows."
+        )
+        return f'<div class="banner {"good" if not failed_points else "bad"}">{esc(head)}</div>'
+    head = f'<div class="banner bad"><strong>{len(fails)} failure(s)</strong> in this run'
+    head += f" ({failed_points} failed point(s))." if failed_points else "."
+    if not full:
+        reasons = (
+            fails["reason"].astype(str).value_counts().head(5)
+            if "reason" in fails.columns
+            else pd.Series(dtype=int)
+        )
+        items = "".join(f"<li>{esc(n)} × {esc(r)}</li>" for r, n in reasons.items())
+        return f'{head} <a href="{esc(link)}">details</a><ul>{items}</ul></div>'
+    cols = ["label", "model", "hardware", "precision", "scenario", "max_concurrency", "stage", "reason", "at"]
+    body = table(fails, columns=[c for c in cols if c in fails.columns] or None)
+    tails = []
+    if "log_tail" in fails.columns:
+        for row in fails.itertuples(index=False):
+            tail = getattr(row, "log_tail", None)
+            if tail is not None and not pd.isna(tail) and str(tail).strip():
+                what = " ".join(esc(getattr(row, c, "")) for c in ("label", "scenario", "max_concurrency"))
+                tails.append(f"<details><summary>log tail: {what}</summary><pre>{esc(tail)}</pre></details>")
+    return f"{head}</div><div class='tablebox'>{body}{''.join(tails)}</div>"
+
+
+def ctx_run_slug(ctx: Context) -> str:
+    from frontier.site.paths import slug
+
+    return slug(ctx.run_id)
+
+
+def card_html(ctx: Context, card: Card, page_dir: str) -> str:
+    k = card.key
+    rows = card.rows
+    isl, osl = rows["isl"].iloc[0] if "isl" in rows else None, rows["osl"].iloc[0] if "osl" in rows else None
+    ok, total, cl = point_counts(rows)
+    gid = dom_id("card", *k.values())
+    toggle = "".join(
+        f'<button type="button" data-group="{gid}" data-toggle="{y}" class="{"on" if i == 0 else ""}">{esc(t)}</button>'
+        for i, (y, t) in enumerate(Y_VIEWS.items())
+    )
+    panes = "".join(
+        f'<div data-pane="{gid}" data-view="{y}"{" hidden" if i else ""}>{card.charts[y].embed(page_dir)}</div>'
+        for i, y in enumerate(Y_VIEWS) if y in card.charts
+    )  # fmt: skip
+    side = winners_html(ctx, k) + label_summary_html(ctx, k)
+    meta = f"{ok}/{total} points ok" + (f" · {cl} client-limited" if cl else "")
+    if isl is not None and osl is not None and not pd.isna(isl):
+        meta = f"ISL {int(isl):,} / OSL {int(osl):,} · " + meta
+    return f"""<section class="card" id="{gid}">
+<div class="card-head"><h3>{esc(k["model"])} · {esc(k["hardware"])} · {esc(k["precision"])} · {esc(k["scenario"])}</h3>
+<span class="links"><span class="toggle">{toggle}</span> &nbsp;<a href="{esc(rel(page_dir, card.group_href))}">history →</a></span></div>
+<p class="sub">{esc(meta)}</p>
+<div class="card-body"><div class="card-chart">{panes}</div><div class="card-side">{side}</div></div>
+</section>"""
+
+
+def winners_html(ctx: Context, key: dict[str, str]) -> str:
+    """Winner per interactivity band (best_by_band): band | winner | tok/s/GPU | runner-up | lead."""
+    band = filter_key(ctx.data.mart("best_by_band"), key)
+    head = "<h4>Winners per interactivity band</h4>"
+    if band is None:
+        return head + missing_note(ctx.data, "best_by_band")
+    need = {"band_tok_s_user", "label", "tok_s_gpu", "rank"}
+    if not need <= set(band.columns):  # unknown shape: show the mart as it is
+        return head + table(drop_cols(band, ("run_id", "run_date", "schema_version", *key.keys())),
+                            empty="no band reached by any deployment")  # fmt: skip
+    rows = []
+    for value, grp in band.sort_values(["band_tok_s_user", "rank", "label"]).groupby(
+        "band_tok_s_user", sort=True
+    ):
+        grp = grp.reset_index(drop=True)
+        best = grp.iloc[0]
+        runner = grp.iloc[1] if len(grp) > 1 else None
+        lead = (
+            (best["tok_s_gpu"] / runner["tok_s_gpu"] - 1) * 100
+            if runner is not None and runner["tok_s_gpu"]
+            else None
+        )
+        rows.append({
+            "band": f"@ {value:g} tok/s/user", "winner": best["label"], "tok/s/GPU": float(best["tok_s_gpu"]),
+            "runner-up": "" if runner is None else f"{runner['label']} ({fmt_value(float(runner['tok_s_gpu']))})",
+            "lead_pct": lead,
+        })  # fmt: skip
+    return head + table(
+        pd.DataFrame(rows), titles={"lead_pct": "lead"}, empty="no band reached by any deployment"
+    )
+
+
+def label_summary_html(ctx: Context, key: dict[str, str]) -> str:
+    summary = filter_key(ctx.data.mart("label_summary"), key)
+    head = "<h4>Per deployment</h4>"
+    if summary is None:
+        return head + missing_note(ctx.data, "label_summary")
+    if {"ok_points", "points"} <= set(summary.columns):
+        summary = summary.assign(
+            ok_of=[f"{int(a)}/{int(b)}" for a, b in zip(summary["ok_points"], summary["points"], strict=True)]
+        )
+    cols = ["label", "gpus", "best_tok_s_gpu", "tok_s_user_at_best", "ok_of", "failures"]
+    titles = {"best_tok_s_gpu": "best tok/s/GPU", "tok_s_user_at_best": "at tok/s/user",
+              "ok_of": "points ok"}  # fmt: skip
+    return head + table(summary, columns=[c for c in cols if c in summary.columns] or None, titles=titles)
+
+
+def mart_section(ctx: Context, name: str, title: str, *, open_: bool = False) -> str:
+    mart = ctx.data.mart(name)
+    if mart is None:
+        return f"<h2>{esc(title)}</h2>{missing_note(ctx.data, name)}"
+    rows = mart
+    return (f"<details{' open' if open_ else ''}><summary><strong>{esc(title)}</strong> ({len(rows)} rows)</summary>"
+            f"<div class='tablebox'>{table(drop_cols(rows, ('schema_version',)))}</div></details>")  # fmt: skip
+
+
+# -- pages -----------------------------------------------------------------------------------
+def index_page(ctx: Context, cards: list[Card], *, page_dir: str) -> str:
+    run_link = rel(page_dir, f"runs/{ctx_run_slug(ctx)}/index.html")
+    body = [
+        run_header(ctx, heading="Nightly frontier"),
+        tiles(ctx, cards),
+        "<h2>Regressions</h2>",
+        regressions_block(ctx),
+        "<h2>Frontiers</h2>",
+        (
+            "<p class='sub'>Token throughput per GPU against interactivity, one line per deployment; the dashed grey "
+            "envelope is the overall Pareto frontier. Click a legend entry to isolate a deployment.</p>"
+        ),
+        f'<div class="cards">{"".join(card_html(ctx, c, page_dir) for c in cards) or "<p class=empty>no points in this run</p>"}</div>',
+        f'<h2>Failures <small><a href="{esc(run_link)}">run page →</a></small></h2>',
+        failures_block(ctx, page_dir, full=False),
+        "<h2>Tables</h2>",
+        mart_section(ctx, "label_summary", "Per-label summary"),
+        mart_section(ctx, "night_over_night", "Night over night"),
+    ]
+    return page(title=f"frontier · {ctx.data.run_date(ctx.run_id) or ctx.run_id}", body="\n".join(body),
+                root=rel(page_dir, ""), crumbs=[("latest night", None)], generated=ctx.generated)  # fmt: skip
+
+
+def _json_pretty(text: object) -> str:
+    if text is None or (isinstance(text, float) and pd.isna(text)):
+        return ""
+    try:
+        return json.dumps(json.loads(str(text)), indent=2)
+    except ValueError:
+        return str(text)
+
+
+def run_page(ctx: Context, cards: list[Card], *, page_dir: str) -> str:
+    run = ctx.run()
+    versions = pd.DataFrame(
+        [(k, v) for k, v in run.items() if k not in ("spec_yaml", "schema_version") and not _blank(v)],
+        columns=["field", "value"],
+    )
+    deps = for_run(ctx.data.deployments, ctx.run_id)
+    dep_cols = ["label", "model", "hardware", "precision", "scenario", "gpus", "engine", "engine_version", "status",
+                "error", "started_at", "ended_at"]  # fmt: skip
+    cmds = []
+    for row in deps.to_dict("records") if not deps.empty else []:
+        what = " · ".join(
+            esc(row.get(c, "")) for c in ("label", "model", "hardware", "precision", "scenario")
+        )
+        for col, title in (("commands_json", "launch commands"), ("server_info_json", "server info")):
+            if not _blank(row.get(col)):
+                cmds.append(
+                    f"<details><summary>{esc(title)}: {what}</summary><pre>{esc(_json_pretty(row[col]))}</pre></details>"
+                )
+    spec = run.get("spec_yaml")
+    body = [
+        run_header(ctx, heading="Run"),
+        tiles(ctx, cards),
+        "<h2>What ran</h2>",
+        f"<div class='tablebox'>{table(deps, columns=[c for c in dep_cols if c in deps.columns] or None, empty='no deployments recorded')}{''.join(cmds)}</div>",
+        "<h2 id='failures'>Failures</h2>",
+        failures_block(ctx, page_dir, full=True),
+        "<h2>Regressions</h2>",
+        regressions_block(ctx),
+        "<h2>Frontiers of this night</h2>",
+        f'<div class="cards">{"".join(card_html(ctx, c, page_dir) for c in cards) or "<p class=empty>no points in this run</p>"}</div>',
+        "<h2>Versions</h2>",
+        f"<div class='tablebox'>{table(versions, empty='no runs row recorded for this run')}</div>",
+        "<h2>Spec</h2>",
+        f"<pre>{esc(spec)}</pre>" if not _blank(spec) else "<p class='empty'>no spec recorded</p>",
+    ]
+    return page(title=f"frontier run {ctx.run_id}", body="\n".join(body), root=rel(page_dir, ""),
+                crumbs=[("latest night", rel(page_dir, "index.html")), ("all nights", rel(page_dir, "runs/index.html")),
+                        (f"run {ctx.run_id}", None)], generated=ctx.generated)  # fmt: skip
+
+
+def _blank(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        if pd.isna(value):
+            return True
+    except (TypeError, ValueError):
+        pass
+    return str(value).strip() == ""
+
+
+def group_page(ctx: Context, key: dict[str, str], sections: list[GroupSection], *, page_dir: str) -> str:
+    title = f"{key['model']} · {key['hardware']} · {key['scenario']}"
+    body = [(f"<h1>{esc(title)}</h1><p class='sub'>latest night {esc(ctx.data.run_date(ctx.run_id) or '')} "
+             f"(run <code>{esc(ctx.run_id)}</code>), with the history of previous nights</p>")]  # fmt: skip
+    for sec in sections:
+        gid = dom_id("grp", *key.values(), sec.precision)
+        body.append(f"<h2>{esc(sec.precision)}</h2>")
+        latest = [y for y in Y_VIEWS if f"latest-{y}" in sec.charts]
+        if latest:
+            toggle = "".join(
+                f'<button type="button" data-group="{gid}" data-toggle="{y}" class="{"on" if i == 0 else ""}">{esc(Y_VIEWS[y])}</button>'
+                for i, y in enumerate(latest)
+            )
+            panes = "".join(
+                f'<div data-pane="{gid}" data-view="{y}"{" hidden" if i else ""}>{sec.charts[f"latest-{y}"].embed(page_dir)}</div>'
+                for i, y in enumerate(latest)
+            )
+            body.append(
+                f'<div class="card"><div class="card-head"><h3>Latest night</h3><span class="toggle">{toggle}</span></div>{panes}</div>'
+            )
+        body.append('<div class="cards">')
+        for name, heading in (
+            ("history", "Frontier over the last nights"),
+            ("trend", "Best per label, night by night"),
+        ):
+            if name in sec.charts:
+                body.append(
+                    f'<div class="card"><h3>{esc(heading)}</h3>{sec.charts[name].embed(page_dir)}</div>'
+                )
+        body.append("</div>")
+        nn = filter_key(ctx.data.mart("night_over_night"), {**key, "precision": sec.precision})
+        if nn is not None and not nn.empty:
+            body.append(f"<details><summary>night over night ({len(nn)} rows)</summary><div class='tablebox'>"
+                        f"{table(drop_cols(nn, ('schema_version', *key.keys(), 'precision')))}</div></details>")  # fmt: skip
+    return page(title=f"frontier · {title}", body="\n".join(body), root=rel(page_dir, ""),
+                crumbs=[("latest night", rel(page_dir, "index.html")), (title, None)], generated=ctx.generated)  # fmt: skip
+
+
+def archive_page(ctx: Context, folders: list[dict[str, Any]]) -> str:
+    """runs/index.html: every night that has a folder, newest first, with the runs row when known."""
+    rows = []
+    for meta in folders:
+        run = ctx.data.run_row(meta["run_id"])
+        pts = for_run(ctx.data.points, meta["run_id"])
+        ok, total, _ = point_counts(pts)
+        fails = for_run(ctx.data.failures, meta["run_id"])
+        rows.append({
+            "night": meta.get("run_date") or "", "run": meta["run_id"], "_href": f"{meta['slug']}/index.html",
+            "status": run.get("status", ""), "spec": run.get("spec_name", ""),
+            "engine": " ".join(str(run.get(c) or "") for c in ("engine", "engine_version")).strip(),
+            "points ok": f"{ok} / {total}" if total else "", "failures": len(fails) if total else "",
+        })  # fmt: skip
+    rows.sort(key=lambda r: (str(r["night"]), r["run"]), reverse=True)
+    trs = "".join(
+        "<tr>"
+        + f'<td>{esc(r["night"])}</td><td><a href="{esc(r["_href"])}">{esc(r["run"])}</a></td>'
+        + "".join(
+            f"<td>{esc(fmt_value(r[c]))}</td>" for c in ("status", "spec", "engine", "points ok", "failures")
+        )
+        + "</tr>"
+        for r in rows
+    )
+    head = "".join(
+        f"<th>{esc(c)}</th>" for c in ("night", "run", "status", "spec", "engine", "points ok", "failures")
+    )
+    body = (f"<h1>All nights</h1><p class='sub'>{len(rows)} published night(s); each keeps its own page and charts.</p>"
+            f"<div class='tablebox'><table class='data'><thead><tr>{head}</tr></thead><tbody>{trs}</tbody></table></div>")  # fmt: skip
+    return page(
+        title="frontier · all nights",
+        body=body,
+        root="../",
+        crumbs=[("latest night", "../index.html"), ("all nights", None)],
+        generated=ctx.generated,
+    )
