@@ -84,7 +84,7 @@ def print_summary(df, title: str = "best tok/s/GPU per label") -> None:
         t.add_column(col, justify="right" if col[0] in "abpf" and col != "label" else "left")
     for r in df.itertuples(index=False):
         best = getattr(r, "best_tok_s_gpu", None)
-        at = getattr(r, "at_tok_s_user", None)
+        at = getattr(r, "tok_s_user_at_best", None)
         t.add_row(str(r.model), str(r.hardware), str(r.scenario), str(r.label),
                   "-" if best is None or best != best else f"{best:,.0f}",
                   "-" if at is None or at != at else f"{at:,.1f}",
@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check a sweep spec")
     v.add_argument("spec")
-    v.set_defaults(func=_cmd_validate)
+    v.set_defaults(handler=_cmd_validate)
 
     def narrowing(q):
         q.add_argument("spec")
@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plan", help="every deployment x scenario with its launch commands")
     narrowing(pl)
     pl.add_argument("--json", action="store_true")
-    pl.set_defaults(func=_cmd_plan)
+    pl.set_defaults(handler=_cmd_plan)
 
     r = sub.add_parser("run", help="run a whole sweep without Airflow")
     narrowing(r)
@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--site", default=default_site())
     r.add_argument("--run-id")
     r.add_argument("--publish", action=argparse.BooleanOptionalAction, default=True)
-    r.set_defaults(func=_cmd_run)
+    r.set_defaults(handler=_cmd_run)
 
     for mod in AREA_CLIS:
         try:
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        return int(args.handler(args) or 0)
     except FrontierError as e:
         msg = "; ".join(line.strip() for line in str(e).splitlines() if line.strip())
         print(f"frontier {args.command}: error: {msg}", file=sys.stderr)

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="site folder to publish into (default: $FRONTIER_SITE or ./site)")  # fmt: skip
     p.add_argument("--run-id", default=None, help="night to show on index.html (default: the latest)")
     p.add_argument("--no-png", action="store_true", help="skip PNG exports (faster)")
-    p.set_defaults(func=handle_publish)
+    p.set_defaults(handler=handle_publish)
     return p
 
 

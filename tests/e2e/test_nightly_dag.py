@@ -61,7 +61,7 @@ def test_warehouse_has_every_label_and_point(nightly_run):
     req = str(tmp / "warehouse" / "requests" / "**" / "*.parquet")
     n_req, n_measured = duckdb.sql(
         f"select count(*), count(*) filter (where not is_warmup) from read_parquet('{req}', hive_partitioning=true)"
-    ).fetchone()
+    ).fetchall()[0]
     per_point = {c: max(smoke["min_prompts"], smoke["num_prompts_multiplier"] * c) for c in ladder}
     assert n_measured == len(labels) * sum(per_point.values())
     assert n_req > n_measured  # warm-up requests are kept, flagged
@@ -82,3 +82,21 @@ def test_site_has_the_chart(nightly_run):
     assert "Token Throughput per GPU (tok/s/GPU)" in text
     for label in ("TP1", "TP2", "TP8", "DEP8"):
         assert label in text
+
+
+def test_mapped_tasks_are_named_by_label_and_scenario(nightly_run):
+    run, _ = nightly_run
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(TaskInstance.rendered_map_index, TaskInstance.state).where(
+                TaskInstance.dag_id == "nightly_frontier",
+                TaskInstance.run_id == run.run_id,
+                TaskInstance.task_id == "benchmark",
+            )
+        ).all()
+    assert {r[0] for r in rows} == {"TP1 / 1k128", "TP2 / 1k128", "TP8 / 1k128", "DEP8 / 1k128"}
+    assert all(str(r[1]).endswith("success") for r in rows)
