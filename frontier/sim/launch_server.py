@@ -1,0 +1,75 @@
+"""``python -m frontier.sim.launch_server [SGLang flags]``: run the simulated SGLang server.
+
+Prints SGLang's readiness line ("The server is fired up and ready to roll!") once the port is
+open, and exits 0 on SIGTERM or SIGINT. ``--port 0`` picks a free port; the actual address is
+printed as ``Uvicorn running on http://HOST:PORT`` (as SGLang's log does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+from aiohttp import web
+
+from frontier.errors import FrontierError
+from frontier.sim.config import SimConfig, parse_config
+from frontier.sim.server import build_app
+
+READY_LINE = "The server is fired up and ready to roll!"
+
+
+async def serve(cfg: SimConfig) -> None:
+    app = build_app(cfg)
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, handler_cancellation=True, shutdown_timeout=2.0
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, cfg.host, cfg.port, reuse_address=True)
+    await site.start()
+    port = cfg.port
+    server = getattr(site, "_server", None)
+    if server is not None and server.sockets:
+        port = server.sockets[0].getsockname()[1]
+    topo = cfg.topology
+    print(
+        f"[frontier-sim] model={cfg.model_path} hardware={cfg.spec.hardware.name} precision={cfg.spec.precision} "
+        f"deployment={topo.label} gpus={topo.gpus} time_scale={cfg.time_scale} ignored_args={cfg.ignored_args}",
+        flush=True,
+    )
+    print(f"Uvicorn running on http://{cfg.host}:{port} (Press CTRL+C to quit)", flush=True)
+    print(READY_LINE, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse SGLang-style flags and serve until SIGTERM; returns the exit code."""
+    try:
+        cfg = parse_config(list(sys.argv[1:] if argv is None else argv))
+    except FrontierError as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        return 1
+    try:
+        import uvloop  # type: ignore[import-not-found]
+
+        uvloop.install()
+    except ImportError:
+        pass
+    try:
+        asyncio.run(serve(cfg))
+    except OSError as e:
+        print(f"error: cannot serve on {cfg.host}:{cfg.port}: {e}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,257 @@
+"""The analytical step-time model of the simulated engine: roofline + efficiency + communication.
+
+For one server (:class:`~frontier.sim.topology.ServerShape`) of one model on one GPU type it
+answers: how many bytes of weights each GPU holds, how many tokens its KV pool holds, and how
+long one engine iteration takes for a batch of decode tokens (with their total context) plus a
+set of prefill chunks. Formulas follow shared/design/perf-model.md:
+
+    T_step = max(T_mem, T_comp) + T_comm + T_overhead
+    T_mem  = (dense weights + touched experts + KV read) / (eta_mem * HBM_BW)
+    T_comp = GEMM flops / (eta * peak[precision]) + attention flops / (eta_attn * peak[bf16])
+    T_comm = TP all-reduce (2 per layer) + EP all-to-all (dispatch FP8 + combine BF16 per MoE layer)
+
+Routed experts touched by T tokens: a fraction 1 - (1 - top_k/E)^T of each GPU's experts is read.
+Efficiency constants are data (params.yaml). Every time is in seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+from frontier.catalog import Hardware, ModelSpec
+from frontier.errors import FrontierError
+from frontier.sim.topology import ServerShape
+
+GB = 1e9
+
+
+@dataclass(frozen=True)
+class Params:
+    eta_mem: float
+    eta_mem_moe: float
+    eta_comp_decode: float
+    eta_comp_prefill: float
+    moe_prefill_penalty: float
+    eta_attn: float
+    eta_link: float
+    eta_nic: float
+    alpha_intra_us: float
+    alpha_inter_us: float
+    alpha_a2a_us: float
+    step_overhead_ms: float
+    layer_overhead_us: float
+    per_request_overhead_us: float
+    activation_reserve_gb: float
+    mem_fraction_static: float
+    pd_transfer_latency_ms: float
+    dp_attention_imbalance: float
+    new_token_ratio: float
+    step_noise: float
+
+    def replace(self, **kw: float) -> Params:
+        return Params(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **kw})
+
+
+@lru_cache(maxsize=1)
+def default_params() -> Params:
+    data = yaml.safe_load(resources.files(__package__).joinpath("params.yaml").read_text())
+    return Params(**data)
+
+
+def kv_dtype_of(kv_cache_dtype: str | None) -> str:
+    """SGLang's --kv-cache-dtype: auto (BF16 here) or an fp8 variant."""
+    return "fp8" if kv_cache_dtype and kv_cache_dtype.startswith("fp8") else "bf16"
+
+
+def attention_dims(model: ModelSpec) -> tuple[float, float]:
+    """Per-token attention width (heads x dim, QK and AV averaged) for prefill and decode."""
+    if model.attention == "mla":  # prefill: qk 192 / v 128 per head; decode absorbed: 576 / 512
+        return model.heads * 160.0, model.heads * 544.0
+    d = float(model.heads * model.head_dim)
+    return d, d
+
+
+def default_chunked_prefill(hw: Hardware) -> int:
+    return 16384 if hw.hbm_gb >= 160 else 8192
+
+
+class StepModel:
+    """Step-time and memory model of one server shape."""
+
+    def __init__(
+        self,
+        model: ModelSpec,
+        hw: Hardware,
+        precision: str,
+        shape: ServerShape,
+        params: Params | None = None,
+        kv_dtype: str = "bf16",
+        mem_fraction: float | None = None,
+    ) -> None:
+        p = params or default_params()
+        self.model, self.hw, self.precision, self.shape, self.p = model, hw, precision, shape, p
+        self.kv_dtype = kv_dtype
+        n = shape.gpus
+        bytes_per_param = model.weight_bytes(precision) / (model.params_b * 1e9)
+        expert_b = model.moe.expert_params_b if model.moe else 0.0
+        dense_b = model.params_b - expert_b
+        self.expert_bytes_gpu = expert_b * 1e9 * bytes_per_param / n
+        self.dense_bytes_gpu = dense_b * 1e9 * bytes_per_param / shape.dense_shard
+        self.weights_per_gpu = self.expert_bytes_gpu + self.dense_bytes_gpu
+        self.active_flops_per_token = 2.0 * model.active_params_b * 1e9
+        expert_active = expert_b * model.moe.top_k / model.moe.experts if model.moe else 0.0
+        self.expert_flops_per_token = 2.0 * expert_active * 1e9
+        self.dense_flops_per_token = self.active_flops_per_token - self.expert_flops_per_token
+        self.miss = (1.0 - model.moe.top_k / model.moe.experts) if model.moe else 0.0
+        self.kv_bytes = model.kv_bytes(kv_dtype)
+        self.kv_shard = shape.kv_shard(model)
+        self.d_prefill, self.d_decode = attention_dims(model)
+        self.peak = hw.tflops(precision) * 1e12
+        self.peak_attn = hw.bf16_tflops * 1e12
+        self.hbm_bw = hw.hbm_bw_tbs * 1e12
+        # memory: weights + reserve must fit; the rest of mem_fraction_static is the KV pool
+        frac = mem_fraction or p.mem_fraction_static
+        budget = frac * hw.hbm_gb * GB - p.activation_reserve_gb * GB
+        self.pool_bytes_per_gpu = budget - self.weights_per_gpu
+        per_rank_tokens = self.pool_bytes_per_gpu * self.kv_shard / self.kv_bytes
+        self.pool_tokens = int(max(0.0, per_rank_tokens) * shape.attn_dp)
+        self.imbalance = p.dp_attention_imbalance if shape.attn_dp > 1 else 1.0
+        self._comm_cache: dict[int, float] = {}
+
+    # ---- memory -------------------------------------------------------------------------------
+    def check_fits(self, label: str = "") -> None:
+        """Raise FrontierError when the weights leave no KV pool on this GPU."""
+        if self.pool_bytes_per_gpu <= 0:
+            avail = self.p.mem_fraction_static * self.hw.hbm_gb - self.p.activation_reserve_gb
+            raise FrontierError(
+                f"{self.model.name} {self.precision} does not fit {label or self.shape.mode} on "
+                f"{self.hw.name}: {self.weights_per_gpu / GB:.1f} GB of weights per GPU, "
+                f"{avail:.1f} GB usable; use more GPUs per server"
+                + (" or FP8" if self.precision == "bf16" else "")
+            )
+
+    # ---- communication ------------------------------------------------------------------------
+    def _link(self, group: int) -> tuple[float, float]:
+        """(bytes/s, alpha s) of a collective over ``group`` GPUs of this server."""
+        domain = self.hw.nvlink_domain or self.hw.gpus_per_node
+        if group <= domain:
+            return self.p.eta_link * self.hw.scaleup_bw_gbs * GB, self.p.alpha_intra_us * 1e-6
+        return self.p.eta_nic * self.hw.nic_gbps / 8 * GB, self.p.alpha_inter_us * 1e-6
+
+    def comm_time(self, tokens: int) -> float:
+        """TP all-reduce + EP all-to-all time of one iteration carrying ``tokens`` tokens."""
+        t = self._comm_cache.get(tokens)
+        if t is not None:
+            return t
+        s, m = self.shape, self.model
+        t = 0.0
+        tp = s.attn_tp if s.attn_dp == 1 else s.dense_shard if s.ep == 1 else 1
+        if tp > 1:
+            bw, alpha = self._link(tp)
+            msg = tokens / s.attn_dp * m.hidden * 2.0
+            t += 2 * m.layers * (2.0 * (tp - 1) / tp * msg / bw + alpha)
+        if s.ep > 1 and m.moe is not None:
+            bw, alpha = self._link(s.gpus)
+            vol = tokens / s.gpus * m.moe.top_k * m.hidden * 3.0 * (s.ep - 1) / s.ep
+            t += m.moe.moe_layers * (vol / bw + 2 * (alpha + self.p.alpha_a2a_us * 1e-6))
+        if len(self._comm_cache) < 4096:
+            self._comm_cache[tokens] = t
+        return t
+
+    # ---- step time ----------------------------------------------------------------------------
+    def coeffs(
+        self,
+        decode: int,
+        prefill_tokens: int = 0,
+        prefill_work: float = 0.0,
+        largest: tuple[int, float] = (0, 0.0),
+    ) -> tuple:
+        """(m0, m1, c0, c1, k): step(ctx_sum) = max(m0 + m1*ctx, c0 + c1*ctx) + k.
+
+        ``decode`` sequences each add one token; ``ctx_sum`` is their total context;
+        ``prefill_work`` = sum over chunks of c * (past + c/2) (causal attention pairs);
+        ``largest`` = (tokens, work) of the largest chunk: under DP-attention one chunk sits on
+        one attention rank, so the busiest rank sets the dense + attention time.
+        """
+        p, s, m = self.p, self.shape, self.model
+        n = s.gpus
+        tokens = decode + prefill_tokens
+        touched = 1.0 - self.miss**tokens if m.moe else 0.0
+        m0 = (
+            self.dense_bytes_gpu / p.eta_mem + self.expert_bytes_gpu * touched / p.eta_mem_moe
+        ) / self.hbm_bw
+        m1 = self.kv_bytes / (s.attn_dp * self.kv_shard) / (p.eta_mem * self.hbm_bw) * self.imbalance
+        c0 = self.active_flops_per_token * decode / n / (p.eta_comp_decode * self.peak)
+        if prefill_tokens:
+            eta = p.eta_comp_prefill * self.peak
+            if s.attn_dp > 1:  # busiest attention rank; its attn_tp GPUs share it
+                r_tok = max(prefill_tokens / s.attn_dp, largest[0]) / s.attn_tp
+                r_work = max(prefill_work / s.attn_dp, largest[1]) / s.attn_tp
+            else:
+                r_tok, r_work = prefill_tokens / n, prefill_work / n
+            c0 += self.dense_flops_per_token * r_tok / eta
+            c0 += self.expert_flops_per_token * prefill_tokens / n / (eta * p.moe_prefill_penalty)
+            c0 += 4.0 * r_work * self.d_prefill * m.layers / (p.eta_attn * self.peak_attn)
+        c1 = 4.0 * self.d_decode * m.layers / n / (p.eta_attn * self.peak_attn) * self.imbalance
+        k = (
+            self.comm_time(tokens)
+            + p.step_overhead_ms * 1e-3
+            + m.layers * p.layer_overhead_us * 1e-6
+            + p.per_request_overhead_us * 1e-6 * (decode + (1 if prefill_tokens else 0)) / s.attn_dp
+        )
+        return m0, m1, c0, c1, k
+
+    def step_time(
+        self,
+        decode: int,
+        ctx_sum: float,
+        prefill_tokens: int = 0,
+        prefill_work: float = 0.0,
+        largest: tuple[int, float] = (0, 0.0),
+    ) -> float:
+        m0, m1, c0, c1, k = self.coeffs(decode, prefill_tokens, prefill_work, largest)
+        return max(m0 + m1 * ctx_sum, c0 + c1 * ctx_sum) + k
+
+    def decode_times(self, batch: int, ctx_sum: float, steps: int) -> list[float]:
+        """Durations of ``steps`` consecutive pure-decode iterations (context grows by batch)."""
+        m0, m1, c0, c1, k = self.coeffs(batch)
+        out = []
+        ctx = ctx_sum
+        for _ in range(steps):
+            out.append(max(m0 + m1 * ctx, c0 + c1 * ctx) + k)
+            ctx += batch
+        return out
+
+
+def prefill_work(past: int, chunk: int) -> float:
+    """Causal attention pairs of a prefill chunk of ``chunk`` tokens after ``past`` tokens."""
+    return chunk * (past + chunk / 2.0)
+
+
+def kv_transfer_time(model: ModelSpec, hw: Hardware, isl: int, sender: StepModel, p: Params) -> float:
+    """PD KV transfer of one request's ``isl`` tokens from a prefill server over the NIC(s)."""
+    nics = max(1, sender.kv_shard)
+    bw = p.eta_nic * hw.nic_gbps / 8 * GB * nics
+    return isl * sender.kv_bytes / bw + p.pd_transfer_latency_ms * 1e-3
+
+
+def weights_summary(sm: StepModel) -> dict:
+    return {
+        "weights_gb_per_gpu": round(sm.weights_per_gpu / GB, 2),
+        "kv_pool_tokens": sm.pool_tokens,
+        "kv_bytes_per_token": sm.kv_bytes,
+        "kv_shard": sm.kv_shard,
+    }
+
+
+__all__ = [
+    "Params",
+    "StepModel",
+    "default_params",
+    "kv_transfer_time",
+    "prefill_work",
+]
