@@ -1,0 +1,72 @@
+"""Prompts for a point: `random` (exact or ranged lengths), `sharegpt` (a local file), `shared-prefix`.
+
+Lengths follow ``sglang.bench_serving``: with ``range_ratio`` r, input and output lengths are drawn
+uniformly from ``[max(int(L * r), 1), L]`` (r = 1 gives exact lengths). Text is made of fake-tokenizer
+words (`frontier.tokenizer`), so a prompt of N tokens is N words for the simulated server. Warm-up
+prompts come from the same generator, before the measured ones.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from frontier import tokenizer
+from frontier.errors import FrontierError
+from frontier.loadgen.config import PointConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    text: str
+    input_tokens: int  # the client's own count (the server's usage figure wins when present)
+    output_len: int  # max_tokens asked for
+
+
+def _lengths(n: int, length: int, ratio: float, rng: random.Random) -> list[int]:
+    low = max(int(length * ratio), 1)
+    return [rng.randint(low, length) for _ in range(n)]
+
+
+def _random(cfg: PointConfig, n: int, rng: random.Random) -> list[Prompt]:
+    ins = _lengths(n, cfg.isl, cfg.range_ratio, rng)
+    outs = _lengths(n, cfg.osl, cfg.range_ratio, rng)
+    return [Prompt(tokenizer.random_prompt(i, rng), i, o) for i, o in zip(ins, outs, strict=True)]
+
+
+def _shared_prefix(cfg: PointConfig, n: int, rng: random.Random) -> list[Prompt]:
+    prefix = tokenizer.random_prompt(cfg.shared_prefix_len, rng)
+    suffix_len = cfg.isl - cfg.shared_prefix_len
+    outs = _lengths(n, cfg.osl, cfg.range_ratio, rng)
+    return [Prompt(prefix + " " + tokenizer.random_prompt(suffix_len, rng), cfg.isl, o) for o in outs]
+
+
+def _sharegpt(cfg: PointConfig, n: int, rng: random.Random) -> list[Prompt]:
+    path = Path(cfg.dataset_path or "")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise FrontierError(f"dataset_path {path}: cannot read a ShareGPT JSON list ({e})") from e
+    pairs = []
+    for item in data:
+        conv = item.get("conversations") or item.get("conversation") or []
+        if len(conv) < 2:
+            continue
+        prompt, completion = conv[0]["value"], conv[1]["value"]
+        p_len, c_len = tokenizer.count_tokens(prompt), tokenizer.count_tokens(completion)
+        if p_len < 2 or c_len < 2:  # bench_serving drops these too
+            continue
+        pairs.append(Prompt(prompt, p_len, min(c_len, cfg.osl)))
+    if not pairs:
+        raise FrontierError(f"dataset_path {path}: no usable two-turn conversation in the file")
+    rng.shuffle(pairs)
+    return [pairs[i % len(pairs)] for i in range(n)]
+
+
+def build_prompts(cfg: PointConfig) -> list[Prompt]:
+    """All prompts of a point, warm-up first, deterministic for a given ``cfg.seed``."""
+    rng = random.Random(cfg.seed)
+    make = {"random": _random, "shared-prefix": _shared_prefix, "sharegpt": _sharegpt}[cfg.dataset]
+    return make(cfg, cfg.total_requests, rng)

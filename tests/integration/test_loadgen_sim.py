@@ -1,0 +1,74 @@
+"""The load generator against the simulated SGLang server (`python -m frontier.sim.launch_server`)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from frontier.loadgen import PointConfig, run_ladder, run_point_sync
+
+pytestmark = [
+    pytest.mark.timeout(60),
+    pytest.mark.skipif(
+        importlib.util.find_spec("frontier.sim.launch_server") is None, reason="frontier.sim not built yet"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def sim_url():
+    cmd = [
+        sys.executable, "-m", "frontier.sim.launch_server", "--model-path", "meta-llama/Llama-3.1-8B-Instruct",
+        "--hardware", "h100_sxm", "--port", "0", "--host", "127.0.0.1", "--time-scale", "10",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = None
+    deadline = time.monotonic() + 30
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if m := re.search(r"Uvicorn running on (http://\S+)", line):
+            url = m.group(1)
+            break
+    if url is None:
+        proc.kill()
+        pytest.fail("the simulated server did not print its address within 30 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("backend", ["sglang", "openai", "openai-chat"])
+def test_point_against_the_sim(sim_url, backend):
+    cfg = PointConfig(
+        base_url=sim_url, backend=backend, model="meta-llama/Llama-3.1-8B-Instruct", isl=256, osl=32,
+        max_concurrency=4, num_prompts=12, warmup_requests=4, request_timeout_s=30,
+    )  # fmt: skip
+    r = run_point_sync(cfg)
+    s = r.summary
+    assert s["completed"] == 12 and s["failed"] == 0, r.error
+    # exact ISL/OSL as the server counts them (fake tokenizer on both sides, ignore_eos)
+    assert s["total_input_tokens"] == 12 * 256 and s["total_output_tokens"] == 12 * 32
+    assert all(row["output_tokens"] == 32 and len(row["itl_ms"]) == 31 for row in r.requests)
+    assert 0 < s["median_ttft_ms"] and 0 < s["median_tpot_ms"] and s["concurrency"] <= 4.0 + 1e-9
+    # TPOT from e2e equals the mean of each request's ITL gaps (one token per event)
+    row = r.requests[-1]
+    assert row["tpot_ms"] == pytest.approx(sum(row["itl_ms"]) / 31, rel=0.05)
+
+
+def test_ladder_against_the_sim(sim_url):
+    base = PointConfig(
+        base_url=sim_url, model="meta-llama/Llama-3.1-8B-Instruct", isl=128, osl=16,
+        max_concurrency=1, num_prompts=1, request_timeout_s=30,
+    )  # fmt: skip
+    ladder = run_ladder(base, [1, 8], num_prompts_for=lambda c: 2 * c, warmup_for=lambda c: c)
+    assert [p.summary["completed"] for p in ladder] == [2, 16]
+    tput = [p.summary["output_throughput"] for p in ladder]
+    assert tput[1] > tput[0]  # batching: more concurrency, more tokens per second
