@@ -98,5 +98,5 @@ def test_mapped_tasks_are_named_by_label_and_scenario(nightly_run):
                 TaskInstance.task_id == "benchmark",
             )
         ).all()
-    assert {r[0] for r in rows} == {"TP1 / 1k128", "TP2 / 1k128", "TP8 / 1k128", "DEP8 / 1k128"}
+    assert {r[0] for r in rows} == {"TP1 / 1k64", "TP2 / 1k64", "TP8 / 1k64", "DEP8 / 1k64"}
     assert all(str(r[1]).endswith("success") for r in rows)
