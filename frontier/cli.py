@@ -11,7 +11,6 @@ import importlib
 import json
 import os
 import sys
-from pathlib import Path
 
 from frontier.errors import FrontierError
 
@@ -75,6 +74,14 @@ def _cmd_plan(args) -> int:
     return 0
 
 
+def _num(value, fmt: str) -> str:
+    import math
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return format(value, fmt)
+
+
 def print_summary(df, title: str = "best tok/s/GPU per label") -> None:
     from rich.console import Console
     from rich.table import Table
@@ -85,11 +92,10 @@ def print_summary(df, title: str = "best tok/s/GPU per label") -> None:
     for r in df.itertuples(index=False):
         best = getattr(r, "best_tok_s_gpu", None)
         at = getattr(r, "tok_s_user_at_best", None)
-        t.add_row(str(r.model), str(r.hardware), str(r.scenario), str(r.label),
-                  "-" if best is None or best != best else f"{best:,.0f}",
-                  "-" if at is None or at != at else f"{at:,.1f}",
+        t.add_row(str(r.model).split("/")[-1], str(r.hardware), str(r.scenario), str(r.label),
+                  _num(best, ",.0f"), _num(at, ",.1f"),
                   str(getattr(r, "points", "")), str(getattr(r, "failed_points", "")))
-    Console().print(t)
+    Console(width=max(120, Console().width)).print(t)
 
 
 def _cmd_run(args) -> int:

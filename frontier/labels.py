@@ -27,7 +27,7 @@ DP_ATTENTION_MODES = frozenset({"DEP", "DPAEP", "DPATP"})
 _MODE_RE = "|".join(MODES)
 _GROUP_RE = rf"(?P<mode>{_MODE_RE})(?P<gpus>[1-9][0-9]*)"
 _GROUP = re.compile(rf"^{_GROUP_RE}$")
-_SIDE = re.compile(rf"^(?:(?P<count>[1-9][0-9]*)x)?(?P<group>[A-Z]+[0-9]+)$")
+_SIDE = re.compile(r"^(?:(?P<count>[1-9][0-9]*)x)?(?P<group>[A-Z]+[0-9]+)$")
 
 MAX_GPUS = 4096
 

@@ -2,13 +2,26 @@
 
 Each operator only stores its arguments in ``__init__``; the work happens in ``execute`` through
 ``frontier`` functions, and ``on_kill`` stops any server the task started.
+
+The operator classes load lazily (PEP 562), so ``operators.context`` and ``operators.local_run``
+can be imported to set up AIRFLOW_HOME before anything imports airflow.
 """
 
-from operators.frontier_ops import (
-    BenchmarkDeploymentOperator,
-    BuildMartsOperator,
-    PlanSweepOperator,
-    PublishSiteOperator,
-)
+from __future__ import annotations
 
-__all__ = ["BenchmarkDeploymentOperator", "BuildMartsOperator", "PlanSweepOperator", "PublishSiteOperator"]
+import importlib
+
+_OPERATORS = {
+    "BenchmarkDeploymentOperator": "operators.frontier_ops",
+    "BuildMartsOperator": "operators.frontier_ops",
+    "PlanSweepOperator": "operators.frontier_ops",
+    "PublishSiteOperator": "operators.frontier_ops",
+}
+
+__all__ = sorted(_OPERATORS)
+
+
+def __getattr__(name: str):
+    if name in _OPERATORS:
+        return getattr(importlib.import_module(_OPERATORS[name]), name)
+    raise AttributeError(f"module 'operators' has no attribute {name!r}")
