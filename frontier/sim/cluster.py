@@ -36,6 +36,7 @@ class SimSpec:
     chunk: int | None = None
     mixed_chunk: bool = False
     seed: int = 0
+    max_prefill_tokens: int | None = None
     params: Params | None = None
 
 
@@ -68,6 +69,7 @@ class Cluster:
                         name=f"{g.role}{i}",
                         record_itl=record_itl,
                         snapshot=snapshot,
+                        max_prefill_tokens=spec.max_prefill_tokens,
                     )
                 )
         self.entry = [e for e in self.engines if e.role in ("single", "prefill")]

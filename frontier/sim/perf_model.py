@@ -27,6 +27,7 @@ from frontier.errors import FrontierError
 from frontier.sim.topology import ServerShape
 
 GB = 1e9
+GIB = 2**30  # HBM capacities are quoted in GiB (H100 80 GiB = 81,559 MiB in nvidia-smi)
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ class StepModel:
         self.hbm_bw = hw.hbm_bw_tbs * 1e12
         # memory: weights + reserve must fit; the rest of mem_fraction_static is the KV pool
         frac = mem_fraction or p.mem_fraction_static
-        budget = frac * hw.hbm_gb * GB - p.activation_reserve_gb * GB
+        budget = frac * hw.hbm_gb * GIB - p.activation_reserve_gb * GB
         self.pool_bytes_per_gpu = budget - self.weights_per_gpu
         per_rank_tokens = self.pool_bytes_per_gpu * self.kv_shard / self.kv_bytes
         self.pool_tokens = int(max(0.0, per_rank_tokens) * shape.attn_dp)
@@ -126,7 +127,7 @@ class StepModel:
     def check_fits(self, label: str = "") -> None:
         """Raise FrontierError when the weights leave no KV pool on this GPU."""
         if self.pool_bytes_per_gpu <= 0:
-            avail = self.p.mem_fraction_static * self.hw.hbm_gb - self.p.activation_reserve_gb
+            avail = self.p.mem_fraction_static * self.hw.hbm_gb * GIB / GB - self.p.activation_reserve_gb
             raise FrontierError(
                 f"{self.model.name} {self.precision} does not fit {label or self.shape.mode} on "
                 f"{self.hw.name}: {self.weights_per_gpu / GB:.1f} GB of weights per GPU, "

@@ -70,12 +70,23 @@ def predict_point(
     params: Params | None = None,
     warmup: int | None = None,
     kv_dtype: str = "bf16",
+    range_ratio: float = 1.0,
+    warmup_mode: str = "gate",
+    **server: object,
 ) -> dict:
-    """Predicted metrics of one point (bench_serving names, plus gpus/tok_s_gpu/tok_s_user)."""
+    """Predicted metrics of one point (bench_serving names, plus gpus/tok_s_gpu/tok_s_user).
+
+    ``range_ratio`` < 1 draws prompt and output lengths as bench_serving's
+    ``--random-range-ratio`` does; ``warmup_mode`` "gather" runs the warm-up as bench_serving
+    does (see :func:`closed_loop`); ``server`` takes SGLang server knobs of :class:`SimSpec`
+    (``chunk``, ``max_prefill_tokens``, ``mem_fraction``, ``max_running``, ``mixed_chunk``).
+    """
     for name, v in (("isl", isl), ("osl", osl), ("concurrency", concurrency)):
         if not isinstance(v, int) or v < 1:
             raise FrontierError(f"{name} must be a positive integer, got {v!r}")
-    spec = build_spec(model, hardware, precision, label, seed=seed, params=params, kv_dtype=kv_dtype)
+    spec = build_spec(
+        model, hardware, precision, label, seed=seed, params=params, kv_dtype=kv_dtype, **server
+    )
     if isl + osl > spec.model.max_context:
         raise FrontierError(
             f"isl {isl} + osl {osl} exceeds {spec.model.name}'s context length {spec.model.max_context}"
@@ -86,7 +97,17 @@ def predict_point(
         raise FrontierError(f"{label} on {hardware}: {why}")
     n = num_prompts if num_prompts is not None else max(20, 10 * concurrency)
     w = warmup if warmup is not None else 2 * concurrency
-    reqs = closed_loop(cluster, isl, osl, concurrency, n, warmup=w, seed=seed)
+    reqs = closed_loop(
+        cluster,
+        isl,
+        osl,
+        concurrency,
+        n,
+        warmup=w,
+        seed=seed,
+        range_ratio=range_ratio,
+        warmup_mode=warmup_mode,
+    )
     vals, wts = [], []
     for e in cluster.engines:
         vals.extend(e.itl_vals)

@@ -120,23 +120,42 @@ def closed_loop(
     num_prompts: int,
     warmup: int = 0,
     seed: int = 0,
+    range_ratio: float = 1.0,
+    warmup_mode: str = "gate",
 ) -> list[SimRequest]:
     """Run ``warmup + num_prompts`` requests at max concurrency C; returns every request.
 
-    A simulated engine has no timing noise, so C requests sent together would stay in lock-step
-    waves for ever (all prefill, then all decode). Real runs lose that phase within the warm-up;
-    to reach the same steady state, warm-up requests get seeded random output lengths in
-    [1, osl]. Measured requests have exactly ``isl`` / ``osl`` tokens.
+    As the project's load generator does, warm-up requests go through the same concurrency
+    gate just before the measured ones, with the same lengths. With ``range_ratio`` = 1 every
+    request has exactly ``isl`` / ``osl`` tokens (``ignore_eos``), so the C requests sent
+    together at t=0 stay in lock-step waves, as they do on a real SGLang server: they finish in
+    the same iteration and the next C prompts arrive together and queue behind each other's
+    prefill. ``range_ratio`` < 1 draws lengths uniformly from [int(L x ratio), L] as
+    bench_serving's random dataset does (``--random-range-ratio``), which breaks the waves.
+
+    ``warmup_mode`` "gate" (the project's load generator) sends warm-up requests through the
+    gate just before the measured ones; "gather" (bench_serving's ``--num-warmups``,
+    InferenceX) waits for every warm-up request to finish, so the measured run starts on an
+    idle server with C prompts at once (a simulated server keeps no state across that pause,
+    so the warm-up is not simulated).
     """
+    if warmup_mode not in ("gate", "gather"):
+        raise ValueError(f"warmup_mode must be gate or gather, got {warmup_mode!r}")
+    if warmup_mode == "gather":
+        warmup = 0
     import random
 
     drv = VirtualDriver(cluster)
     total = warmup + num_prompts
     rng = random.Random(seed)
-    reqs = [
-        SimRequest(i, isl, osl if i >= warmup else rng.randint(1, osl), measured=i >= warmup)
-        for i in range(total)
-    ]
+
+    def length(n: int) -> int:
+        return n if range_ratio >= 1.0 else rng.randint(max(1, int(n * range_ratio)), n)
+
+    reqs = []
+    for i in range(total):
+        a, b = length(isl), length(osl)
+        reqs.append(SimRequest(i, a, b, measured=i >= warmup))
     nxt = [0]
 
     def send_next(t: float) -> None:

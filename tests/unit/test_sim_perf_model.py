@@ -118,3 +118,38 @@ def test_decode_step_is_memory_bound_then_grows_with_batch():
     assert t1 < t64 < t512
     weights_time = sm.weights_per_gpu / (hw.hbm_bw_tbs * 1e12)
     assert weights_time < t1 < 4 * weights_time
+
+
+def test_exact_lengths_keep_lock_step_waves_and_range_ratio_breaks_them():
+    # ignore_eos + exact OSL: a wave of C requests finishes in one iteration, the next C prompts
+    # queue behind each other's prefill (SGLang runs prefill batches first, one 8k chunk each)
+    c4 = predict_point(R1, "h200_sxm", "fp8", "TP8", 8192, 1024, 4)
+    c64 = predict_point(R1, "h200_sxm", "fp8", "TP8", 8192, 1024, 64)
+    assert c64["median_ttft_ms"] > 8 * c4["median_ttft_ms"]
+    # bench_serving's --random-range-ratio 0.8 spreads finish times: waves dissolve
+    rr = predict_point(R1, "h200_sxm", "fp8", "TP8", 8192, 1024, 64, range_ratio=0.8)
+    assert rr["median_ttft_ms"] < 0.2 * c64["median_ttft_ms"]
+
+
+def test_kv_overcommit_retracts_and_every_request_still_completes():
+    from frontier.sim.cluster import Cluster
+    from frontier.sim.predict import build_spec
+    from frontier.sim.virtual import closed_loop
+
+    spec = build_spec(L70, "h100_sxm", "fp8", "TP2")
+    cl = Cluster(spec)
+    fits = int(cl.engines[0].pool_tokens / (2048 + 2048))
+    reqs = closed_loop(cl, 2048, 2048, fits * 2, fits * 4, warmup=0)
+    assert all(r.done and r.error is None and r.finish is not None for r in reqs)
+    # the decaying new-token ratio admits more than the pool holds at full length: SGLang retracts
+    assert cl.engines[0].retractions > 0
+
+
+def test_dp_attention_divides_chunked_prefill_size():
+    from frontier.sim.cluster import Cluster
+    from frontier.sim.predict import build_spec
+
+    dep = Cluster(build_spec(R1, "h200_sxm", "fp8", "DEP8", chunk=8192)).engines[0]
+    tp = Cluster(build_spec(R1, "h200_sxm", "fp8", "TP8", chunk=8192)).engines[0]
+    assert (dep.chunk, dep.budget) == (1024, 8192) and (tp.chunk, tp.budget) == (8192, 8192)
+    assert dep.init_ratio == pytest.approx(0.3 * tp.init_ratio)  # schedule_conservativeness x 0.3
