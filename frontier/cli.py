@@ -15,7 +15,13 @@ import sys
 from frontier.errors import FrontierError
 
 # each area registers its own sub-commands (frontier/<area>/cli.py: register(subparsers))
-AREA_CLIS = ("frontier.sim.cli", "frontier.loadgen.cli", "frontier.warehouse.cli", "frontier.site.cli")
+AREA_CLIS = (
+    "frontier.sim.cli",
+    "frontier.loadgen.cli",
+    "frontier.warehouse.cli",
+    "frontier.site.cli",
+    "frontier.pools_cli",
+)
 
 
 def default_warehouse() -> str:

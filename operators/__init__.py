@@ -1,4 +1,4 @@
-"""Thin Airflow operators over the frontier core: plan, benchmark one deployment, marts, publish.
+"""Thin Airflow operators over the frontier core: plan, benchmark one deployment, marts, publish, report.
 
 Each operator only stores its arguments in ``__init__``; the work happens in ``execute`` through
 ``frontier`` functions, and ``on_kill`` stops any server the task started.
@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import importlib
 
-_OPERATORS = {
-    "BenchmarkDeploymentOperator": "operators.frontier_ops",
-    "BuildMartsOperator": "operators.frontier_ops",
-    "PlanSweepOperator": "operators.frontier_ops",
-    "PublishSiteOperator": "operators.frontier_ops",
-}
-
-__all__ = sorted(_OPERATORS)
+__all__ = [
+    "BenchmarkDeploymentOperator",
+    "BuildMartsOperator",
+    "PlanSweepOperator",
+    "PublishSiteOperator",
+    "RunReportOperator",
+]
 
 
 def __getattr__(name: str):
-    if name in _OPERATORS:
-        return getattr(importlib.import_module(_OPERATORS[name]), name)
+    if name in __all__:
+        return getattr(importlib.import_module("operators.frontier_ops"), name)
     raise AttributeError(f"module 'operators' has no attribute {name!r}")

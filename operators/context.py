@@ -54,7 +54,7 @@ def run_date(context: dict[str, Any]) -> dt.date:
         value = getattr(dag_run, attr, None) if dag_run is not None else None
         if value is not None:
             return value.date()
-    return dt.datetime.now(dt.timezone.utc).date()
+    return dt.datetime.now(dt.UTC).date()
 
 
 def trigger_of(context: dict[str, Any]) -> tuple[str, str]:

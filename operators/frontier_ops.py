@@ -1,4 +1,4 @@
-"""The four operators of the frontier DAGs."""
+"""The operators of the frontier DAGs: plan, benchmark one deployment, marts, publish, report."""
 
 from __future__ import annotations
 
@@ -14,27 +14,52 @@ from operators import context as fctx
 class PlanSweepOperator(BaseOperator):
     """Validate the spec (narrowed by the trigger's params), record the run, return the items.
 
-    Returns a list of small dicts ``{"spec_path", "item"}`` for dynamic task mapping. The
-    resolved spec is written next to the run's artifacts so every mapped task reads the same one.
+    ``from_params=False`` (nightly): the spec file of the ``spec`` param, narrowed by the other
+    params. ``from_params=True`` (ad-hoc): the spec is built from the form's params
+    (:func:`frontier.adhoc.spec_from_params`). Bad input fails the task at once (no retry) with a
+    one-line message naming the param.
+
+    Returns a list of small dicts ``{"spec_path", "name", "item", "pool", "pool_slots"}`` for
+    dynamic task mapping. The resolved spec is written next to the run's artifacts so every
+    mapped task reads the same one.
     """
 
     ui_color = "#e8f0fe"
 
-    def execute(self, context: dict[str, Any]) -> list[dict[str, Any]]:
-        from frontier import pipeline
-        from frontier.plan import plan
+    def __init__(self, *, from_params: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.from_params = from_params
+
+    def _spec(self, params: dict[str, Any]):
         from frontier.spec import load_spec, narrow
 
-        params = dict(context["params"])
+        if self.from_params:
+            from frontier.adhoc import spec_from_params
+
+            return spec_from_params(params)
         spec = load_spec(fctx.spec_path(params))
-        spec = narrow(
+        return narrow(
             spec,
             labels_subset=list(params.get("labels") or []),
             scenarios_subset=list(params.get("scenarios") or []),
             concurrencies=[int(c) for c in params.get("concurrencies") or []],
             engine=params.get("engine") or None,
         )
-        items = plan(spec)
+
+    def execute(self, context: dict[str, Any]) -> list[dict[str, Any]]:
+        from frontier import pipeline
+        from frontier import pools as fpools
+        from frontier.errors import FrontierError
+        from frontier.plan import plan
+
+        params = dict(context["params"])
+        try:
+            spec = self._spec(params)
+            items = plan(spec)
+        except FrontierError as e:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(f"invalid input: {e}".replace("\n", "; ")) from None
         ctx = fctx.run_context(context)
         run_dir = Path(ctx.artifacts) / pipeline._safe(ctx.run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -45,7 +70,15 @@ class PlanSweepOperator(BaseOperator):
         for it in items:
             self.log.info("  %s  %s on %s, %d GPU(s), ladder %s", it.name, it.model, it.hardware, it.gpus,
                           it.concurrencies)
-        return [{"spec_path": str(resolved), "name": it.name, "item": it.model_dump(mode="json")} for it in items]
+        pools = fpools.pools_for_spec(spec)
+        from operators.pools import sync_pools
+
+        try:
+            sync_pools(pools, self.log.info, spec_hint=params.get("spec") or "SPEC")
+        except FrontierError as e:  # pools are an optimisation of sharing; never block a run on them
+            self.log.warning("GPU pools not synced: %s", e)
+        return [{"spec_path": str(resolved), "name": it.name, "item": it.model_dump(mode="json"),
+                 "pool": fpools.pool_name(it.hardware), "pool_slots": it.gpus} for it in items]
 
 
 class BenchmarkDeploymentOperator(BaseOperator):
@@ -121,16 +154,76 @@ class BuildMartsOperator(BaseOperator):
         result = pipeline.build_marts(ctx)
         summary = pipeline.label_summary(ctx.warehouse, ctx.run_id)
         self.log.info("best tok/s/GPU per label:\n%s", summary.to_string(index=False))
+        # the asset event (outlets) says which run the marts are for: publish_frontier reads it
+        events = context.get("outlet_events")
+        for outlet in self.outlets or []:
+            if events is not None:
+                events[outlet].extra = {"run_id": ctx.run_id, "dag_id": self.dag_id, "status": status}
         return {"run_id": ctx.run_id, "status": status, **result}
 
 
 class PublishSiteOperator(BaseOperator):
-    """Build the static site from the warehouse and swap it in atomically."""
+    """Build the static site from the warehouse and swap it in atomically.
+
+    ``which="this_run"`` (the benchmark DAGs): the site shows this DAG run's warehouse run.
+    ``which="triggering"`` (publish_frontier): the run named by the triggering asset event, else
+    the ``run_id`` param, else the latest run in the warehouse.
+    """
+
+    def __init__(self, *, which: str = "this_run", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if which not in ("this_run", "triggering"):
+            raise ValueError(f"which must be 'this_run' or 'triggering', got {which!r}")
+        self.which = which
+
+    @staticmethod
+    def triggering_run_id(context: dict[str, Any]) -> str | None:
+        events = context.get("triggering_asset_events") or {}
+        latest = None
+        for evs in events.values():
+            for ev in evs:
+                run_id = (getattr(ev, "extra", None) or {}).get("run_id")
+                stamp = str(getattr(ev, "timestamp", ""))
+                if run_id and (latest is None or stamp >= latest[0]):
+                    latest = (stamp, run_id)
+        return latest[1] if latest else None
 
     def execute(self, context: dict[str, Any]) -> str:
         from frontier.site import publish
 
         params = dict(context.get("params") or {})
-        index = publish(fctx.warehouse_dir(params), fctx.site_dir(params), run_id=str(context["run_id"]))
+        if self.which == "this_run":
+            run_id = str(context["run_id"])
+        else:
+            run_id = self.triggering_run_id(context) or params.get("run_id") or None
+        self.log.info("publishing run %s", run_id or "(latest in the warehouse)")
+        index = publish(fctx.warehouse_dir(params), fctx.site_dir(params), run_id=run_id)
         self.log.info("site published: %s", index)
         return str(index)
+
+
+class RunReportOperator(BaseOperator):
+    """Summarise the run's failed points and flagged regressions; fail when there are any.
+
+    Writes ``report.md`` and ``report.json`` into the run's artifacts folder and logs the
+    Markdown. Runs whatever happened upstream (``trigger_rule="all_done"``). Outcome: success when
+    the run succeeded with no failures and no regressions; otherwise the task FAILS (no retry)
+    with the one-line headline, so the DAG run is marked failed and ``on_failure_callback``
+    notifies. The site is already published by then: a failed report never hides results.
+    """
+
+    ui_color = "#fef7e0"
+
+    def execute(self, context: dict[str, Any]) -> dict[str, Any]:
+        from frontier import pipeline
+        from frontier.report import build_report, write_report
+
+        ctx = fctx.run_context(context)
+        report = build_report(ctx.warehouse, ctx.run_id)
+        path = write_report(report, Path(ctx.artifacts) / pipeline._safe(ctx.run_id))
+        self.log.info("report written: %s\n%s", path, report.markdown())
+        if not report.ok:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(report.headline())
+        return {"report": str(path), **report.to_dict()}

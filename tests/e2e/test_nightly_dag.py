@@ -100,3 +100,34 @@ def test_mapped_tasks_are_named_by_label_and_scenario(nightly_run):
         ).all()
     assert {r[0] for r in rows} == {"TP1 / 1k64", "TP2 / 1k64", "TP8 / 1k64", "DEP8 / 1k64"}
     assert all(str(r[1]).endswith("success") for r in rows)
+
+
+def test_report_task_wrote_a_clean_report(nightly_run):
+    run, tmp = nightly_run
+    reports = list((tmp / "artifacts").rglob("report.json"))
+    assert len(reports) == 1
+    import json
+
+    report = json.loads(reports[0].read_text())
+    assert report["run_id"] == run.run_id and report["ok"] is True, report
+
+
+def test_publish_frontier_republishes_the_nightly_run(nightly_run):
+    run, tmp = nightly_run
+    env = {"FRONTIER_WAREHOUSE": str(tmp / "warehouse"), "FRONTIER_SITE": str(tmp / "site2")}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        from operators.local_run import run_dag_once
+
+        pub = run_dag_once("publish_frontier", {"run_id": run.run_id})
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert str(pub.state).endswith("success"), pub.state
+    index = tmp / "site2" / "index.html"
+    assert index.is_file() and run.run_id.split("T")[0] in "".join(
+        p.read_text(errors="ignore") for p in (tmp / "site2").rglob("*.html"))

@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -46,7 +45,7 @@ def test_nightly_dag_shape():
     from airflow.dag_processing.dagbag import DagBag
 
     dag = DagBag(dag_folder=str(ROOT / "dags")).dags["nightly_frontier"]
-    assert set(dag.task_ids) == {"plan", "benchmark", "marts", "publish"}
+    assert set(dag.task_ids) == {"plan", "benchmark", "marts", "publish", "report"}
     assert dag.catchup is False
     assert dag.max_active_runs == 1
     assert set(dag.params.keys()) >= {"spec", "engine", "labels", "scenarios", "concurrencies"}

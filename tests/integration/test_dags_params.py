@@ -1,0 +1,149 @@
+"""frontier_adhoc's form: Airflow's Param validation and spec_from_params reject bad input clearly;
+GPU pools, the report and the failure callback, without running a DAG."""
+
+import copy
+
+import pytest
+
+from frontier.adhoc import DEFAULTS, spec_from_params
+from frontier.spec import SpecError
+
+GOOD = {"model": "deepseek-ai/DeepSeek-R1", "hardware": "h200_sxm", "labels": ["TP8", "SEP4+1xDEP8"],
+        "scenarios": ["1k1k", "short:1024:128"], "concurrencies": [1, 4], "engine": "sim"}
+
+
+def test_spec_from_params_builds_a_valid_spec():
+    spec = spec_from_params(GOOD)
+    assert spec.matrix[0].labels == ["TP8", "SEP4+1xDEP8"]
+    assert [(s.name, s.isl, s.osl) for s in spec.scenarios] == [("1k1k", 1024, 1024), ("short", 1024, 128)]
+    assert spec.concurrencies == [1, 4] and spec.engine == "sim"
+    assert spec_from_params({}).matrix[0].model == DEFAULTS["model"]
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"labels": ["TP0"]}, r"^labels: label 'TP0'"),
+    ({"labels": ["XYZ8"]}, r"^labels: .*modes are"),
+    ({"labels": []}, r"^labels: pick at least one"),
+    ({"labels": ["TP8", "TP8"]}, r"^labels: 'TP8' repeats"),
+    ({"model": "meta-llama/Llama-3.1-8B-Instruct", "labels": ["DEP8"]}, r"^labels: .*needs a MoE model"),
+    ({"model": "gpt-5"}, r"^model: unknown model 'gpt-5'"),
+    ({"hardware": "tpu"}, r"^hardware: 'tpu' is not one of"),
+    ({"concurrencies": [4, 1]}, r"^concurrencies: .*ascending"),
+    ({"concurrencies": [0]}, r"^concurrencies: .*positive"),
+    ({"scenarios": ["huge"]}, r"^scenarios: 'huge' is neither"),
+    ({"scenarios": ["1k1k", "1k1k"]}, r"^scenarios: .*repeat"),
+    ({"engine": "endpoint"}, r"^base_url: engine 'endpoint' needs"),
+    ({"engine": "endpoint", "base_url": "ftp://x"}, r"^base_url: 'ftp://x' is not an http"),
+    ({"base_url": "http://10.0.0.5:30000"}, r"^base_url: only used with engine 'endpoint'"),
+    ({"engine": "vllm"}, r"^engine: 'vllm' is not one of"),
+])
+def test_spec_from_params_rejects_bad_input_naming_the_param(bad, message):
+    with pytest.raises(SpecError, match=message):
+        spec_from_params({**GOOD, **bad})
+
+
+def _adhoc_dag():
+    pytest.importorskip("airflow")
+    from pathlib import Path
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    root = Path(__file__).resolve().parents[2]
+    return DagBag(dag_folder=str(root / "dags")).dags["frontier_adhoc"]
+
+
+def _validate(dag, conf):
+    """What a trigger does with the form's conf: merge into the DAG's Params, validate each."""
+    params = copy.deepcopy(dag.params)
+    params.update(conf)  # __setitem__ validates each value against its Param's JSON schema
+    return params.validate()
+
+
+def test_airflow_param_validation_accepts_the_defaults_and_a_good_form():
+    dag = _adhoc_dag()
+    assert _validate(dag, {})["labels"] == DEFAULTS["labels"]
+    assert _validate(dag, GOOD)["hardware"] == "h200_sxm"
+
+
+@pytest.mark.parametrize("bad, field", [
+    ({"labels": ["TP0"]}, "labels"),
+    ({"labels": ["tp8"]}, "labels"),
+    ({"labels": []}, "labels"),
+    ({"model": "gpt-5"}, "model"),
+    ({"precision": "int4"}, "precision"),
+    ({"concurrencies": [0]}, "concurrencies"),
+    ({"concurrencies": ["four"]}, "concurrencies"),
+    ({"scenarios": ["huge"]}, "scenarios"),
+    ({"engine": "vllm"}, "engine"),
+    ({"sim_time_scale": 0}, "sim_time_scale"),
+])
+def test_airflow_param_validation_rejects_bad_form_input(bad, field):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    dag = _adhoc_dag()
+    with pytest.raises(ParamValidationError, match=field):
+        _validate(dag, {**GOOD, **bad})
+
+
+def test_form_enums_come_from_the_catalogs():
+    from frontier import catalog
+
+    dag = _adhoc_dag()
+    assert dag.params.get_param("model").schema["enum"] == catalog.model_names()
+    assert dag.params.get_param("hardware").schema["enum"] == catalog.hardware_names()
+    assert dag.schedule is None if hasattr(dag, "schedule") else True
+
+
+def test_pools_one_per_hardware_slots_are_gpus():
+    from pathlib import Path
+
+    from frontier import pools
+    from frontier.spec import load_spec
+
+    root = Path(__file__).resolve().parents[2]
+    nightly = pools.pools_for_spec(load_spec(root / "sweeps/nightly.yaml"))
+    assert [(p.name, p.slots) for p in nightly] == [("frontier_gpu_h200_sxm", 16)]
+    smoke = pools.pools_for_spec(load_spec(root / "sweeps/smoke.yaml"))  # no inventory: largest label
+    assert [(p.name, p.slots) for p in smoke] == [("frontier_gpu_h100_sxm", 2), ("frontier_gpu_h200_sxm", 8)]
+    merged = pools.merge([nightly, smoke])
+    assert [(p.name, p.slots) for p in merged] == [("frontier_gpu_h100_sxm", 2), ("frontier_gpu_h200_sxm", 16)]
+    assert pools.slots_for(12, 16) == 12 and pools.slots_for(32, 16) == 16
+    spec = spec_from_params(GOOD)
+    assert [(p.name, p.slots) for p in pools.pools_for_spec(spec)] == [("frontier_gpu_h200_sxm", 12)]
+
+
+def test_pools_cli_dry_run_prints_airflow_import_json(capsys):
+    import json
+
+    from frontier.pools_cli import main
+
+    assert main(["sync", "sweeps/smoke.yaml", "--dry-run"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["frontier_gpu_h100_sxm"]["slots"] == 2
+
+
+def test_report_markdown_names_failures_and_regressions():
+    from frontier.report import RunReport
+
+    r = RunReport("r1", "partial", failures=[{"label": "DEP8", "scenario": "8k1k", "model": "m", "hardware": "h",
+                                                "max_concurrency": 64, "stage": "point", "reason": "5 of 20 failed"}],
+                  regressions=[{"label": "TP8", "scenario": "1k1k", "model": "m", "hardware": "h",
+                                "metric": "band_50", "before": 1000.0, "after": 800.0, "change_pct": -20.0}])
+    assert not r.ok
+    assert "1 failure(s) in DEP8 / 8k1k" in r.headline() and "TP8 band_50 -20.0%" in r.headline()
+    md = r.markdown()
+    assert "| DEP8 | 8k1k | m | h | 64 | point | 5 of 20 failed |" in md and "-20.0%" in md
+    assert RunReport("r2", "success").ok
+
+
+def test_failure_callback_logs_and_skips_missing_providers(monkeypatch, caplog):
+    pytest.importorskip("airflow")
+    from operators import notify
+
+    monkeypatch.setenv("FRONTIER_NOTIFY", "log,slack:frontier_slack,bogus")
+    ctx = {"run_id": "manual__x", "reason": "task_failure", "dag_run": None}
+    with caplog.at_level("WARNING", logger="frontier.notify"):
+        notify.on_run_failure(ctx)
+    text = caplog.text
+    assert "run manual__x failed" in text
+    assert "unknown notifier 'bogus'" in text
