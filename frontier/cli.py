@@ -21,6 +21,7 @@ AREA_CLIS = (
     "frontier.warehouse.cli",
     "frontier.site.cli",
     "frontier.pools_cli",
+    "frontier.import_cli",
 )
 
 
