@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import os
 import sys
 
@@ -73,7 +74,7 @@ def _print(df: pd.DataFrame, fmt: str, title: str | None = None) -> None:
 
 
 def _cell(v) -> str:
-    if v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT:
         return ""
     if isinstance(v, float):
         return f"{v:.4g}" if abs(v) < 1e5 else f"{v:,.0f}"

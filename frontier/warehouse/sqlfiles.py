@@ -1,14 +1,17 @@
 """Find and load the SQL models of ``sql/`` by name (``staging/points``, ``marts/frontier_points``, ...).
 
-``sql_dir()`` looks, in order, at ``$FRONTIER_SQL_DIR``, the package data folder
-``frontier/sql`` (when the project is installed with sql/ as package data), and the repository's
-top-level ``sql/`` (``Path(__file__).parents[2] / "sql"``).
+``sql_dir()`` looks, in order, at ``$FRONTIER_SQL_DIR``, a ``frontier/sql`` folder inside the
+package, the repository's top-level ``sql/`` (``Path(__file__).parents[2] / "sql"``: a checkout or
+an editable install), then ``<prefix>/share/frontier/sql`` (a wheel install: pyproject's
+``[tool.setuptools.data-files]`` copies sql/ there).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
+import sysconfig
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,11 +35,14 @@ def sql_dir() -> Path:
             raise FrontierError(f"FRONTIER_SQL_DIR={env!r} is not a folder; point it at the repository's sql/ or unset it")
         return path
     here = Path(__file__).resolve()
-    for candidate in (here.parents[1] / "sql", here.parents[2] / "sql"):
+    candidates = [here.parents[1] / "sql", here.parents[2] / "sql"]
+    for prefix in dict.fromkeys((sysconfig.get_path("data"), sys.prefix, sys.base_prefix)):
+        candidates.append(Path(prefix) / "share" / "frontier" / "sql")
+    for candidate in candidates:
         if (candidate / "marts").is_dir():
             return candidate
     raise FrontierError(
-        f"SQL models not found (looked in {here.parents[1] / 'sql'} and {here.parents[2] / 'sql'}); "
+        f"SQL models not found (looked in {', '.join(map(str, candidates))}); "
         f"set FRONTIER_SQL_DIR to the repository's sql/ folder"
     )
 

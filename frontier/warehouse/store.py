@@ -17,8 +17,10 @@ Rules:
   atomic publish point (see :mod:`frontier.warehouse.compact`).
 - ``check`` moves unreadable files to ``<root>/_quarantine/`` and reports them.
 
-S3: every path operation here goes through ``pathlib``/``os``. An object-store root would plug in
-at ``_fs`` (pyarrow.fs.S3FileSystem) with the temp-object + manifest publish used by compaction.
+Object-store roots (``s3://bucket/prefix``): the same layout and rules through pyarrow's
+S3FileSystem (:mod:`frontier.warehouse.objectstore`: temp object, then an atomic server-side copy;
+what S3 guarantees is documented there). Paths are then ``PurePosixPath("bucket/prefix/...")``
+(pyarrow's form; :meth:`Warehouse.uri` gives ``s3://...``). ``compact`` is local-only.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from frontier.errors import FrontierError
+from frontier.warehouse import objectstore
+from frontier.warehouse.objectstore import ObjectStore
 from frontier.warehouse.schemas import SCHEMA_VERSION, TABLES
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9._:+-]{1,200}$")
@@ -116,28 +120,32 @@ def atomic_write_text(text: str, path: Path) -> None:
             tmp.unlink()
 
 
-def read_manifest(run_dir: Path) -> dict | None:
+def read_manifest(run_dir: Path, store: ObjectStore | None = None) -> dict | None:
     path = run_dir / MANIFEST
-    if not path.exists():
+    if not (store.exists(path) if store else path.exists()):
         return None
     try:
-        return json.loads(path.read_text())
+        return json.loads(store.read_text(path) if store else path.read_text())
     except (OSError, ValueError) as exc:
         raise FrontierError(f"compaction manifest {path} is unreadable ({exc}); delete it and rerun compact") from None
 
 
-def live_files(run_dir: Path) -> list[Path]:
+def live_files(run_dir: Path, store: ObjectStore | None = None) -> list[Path]:
     """The Parquet files of one run folder a reader must see (compacted parts resolved)."""
-    if not run_dir.is_dir():
+    if store is not None:
+        listed = [p for p in store.files(run_dir) if p.suffix == ".parquet"]
+    elif run_dir.is_dir():
+        listed = list(run_dir.glob("*.parquet"))
+    else:
         return []
-    loose = sorted(p for p in run_dir.glob("*.parquet") if not p.name.startswith((".", "compacted-")))
-    manifest = read_manifest(run_dir)
+    loose = sorted(p for p in listed if not p.name.startswith((".", "compacted-")))
+    manifest = read_manifest(run_dir, store)
     if manifest is None:
         return loose
     replaced = set(manifest.get("parts", {}))
     files = [p for p in loose if p.stem not in replaced]
     compacted = run_dir / manifest["file"]
-    if compacted.exists():
+    if compacted in listed:
         files.append(compacted)
     return sorted(files)
 
@@ -146,14 +154,24 @@ class Warehouse:
     """One warehouse root folder. See the module docstring for the layout and the rules."""
 
     def __init__(self, root: str | Path):
-        root_s = str(root)
-        if "://" in root_s:
-            # S3 would plug in here: pyarrow.fs.FileSystem.from_uri(root) for writes, DuckDB httpfs for reads.
-            raise FrontierError(f"warehouse root {root_s!r}: object-store roots are not supported yet; use a folder")
-        self.root = Path(root)
+        self.store: ObjectStore | None = None
+        if objectstore.is_uri(root):
+            self.root = objectstore.parse_root(str(root))
+            self.store = ObjectStore(objectstore.filesystem())
+        else:
+            self.root = Path(root)
 
     def __repr__(self) -> str:
-        return f"Warehouse({str(self.root)!r})"
+        return f"Warehouse({self.uri(self.root)!r})"
+
+    @property
+    def filesystem(self):
+        """The pyarrow filesystem of an object-store root (None for a folder)."""
+        return self.store.fs if self.store else None
+
+    def uri(self, path: Path) -> str:
+        """``s3://bucket/key`` for an object-store path; a folder path as a string."""
+        return f"s3://{path}" if self.store else str(path)
 
     # ---------------------------------------------------------------- paths
     def table_dir(self, table: str) -> Path:
@@ -161,9 +179,19 @@ class Warehouse:
 
     def run_dirs(self, table: str, run_id: str | None = None) -> list[Path]:
         base = self.table_dir(table)
+        if run_id is not None:
+            validate_run_id(run_id)
+        if self.store is not None:
+            return [
+                d
+                for day in self.store.dirs(base)
+                if day.name.startswith("run_date=")
+                for d in self.store.dirs(day)
+                if d.name.startswith("run_id=") and (run_id is None or d.name == f"run_id={run_id}")
+            ]
         if not base.is_dir():
             return []
-        pattern = f"run_date=*/run_id={validate_run_id(run_id)}" if run_id is not None else "run_date=*/run_id=*"
+        pattern = f"run_date=*/run_id={run_id}" if run_id is not None else "run_date=*/run_id=*"
         return sorted(p for p in base.glob(pattern) if p.is_dir())
 
     def part_path(self, table: str, run_id: str, run_date: dt.date, part: str = "part-0") -> Path:
@@ -174,7 +202,7 @@ class Warehouse:
 
     def parts(self, table: str, run_id: str | None = None) -> list[Path]:
         """Live Parquet files of ``table`` (of one run, or all), in path order."""
-        return [f for d in self.run_dirs(table, run_id) for f in live_files(d)]
+        return [f for d in self.run_dirs(table, run_id) for f in live_files(d, self.store)]
 
     def files(self) -> dict[str, list[Path]]:
         return {t: self.parts(t) for t in TABLES}
@@ -268,6 +296,13 @@ class Warehouse:
         data = self.to_arrow(table, rows, run_id=run_id, run_date=run_date)
         self._drop_other_dates(table, run_id, run_date, part)
         run_dir = path.parent
+        if self.store is not None:
+            if read_manifest(run_dir, self.store) is not None:
+                raise FrontierError(f"{self.uri(run_dir)} was compacted by another tool: rewriting its parts is local-only")
+            if data.num_rows == 0:
+                self.store.delete(path)
+                return path
+            return self.store.write_table(data, path)
         if read_manifest(run_dir) is not None and part in (read_manifest(run_dir) or {}).get("parts", {}):
             from frontier.warehouse.compact import write_over_compacted
 
@@ -283,7 +318,9 @@ class Warehouse:
         for d in self.run_dirs(table, run_id):
             if d.parent.name != f"run_date={run_date.isoformat()}":
                 stale = d / f"{part}.parquet"
-                if stale.exists():
+                if self.store is not None:
+                    self.store.delete(stale)
+                elif stale.exists():
                     stale.unlink()
 
     def clear_run(self, run_id: str) -> list[Path]:
@@ -295,6 +332,10 @@ class Warehouse:
         removed = []
         for table in TABLES:
             for d in self.run_dirs(table, run_id):
+                if self.store is not None:  # no rename on S3: objects go one by one (see objectstore.py)
+                    self.store.delete_dir(d)
+                    removed.append(d)
+                    continue
                 if self.root.resolve() not in d.resolve().parents:
                     raise FrontierError(f"refusing to delete {d}: it is outside the warehouse root {self.root}")
                 trash = d.parent / f".deleting-{uuid.uuid4().hex}"
@@ -312,6 +353,8 @@ class Warehouse:
         from frontier.warehouse.compact import compact_run_dir
 
         validate_table(table)
+        if self.store is not None:
+            raise FrontierError(f"compact: {self.uri(self.root)} is an object-store root; compaction is local-only for now")
         out = []
         for d in self.run_dirs(table):
             if run_date is not None and d.parent.name != f"run_date={_validate_date(run_date).isoformat()}":
@@ -328,6 +371,8 @@ class Warehouse:
         ``deep=True`` decodes every column (slow); default reads the footer and the schema_version column.
         Also removes temp files left by a writer that died.
         """
+        if self.store is not None:
+            return self._check_object_store(deep=deep)
         report = CheckReport()
         for table in TABLES:
             base = self.root / table
@@ -351,9 +396,30 @@ class Warehouse:
         return report
 
 
-def _unreadable(path: Path, *, deep: bool) -> str | None:
+    def _check_object_store(self, *, deep: bool) -> CheckReport:
+        assert self.store is not None
+        report = CheckReport()
+        for table in TABLES:
+            for path in self.store.files(self.table_dir(table), recursive=True):
+                if path.name.startswith(".") and path.name.endswith(".tmp"):
+                    self.store.delete(path)
+                    report.removed_temp.append(path)
+            for path in self.parts(table):
+                report.checked += 1
+                reason = _unreadable(path, deep=deep, filesystem=self.store.fs)
+                if reason is None:
+                    continue
+                dest = self.root / QUARANTINE / path.relative_to(self.root)
+                if self.store.exists(dest):
+                    dest = dest.with_name(f"{dest.stem}.{uuid.uuid4().hex[:8]}{dest.suffix}")
+                self.store.fs.move(str(path), str(dest))
+                report.quarantined.append((path, dest, reason))
+        return report
+
+
+def _unreadable(path: Path, *, deep: bool, filesystem=None) -> str | None:
     try:
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(filesystem.open_input_file(str(path)) if filesystem else path)
         if "schema_version" not in pf.schema_arrow.names:
             return "no schema_version column"
         if deep:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from frontier.errors import FrontierError
 from frontier.warehouse import Warehouse, connect, model_names, query, run_model
-from frontier.warehouse.sqlfiles import sql_dir
 
 M, H = "meta-llama/Llama-3.1-8B-Instruct", "h100_sxm"
 D1, D2, D3 = dt.date(2026, 11, 24), dt.date(2026, 11, 25), dt.date(2026, 11, 26)
@@ -16,12 +16,12 @@ D1, D2, D3 = dt.date(2026, 11, 24), dt.date(2026, 11, 25), dt.date(2026, 11, 26)
 
 def pt(label, mc, tok_s_gpu, tok_s_user, gpus=8, status="ok", **kw):
     """A point whose axes come out exactly: tok_s_gpu * gpus throughput, 1000 / tok_s_user tpot."""
-    row = dict(
-        label=label, model=M, hardware=H, precision="fp8", scenario="1k1k", isl=1024, osl=1024, gpus=gpus,
-        max_concurrency=mc, completed=10 if status == "ok" else 0, failed=0,
-        total_token_throughput=tok_s_gpu * gpus, output_throughput=tok_s_gpu * gpus / 2,
-        median_tpot_ms=1000.0 / tok_s_user, mean_tpot_ms=1000.0 / tok_s_user, status=status,
-    )
+    row = {
+        "label": label, "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k", "isl": 1024, "osl": 1024, "gpus": gpus,
+        "max_concurrency": mc, "completed": 10 if status == "ok" else 0, "failed": 0,
+        "total_token_throughput": tok_s_gpu * gpus, "output_throughput": tok_s_gpu * gpus / 2,
+        "median_tpot_ms": 1000.0 / tok_s_user, "mean_tpot_ms": 1000.0 / tok_s_user, "status": status,
+    }
     row.update(kw)
     return row
 
@@ -52,7 +52,7 @@ def test_frontier_points_contract_and_flags(wh):
         run_date=D1,
     )
     df = run_model(connect(wh.root), "frontier_points")
-    contract = open(sql_dir().parent / "docs/contracts.md").read()
+    contract = (Path(__file__).parents[2] / "docs/contracts.md").read_text()
     cols = contract.split("its columns:")[1].split(".\n")[0].replace("\n", " ")
     assert list(df.columns) == [c.strip() for c in cols.split(",")]
     got = {(r.label, r.max_concurrency): (r.on_label_frontier, r.on_overall_frontier) for r in df.itertuples()}
@@ -74,7 +74,7 @@ def test_frontier_points_contract_and_flags(wh):
 def test_marts_pick_latest_run_with_points_or_the_given_run(wh):
     wh.write("points", [pt("TP8", 1, 100.0, 100.0)], run_id="old", run_date=D1)
     wh.write("points", [pt("TP8", 1, 200.0, 100.0)], run_id="new", run_date=D2)
-    wh.write("failures", [dict(label="TP8", model=M, hardware=H, precision="fp8", scenario="1k1k", reason="boom")],
+    wh.write("failures", [{"label": "TP8", "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k", "reason": "boom"}],
              run_id="failed-only", run_date=D3)
     con = connect(wh.root)
     assert run_model(con, "frontier_points").run_id.tolist() == ["new"]
@@ -94,7 +94,7 @@ def test_frontier_points_single_point_curve_and_no_gpus_falls_back_to_label(wh):
 def test_label_summary(wh):
     wh.write("points", [pt("TP8", 1, 100.0, 100.0), pt("TP8", 2, 180.0, 50.0), pt("TP8", 4, 0.0, 1.0, status="failed"),
                         pt("DEP8", 4, 300.0, 30.0)], run_id="r1", run_date=D1)
-    wh.write("failures", [dict(label="TP16", model=M, hardware=H, precision="fp8", scenario="1k1k", stage="launch", reason="OOM")],
+    wh.write("failures", [{"label": "TP16", "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k", "stage": "launch", "reason": "OOM"}],
              run_id="r1", run_date=D1)
     df = run_model(connect(wh.root), "label_summary").fillna({"best_tok_s_gpu": -1, "tok_s_user_at_best": -1}).round(6)
     assert rows(df, "label", "best_tok_s_gpu", "tok_s_user_at_best", "points", "ok_points", "failed_points", "failures") == [
@@ -148,10 +148,10 @@ def test_prediction_error(wh):
     wh.write("points", [pt("TP8", 4, 200.0, 50.0), pt("TP8", 8, 300.0, 25.0, status="failed")], run_id="r1", run_date=D1)
     wh.write(
         "predictions",
-        [dict(label="TP8", model=M, hardware=H, precision="fp8", scenario="1k1k", max_concurrency=4, gpus=8,
-              tpot_ms=22.0, tok_s_gpu=180.0, ttft_ms=None, model_version="sim-1"),
-         dict(label="TP8", model=M, hardware=H, precision="fp8", scenario="1k1k", max_concurrency=8, gpus=8,
-              tpot_ms=1.0, tok_s_gpu=1.0)],
+        [{"label": "TP8", "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k", "max_concurrency": 4, "gpus": 8,
+              "tpot_ms": 22.0, "tok_s_gpu": 180.0, "ttft_ms": None, "model_version": "sim-1"},
+         {"label": "TP8", "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k", "max_concurrency": 8, "gpus": 8,
+              "tpot_ms": 1.0, "tok_s_gpu": 1.0}],
         run_id="r1",
         run_date=D1,
     )

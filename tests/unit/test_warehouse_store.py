@@ -18,22 +18,22 @@ D2 = dt.date(2026, 11, 26)
 
 
 def point(label="TP8", mc=4, **kw):
-    row = dict(
-        label=label, model="meta-llama/Llama-3.1-8B-Instruct", hardware="h100_sxm", precision="fp8",
-        scenario="1k1k", isl=1024, osl=1024, gpus=8, max_concurrency=mc, completed=10,
-        total_token_throughput=1000.0 * mc, output_throughput=500.0 * mc, median_tpot_ms=5.0 * mc,
-        mean_tpot_ms=5.0 * mc, status="ok",
-    )
+    row = {
+        "label": label, "model": "meta-llama/Llama-3.1-8B-Instruct", "hardware": "h100_sxm", "precision": "fp8",
+        "scenario": "1k1k", "isl": 1024, "osl": 1024, "gpus": 8, "max_concurrency": mc, "completed": 10,
+        "total_token_throughput": 1000.0 * mc, "output_throughput": 500.0 * mc, "median_tpot_ms": 5.0 * mc,
+        "mean_tpot_ms": 5.0 * mc, "status": "ok",
+    }
     row.update(kw)
     return row
 
 
 def request(i, mc=4, **kw):
-    row = dict(
-        label="TP8", model="meta-llama/Llama-3.1-8B-Instruct", hardware="h100_sxm", precision="fp8",
-        scenario="1k1k", max_concurrency=mc, request_index=i, is_warmup=False, ttft_ms=10.0,
-        e2e_ms=100.0, tpot_ms=1.0, itl_ms=[1.0, 2.0], input_tokens=1024, output_tokens=1024, success=True,
-    )
+    row = {
+        "label": "TP8", "model": "meta-llama/Llama-3.1-8B-Instruct", "hardware": "h100_sxm", "precision": "fp8",
+        "scenario": "1k1k", "max_concurrency": mc, "request_index": i, "is_warmup": False, "ttft_ms": 10.0,
+        "e2e_ms": 100.0, "tpot_ms": 1.0, "itl_ms": [1.0, 2.0], "input_tokens": 1024, "output_tokens": 1024, "success": True,
+    }
     row.update(kw)
     return row
 
@@ -90,16 +90,16 @@ def test_arrow_table_input(tmp_path):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(run_id="a/b"), "run_id 'a/b' is not valid"),
-        (dict(run_id="x=1"), "run_id 'x=1' is not valid"),
-        (dict(run_id=".."), "run_id '..' is not valid"),
-        (dict(part="../p"), "part '../p' is not valid"),
-        (dict(part="p.parquet"), "part 'p.parquet' is not valid"),
-        (dict(run_date="2026-11-25"), "must be a datetime.date"),
+        ({"run_id": "a/b"}, "run_id 'a/b' is not valid"),
+        ({"run_id": "x=1"}, "run_id 'x=1' is not valid"),
+        ({"run_id": ".."}, "run_id '..' is not valid"),
+        ({"part": "../p"}, "part '../p' is not valid"),
+        ({"part": "p.parquet"}, "part 'p.parquet' is not valid"),
+        ({"run_date": "2026-11-25"}, "must be a datetime.date"),
     ],
 )
 def test_bad_names_are_clear_errors(tmp_path, kwargs, match):
-    args = dict(run_id="r1", run_date=D1, part="part-0") | kwargs
+    args = {"run_id": "r1", "run_date": D1, "part": "part-0"} | kwargs
     with pytest.raises(FrontierError, match=match):
         Warehouse(tmp_path).write("points", [point()], **args)
 
@@ -249,9 +249,11 @@ def test_empty_warehouse_views_are_typed(tmp_path):
     assert con.sql("SELECT typeof(run_date), typeof(itl_ms) FROM requests LIMIT 0").columns
 
 
-def test_object_store_root_is_a_clear_error(tmp_path):
-    with pytest.raises(FrontierError, match="object-store roots are not supported yet"):
-        Warehouse("s3://bucket/prefix")
+def test_object_store_roots_other_than_s3_are_a_clear_error():
+    with pytest.raises(FrontierError, match="only s3:// object-store roots are supported"):
+        Warehouse("gs://bucket/prefix")
+    with pytest.raises(FrontierError, match="names no bucket"):
+        Warehouse("s3:///prefix")
 
 
 def test_atomic_write_leaves_old_file_when_write_fails(tmp_path, monkeypatch):
@@ -267,3 +269,19 @@ def test_atomic_write_leaves_old_file_when_write_fails(tmp_path, monkeypatch):
         wh.write("points", [point(mc=8)], run_id="r1", run_date=D1)
     assert path.read_bytes() == before
     assert sorted(os.listdir(path.parent)) == ["part-0.parquet"]
+
+
+def test_sql_dir_found_in_an_installed_prefix(tmp_path, monkeypatch):
+    """A wheel install puts sql/ under <prefix>/share/frontier/sql (pyproject data-files)."""
+    import shutil
+    import sysconfig
+
+    from frontier.warehouse import sqlfiles
+
+    installed = tmp_path / "share" / "frontier" / "sql"
+    shutil.copytree(sqlfiles.sql_dir(), installed)
+    fake_module = tmp_path / "site-packages" / "frontier" / "warehouse" / "sqlfiles.py"
+    monkeypatch.delenv("FRONTIER_SQL_DIR", raising=False)
+    monkeypatch.setattr(sqlfiles, "__file__", str(fake_module))
+    monkeypatch.setattr(sysconfig, "get_path", lambda name: str(tmp_path))
+    assert sqlfiles.sql_dir() == installed
