@@ -239,7 +239,7 @@ def test_cli_publish(warehouse, tmp_path: Path, capsys):
     parser = argparse.ArgumentParser(prog="frontier")
     site_cli.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["publish", "--warehouse", str(root), "--site", str(tmp_path / "s"), "--no-png"])
-    assert args.func(args) == 0
+    assert args.handler(args) == 0
     out = capsys.readouterr().out.strip()
     assert out == str((tmp_path / "s" / "index.html").absolute())
 
