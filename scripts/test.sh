@@ -3,9 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-for s in scripts/install-chromium.sh scripts/install-compose.sh; do
-  if [ -f "$s" ]; then bash "$s" || echo "warning: $s failed; the tests that need it will skip" >&2; fi
-done
+bash scripts/install-system-deps.sh
 if [ -f scripts/sglang-env.sh ]; then
   bash scripts/sglang-env.sh || echo "warning: sglang parser env not built; its tests will skip" >&2
 fi

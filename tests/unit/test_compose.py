@@ -86,3 +86,17 @@ def test_docker_compose_config():
     assert set(AIRFLOW) | {"postgres", "site", "sglang"} <= set(resolved)
     assert resolved["sglang"]["profiles"] == ["gpu"]
     assert resolved["sglang"]["deploy"]["resources"]["reservations"]["devices"][0]["driver"] == "nvidia"
+
+
+def test_cluster_policy_mounted_and_postgres_extra(doc):
+    policy = ROOT / "docker" / "airflow" / "airflow_local_settings.py"
+    assert "from operators.policy import task_instance_mutation_hook" in policy.read_text()
+    mount = "./docker/airflow/airflow_local_settings.py:/opt/airflow/config/airflow_local_settings.py:ro"
+    for name in (*AIRFLOW, "airflow-init"):
+        assert mount in doc["services"][name]["volumes"], name
+    dockerfile = (ROOT / "docker" / "airflow" / "Dockerfile").read_text()
+    assert "['optional-dependencies']['postgres']" in dockerfile
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert any(d.startswith("apache-airflow-providers-postgres") for d in extras["postgres"])

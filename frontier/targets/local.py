@@ -1,0 +1,120 @@
+"""``local``: processes on this machine (the Airflow worker), each in its own session.
+
+Wraps :class:`frontier.engines.process.ManagedProcess`. GPUs: with ``gpus="auto"`` each server
+gets its own slice of ``CUDA_VISIBLE_DEVICES`` (all of the machine when unset) and loses
+``--base-gpu-id`` (its GPUs are numbered from 0 inside the slice); ``gpus=None`` leaves the
+environment alone (the simulated engine needs none).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from frontier.commands import RouterCommand
+from frontier.engines.process import ManagedProcess
+from frontier.errors import FrontierError
+from frontier.redact import redact_text
+from frontier.targets.base import Command, Handle, Target, http_of, process_name
+
+
+def drop_flag(argv: list[str], flag: str) -> list[str]:
+    """``argv`` without ``flag`` and its value."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == flag:
+            skip = True
+        else:
+            out.append(a)
+    return out
+
+
+def _group_alive(pgid: int) -> bool:
+    """Any non-zombie process left in the group (PID 1 here may not reap orphans)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+class LocalTarget(Target):
+    kind = "local"
+
+    def __init__(self, gpus: str | list[str] | None = None, cwd: str | None = None):
+        if gpus == "auto":
+            visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+            self._pool = [g for g in visible.split(",") if g] if visible else [str(i) for i in range(1024)]
+        else:
+            self._pool = list(gpus) if gpus else None
+        self.cwd = cwd
+        self._procs: dict[int, ManagedProcess] = {}
+
+    def _gpus_for(self, cmd: Command) -> dict[str, str]:
+        if self._pool is None or isinstance(cmd, RouterCommand) or cmd.gpus <= 0:
+            return {}
+        if len(self._pool) < cmd.gpus:
+            raise FrontierError(f"{process_name(cmd)}: needs {cmd.gpus} GPUs, {len(self._pool)} left on this worker")
+        mine, self._pool = self._pool[: cmd.gpus], self._pool[cmd.gpus :]
+        return {"CUDA_VISIBLE_DEVICES": ",".join(mine)}
+
+    def start(self, server: Command, log_path: str | Path, *, name: str | None = None) -> Handle:
+        name = name or process_name(server)
+        gpu_env = self._gpus_for(server)
+        argv = drop_flag(list(server.argv), "--base-gpu-id") if gpu_env else list(server.argv)
+        proc = ManagedProcess(argv, Path(log_path), name=name, env={**server.env, **gpu_env}, cwd=self.cwd)
+        proc.start()
+        assert proc.pid is not None
+        self._procs[proc.pid] = proc
+        url, paths = http_of(server)
+        return Handle(
+            target=self.kind, name=name, host=server.host, url=url, paths=paths, pid=proc.pid,
+            log=str(log_path), local_log=str(log_path), started_at=time.time(),
+        )
+
+    def alive(self, handle: Handle) -> bool:
+        proc = self._procs.get(handle.pid or -1)
+        if proc is not None:
+            return proc.alive()
+        return handle.pid is not None and _group_alive(handle.pid)
+
+    def stop(self, handle: Handle, grace_s: float = 10.0) -> None:
+        proc = self._procs.get(handle.pid or -1)
+        if proc is not None:
+            proc.stop(grace_s)
+            return
+        if handle.pid is None:
+            return
+        # a handle from another process (a resumed task): signal the group by id
+        for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(handle.pid, sig)
+            except ProcessLookupError:
+                return
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline and _group_alive(handle.pid):
+                time.sleep(0.1)
+            if not _group_alive(handle.pid):
+                return
+
+    def log_tail(self, handle: Handle, lines: int = 40) -> str:
+        try:
+            text = Path(handle.log).read_text(errors="replace")
+        except OSError:
+            return ""
+        return redact_text("\n".join(text.splitlines()[-lines:]))
