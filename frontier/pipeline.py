@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -20,6 +21,7 @@ import yaml
 from frontier import labels
 from frontier.errors import FrontierError
 from frontier.plan import PlanItem
+from frontier.redact import redact_obj, redact_text
 from frontier.spec import Spec
 
 log = logging.getLogger("frontier.pipeline")
@@ -73,7 +75,7 @@ def _runs_row(ctx: RunContext, spec: Spec, status: str, started: dt.datetime, en
         "triggered_by": ctx.triggered_by,
         "spec_name": spec.name,
         "spec_hash": spec.spec_hash(),
-        "spec_yaml": yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False),
+        "spec_yaml": yaml.safe_dump(redact_obj(spec.model_dump(mode="json")), sort_keys=False),
         "code_version": code_version(),
         "engine": spec.engine,
         "engine_version": engine_version,
@@ -125,6 +127,36 @@ class ItemOutcome:
         return self.__dict__.copy()
 
 
+def _point_failure_reason(summary: dict, spec: Spec, gone: str | None, first_err: str | None) -> str:
+    failed, completed = summary.get("failed", 0) or 0, summary.get("completed", 0) or 0
+    bad = summary.get("error_rate") or 0.0
+    if completed == 0 and failed == 0:
+        reason = "no measured request completed"
+    else:
+        reason = (f"{failed} of {failed + completed} requests failed "
+                  f"({bad:.0%} > max_error_rate {spec.max_error_rate:.0%})")
+        if bad <= spec.max_error_rate:
+            reason = (f"{failed} of {failed + completed} requests failed "
+                      f"({bad:.0%}, within max_error_rate {spec.max_error_rate:.0%}) and the server went away")
+    if gone:
+        reason += f"; {gone}"
+    if first_err:
+        reason += f"; first error: {first_err}"
+    return reason
+
+
+def _write_artifact(workdir: Path, outcome: ItemOutcome, failures: list[dict]) -> None:
+    """``<artifacts>/<run>/<item>/outcome.json`` beside the server logs (best effort)."""
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        body = {**outcome.to_dict(),
+                "failure_rows": [{k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in f.items()}
+                                 for f in failures]}
+        (workdir / "outcome.json").write_text(json.dumps(body, indent=2, default=str))
+    except OSError as e:  # artifacts are a convenience: never fail the item for them
+        log.warning("cannot write %s/outcome.json: %s", workdir, e)
+
+
 def run_item(
     item: PlanItem,
     spec: Spec,
@@ -132,16 +164,32 @@ def run_item(
     *,
     progress: Callable[[str], None] | None = None,
     on_started: Callable[[Any], None] | None = None,
+    launch_attempts: int = 1,
+    retry_delay_s: float = 2.0,
+    health_probe_s: float = 3.0,
 ) -> ItemOutcome:
     """Launch one deployment, run its concurrency ladder, land its rows, stop it.
 
     Never raises for a benchmark failure: launch failures and failed points are recorded in
-    ``failures`` and reflected in the outcome's status. Raises only for a broken warehouse.
+    ``failures`` and reflected in the outcome's status. Raises only for a broken warehouse (or
+    when the task itself is interrupted: the deployment is stopped first, nothing is landed).
+
+    - ``on_started(dep)`` gets the deployment as soon as its processes exist (for ``on_kill``).
+    - A launch that fails is tried ``launch_attempts`` times in all (the CLI retries once; under
+      Airflow the task's own retries do it). Failed points are results: never retried.
+    - After a point with errors the server's ``/health`` is probed (``health_probe_s``); a
+      deployment that died or froze is stopped and the rest of its ladder is recorded as failed
+      with the reason, without running.
+    - Everything landed or logged passes through :mod:`frontier.redact` (no secrets).
     """
     from frontier.engines import LaunchError, launch
     from frontier.loadgen import PointConfig, run_point_sync
 
-    say = progress or (lambda msg: log.info("%s", msg))
+    report = progress or (lambda msg: log.info("%s", msg))
+
+    def say(msg: str) -> None:
+        report(redact_text(msg))
+
     started = utcnow()
     workdir = ctx.item_dir(item)
     points: list[dict] = []
@@ -149,21 +197,45 @@ def run_item(
     failures: list[dict] = []
     outcome = ItemOutcome(item.key, item.label, item.scenario["name"], "failed")
     dep = None
+    holder: dict[str, Any] = {}
     error = None
+
+    def started_cb(d) -> None:
+        holder["dep"] = d
+        if on_started:
+            on_started(d)
+
     try:
         if item.fit_error and spec.engine == "sglang":
             raise _PlanFailure(item.fit_error)
-        say(f"{item.name}: launching {spec.engine} deployment on {item.gpus} GPU(s)")
-        dep = launch(item, spec, workdir)
-        if on_started:
-            on_started(dep)
+        attempts = max(1, int(launch_attempts))
+        for attempt in range(1, attempts + 1):
+            say(f"{item.name}: launching {spec.engine} deployment on {item.gpus} GPU(s)"
+                + (f" (attempt {attempt} of {attempts})" if attempts > 1 else ""))
+            try:
+                dep = launch(item, spec, workdir, on_started=started_cb)
+                break
+            except LaunchError as e:
+                stopped = getattr(holder.get("dep"), "stopped", None)
+                if stopped:
+                    raise LaunchError(f"{e}; {stopped}", e.log_tail, e.stage) from None
+                if attempt == attempts:
+                    if attempts > 1:
+                        raise LaunchError(f"{e} (failed {attempts} launch attempts)", e.log_tail, e.stage) from None
+                    raise
+                say(f"{item.name}: launch attempt {attempt} failed, retrying in {retry_delay_s:g} s: {e}")
+                time.sleep(retry_delay_s)
         outcome.engine_version = dep.engine_version
         say(f"{item.name}: healthy at {dep.base_url} (engine version {dep.engine_version})")
+        gone = None
         for c in item.concurrencies:
-            gone = dep.dead_reason()
+            if gone is None:
+                gone = dep.dead_reason()
             if gone:
-                failures.append(_failure(item, "point", f"server gone before the point: {gone}",
+                outcome.points_failed += 1
+                failures.append(_failure(item, "point", f"not run: the deployment is gone ({gone})",
                                          dep.log_tail(), c))
+                say(f"{item.name}: c={c} not run: {gone}")
                 continue
             cfg = PointConfig(
                 base_url=dep.base_url, backend=dep.backend, model=item.model,
@@ -174,14 +246,16 @@ def run_item(
             result = run_point_sync(cfg)
             summary = dict(result.summary)
             bad = summary.get("error_rate") or 0.0
+            any_error = bad > 0 or any(r.get("error") for r in result.requests)
             status = "ok" if summary.get("completed", 0) > 0 and bad <= spec.max_error_rate else "failed"
-            gone = dep.dead_reason()
+            gone = dep.dead_reason(probe_s=health_probe_s if any_error or status != "ok" else 0.0)
             if gone and status == "ok" and bad > 0:
                 status = "failed"
             points.append({**_key_cols(item), **summary, "isl": item.scenario["isl"],
                            "osl": item.scenario["osl"], "gpus": item.gpus, "engine": spec.engine,
                            "source": "frontier", "status": status, "max_concurrency": c})
-            requests.extend({**_key_cols(item), "max_concurrency": c, **r} for r in result.requests)
+            requests.extend({**_key_cols(item), "max_concurrency": c, **r,
+                             "error": redact_text(r.get("error"))} for r in result.requests)
             tps = (summary.get("total_token_throughput") or 0) / item.gpus
             if status == "ok":
                 outcome.points_ok += 1
@@ -192,14 +266,12 @@ def run_item(
             else:
                 outcome.points_failed += 1
                 first_err = next((r.get("error") for r in result.requests if r.get("error")), None)
-                reason = (f"{summary.get('failed', 0)} of {summary.get('failed', 0) + summary.get('completed', 0)}"
-                          f" requests failed ({bad:.0%} > max_error_rate {spec.max_error_rate:.0%})")
-                if gone:
-                    reason += f"; {gone}"
-                if first_err:
-                    reason += f"; first error: {first_err}"
+                reason = _point_failure_reason(summary, spec, gone, first_err)
                 failures.append(_failure(item, "point", reason, dep.log_tail() if gone else "", c))
                 say(f"{item.name}: c={c} FAILED: {reason}")
+            if gone:
+                say(f"{item.name}: deployment gone ({gone}); stopping it, the rest of the ladder is not run")
+                dep.stop(reason=gone)
     except _PlanFailure as e:
         error = str(e)
         failures.append(_failure(item, "plan", str(e)))
@@ -214,11 +286,16 @@ def run_item(
         say(f"{item.name}: FAILED: {e}")
     finally:
         if dep is not None:
-            dep.stop()
+            dep.stop(reason="deployment stopped at the end of its ladder")
+        elif holder.get("dep") is not None:
+            holder["dep"].stop(reason="deployment stopped after a failed launch")
     for f in failures:
+        f["reason"] = redact_text(f["reason"])
+        f["log_tail"] = redact_text(f["log_tail"])
         outcome.failures.append(f["reason"])
     # points that never ran because the deployment failed to come up
     if error is not None:
+        error = redact_text(error)
         outcome.points_failed = len(item.concurrencies)
     if outcome.points_ok and not outcome.points_failed:
         outcome.status = "success"
@@ -231,11 +308,12 @@ def run_item(
         "groups_json": json.dumps([g.__dict__ for g in labels.parse(item.label).groups]),
         "engine": spec.engine,
         "engine_version": outcome.engine_version,
-        "commands_json": json.dumps(dep.commands if dep else [s["argv"] for s in item.servers]),
-        "server_info_json": json.dumps(dep.server_info if dep else {}, default=str),
+        "commands_json": json.dumps(redact_obj(dep.commands if dep else [s["argv"] for s in item.servers])),
+        "server_info_json": json.dumps(redact_obj(dep.server_info if dep else {}), default=str),
         "started_at": started, "ended_at": utcnow(),
         "status": outcome.status, "error": error,
     }
+    _write_artifact(workdir, outcome, failures)
     wh = _wh(ctx)
     kw = {"run_id": ctx.run_id, "run_date": ctx.run_date, "part": item.key}
     # requests first, summary tables last: a reader that sees a point also sees its requests
@@ -291,10 +369,37 @@ def finish_run(spec: Spec, ctx: RunContext, expected_items: int, started: dt.dat
     return status
 
 
+def check_warehouse(ctx: RunContext) -> list[dict[str, str]]:
+    """Quarantine unreadable Parquet files (Warehouse.check) and record each one as a failure row.
+
+    Corrupt files are never skipped silently: each becomes a ``failures`` row of this run (stage
+    ``audit``, part ``warehouse-check``) naming the file and why, and a warning in the log.
+    """
+    wh = _wh(ctx)
+    report = wh.check()
+    out = []
+    for path, dest, why in report.quarantined:
+        rel = str(Path(path).relative_to(wh.root)) if Path(path).is_relative_to(wh.root) else str(path)
+        out.append({"file": rel, "quarantined_to": str(dest), "reason": why})
+        log.warning("corrupt Parquet file quarantined: %s -> %s (%s)", path, dest, why)
+    if out:
+        rows = [{"label": "-", "model": "-", "hardware": "-", "precision": "-", "scenario": "-",
+                 "max_concurrency": None, "stage": "audit",
+                 "reason": redact_text(f"corrupt Parquet file quarantined: {q['file']} ({q['reason']}); "
+                                       f"moved to {q['quarantined_to']}"),
+                 "log_tail": "", "at": utcnow()} for q in out]
+        wh.write("failures", rows, run_id=ctx.run_id, run_date=ctx.run_date, part="warehouse-check")
+    return out
+
+
 def build_marts(ctx: RunContext) -> dict[str, Any]:
-    """Run every audit for this run; raise with the offending rows when one fails."""
+    """Check the warehouse (quarantine + report corrupt files), then run every audit for this run.
+
+    Raises with the offending rows when an audit fails. The result lists the quarantined files.
+    """
     from frontier.warehouse import connect, run_audits
 
+    quarantined = check_warehouse(ctx)
     con = connect(ctx.warehouse)
     try:
         results = run_audits(con, run_id=ctx.run_id)
@@ -304,7 +409,7 @@ def build_marts(ctx: RunContext) -> dict[str, Any]:
     if bad:
         lines = [f"audit {name}: {len(df)} offending row(s)\n{df.head(20).to_string()}" for name, df in bad.items()]
         raise FrontierError("audits failed:\n" + "\n".join(lines))
-    return {"audits": sorted(results), "failed": []}
+    return {"audits": sorted(results), "failed": [], "quarantined": quarantined}
 
 
 def label_summary(warehouse: str, run_id: str | None = None):
@@ -328,10 +433,14 @@ def run_sweep(
     *,
     progress: Callable[[str], None] | None = None,
     on_item: Callable[[int, int, ItemOutcome], None] | None = None,
+    on_started: Callable[[Any], None] | None = None,
+    launch_attempts: int = 2,
+    retry_delay_s: float = 2.0,
 ) -> tuple[str, list[dict]]:
     """The whole sweep without Airflow: plan, every item in turn, finish, audits.
 
-    Returns (run status, item outcomes). Audit failures raise after the run is recorded.
+    Returns (run status, item outcomes). Audit failures raise after the run is recorded. A
+    failed launch is retried once (``launch_attempts``), as the DAG's task retries would.
     """
     from frontier.plan import plan
 
@@ -340,7 +449,8 @@ def run_sweep(
     start_run(spec, ctx)
     outcomes = []
     for i, item in enumerate(items):
-        out = run_item(item, spec, ctx, progress=progress)
+        out = run_item(item, spec, ctx, progress=progress, on_started=on_started,
+                       launch_attempts=launch_attempts, retry_delay_s=retry_delay_s)
         outcomes.append(out.to_dict())
         if on_item:
             on_item(i + 1, len(items), out)

@@ -2,7 +2,9 @@
 
 Each :class:`PlanItem` says what runs (label, model, hardware, precision, GPUs), under which
 load (scenario, concurrency ladder, prompts per point) and the exact commands that launch it.
-Items are small and JSON-serialisable: they travel through Airflow XCom as they are.
+Items are small and JSON-serialisable: they travel through Airflow XCom as they are. The
+commands an item shows (``servers``, ``router``) have secret flag values masked
+(:mod:`frontier.redact`); the engines rebuild the real commands from the spec at launch.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from frontier import labels
 from frontier.commands import LaunchOptions, LaunchPlan, build_launch_plan
 from frontier.errors import FrontierError
 from frontier.memory import check_fit
+from frontier.redact import redact_argv, redact_obj
 from frontier.spec import Spec
 
 
@@ -39,6 +42,7 @@ class PlanItem(BaseModel):
     router: dict[str, Any] | None  # {argv} | None
     server_args: list[str] = []
     fit_error: str | None = None  # set when the deployment cannot fit the GPUs (engine sglang)
+    faults: dict[str, Any] = {}  # fault injection of the simulated server (spec matrix[].faults)
 
     @property
     def name(self) -> str:
@@ -85,8 +89,14 @@ def plan_launch(spec: Spec, item_label: str, model: str, hardware: str, precisio
 
 
 def sim_argv(spec: Spec, label: str, model: str, hardware: str, precision: str,
-             extra: list[str] | None = None, port: int | None = None) -> list[str]:
-    """The one process that simulates a whole deployment (PD included) on the simulated engine."""
+             extra: list[str] | None = None, port: int | None = None,
+             faults: dict[str, Any] | None = None) -> list[str]:
+    """The one process that simulates a whole deployment (PD included) on the simulated engine.
+
+    It binds ``cluster.bind_host`` when the spec sets one, else 127.0.0.1 (loopback only).
+    """
+    from frontier.sim.faults import to_argv
+
     opts = launch_options(spec)
     argv = [
         sys.executable, "-m", "frontier.sim.launch_server",
@@ -94,13 +104,26 @@ def sim_argv(spec: Spec, label: str, model: str, hardware: str, precision: str,
         "--model-path", model,
         "--hardware", hardware,
         "--precision", precision,
-        "--host", opts.host,
+        "--host", opts.bind_host or "127.0.0.1",
         "--port", str(port if port is not None else opts.base_port),
         "--seed", str(spec.seed),
     ]
     for key, value in sorted(spec.sim.items()):
         argv += [f"--{key.replace('_', '-')}", str(value)]
-    return argv + list(extra or [])
+    return argv + to_argv(faults) + list(extra or [])
+
+
+def extra_args(spec: Spec, item: PlanItem) -> list[str]:
+    """The real extra launch args of an item, from the spec (the item's copy has secrets masked)."""
+    for m in spec.matrix:
+        if (m.model, m.hardware, m.precision) == (item.model, item.hardware, item.precision) and item.label in m.labels:
+            return list(m.server_args.get(item.label, []))
+    return list(item.server_args)
+
+
+def _redacted(js: dict[str, Any]) -> dict[str, Any]:
+    """Commands for display / XCom: secret flag values and env values masked."""
+    return redact_obj(js)
 
 
 def plan(spec: Spec) -> list[PlanItem]:
@@ -116,14 +139,17 @@ def plan(spec: Spec) -> list[PlanItem]:
         for label in m.labels:
             dep = labels.parse(label)
             extra = m.server_args.get(label, [])
+            faults = m.faults[label].flags() if label in m.faults else {}
             if spec.engine == "endpoint":
                 js = {"servers": [], "router": None}
             elif spec.engine == "sim":
                 js = {"servers": [{"role": "single", "node_rank": 0,
-                                   "argv": sim_argv(spec, label, m.model, m.hardware, m.precision, extra)}],
+                                   "argv": sim_argv(spec, label, m.model, m.hardware, m.precision, extra,
+                                                    faults=faults)}],
                       "router": None}
             else:
                 js = plan_launch(spec, label, m.model, m.hardware, m.precision, extra).to_json()
+            js = _redacted(js)
             for sc in m.scenarios or spec.scenarios:
                 fit_error = None
                 if spec.engine == "sglang":
@@ -153,8 +179,9 @@ def plan(spec: Spec) -> list[PlanItem]:
                         engine=spec.engine,
                         servers=js["servers"],
                         router=js["router"],
-                        server_args=list(extra),
+                        server_args=redact_argv(list(extra)),
                         fit_error=fit_error,
+                        faults=faults,
                     )
                 )
     return items

@@ -79,6 +79,29 @@ class Endpoint(Strict):
     backend: Literal["sglang", "openai", "openai-chat"] = "sglang"
 
 
+class Faults(Strict):
+    """Faults the simulated server injects for one label (engine ``sim`` only; see frontier/sim/faults.py).
+
+    Written per label: ``matrix[].faults: {TP2: {crash_after: 5}}``. Every key maps to a
+    ``--fault-*`` flag of ``frontier.sim.launch_server``.
+    """
+
+    crash_after: int | None = Field(default=None, ge=0, description="exit when request N+1 arrives")
+    hang_start: bool = Field(default=False, description="accept connections, never answer (/health too)")
+    hang_after: int | None = Field(default=None, ge=0, description="freeze mid-stream when request N+1 arrives")
+    slow_start: float = Field(default=0.0, ge=0, description="seconds before the port opens")
+    oom_start: bool = Field(default=False, description="exit at start with SGLang's CUDA OOM text")
+    malformed_sse: float = Field(default=0.0, ge=0, le=1, description="fraction of streams with a broken event")
+    http_error: float = Field(default=0.0, ge=0, le=1, description="fraction of requests answered with an HTTP error")
+    http_status: Literal[500, 503] = Field(default=500, description="status of those errors")
+    cut_stream: float = Field(default=0.0, ge=0, le=1, description="fraction of responses cut mid-stream")
+    slow_tokens: float = Field(default=1.0, ge=1, description="every GPU iteration this many times slower")
+
+    def flags(self) -> dict[str, Any]:
+        """The settings that differ from the defaults (what becomes ``--fault-*`` flags)."""
+        return self.model_dump(exclude_defaults=True)
+
+
 class Matrix(Strict):
     """One model on one hardware kind at one precision, with the labels to deploy."""
 
@@ -90,6 +113,9 @@ class Matrix(Strict):
     concurrencies: list[int] | None = None
     server_args: dict[str, list[str]] = Field(
         default_factory=dict, description="extra launch_server args per label, passed through"
+    )
+    faults: dict[str, Faults] = Field(
+        default_factory=dict, description="faults to inject per label (engine sim only), for reliability tests"
     )
 
     _norm_scenarios = field_validator("scenarios", mode="before")(
@@ -141,6 +167,9 @@ class Matrix(Strict):
         unknown = set(self.server_args) - set(self.labels)
         if unknown:
             raise ValueError(f"server_args names labels not in this entry: {sorted(unknown)}")
+        unknown = set(self.faults) - set(self.labels)
+        if unknown:
+            raise ValueError(f"faults names labels not in this entry: {sorted(unknown)}; use labels as listed")
         return self
 
 
@@ -188,6 +217,11 @@ class Spec(Strict):
         if self.engine == "endpoint" and self.endpoint is None:
             raise ValueError("engine 'endpoint' needs an endpoint: {base_url: http://host:port}")
         for i, m in enumerate(self.matrix):
+            if self.engine != "sim" and any(f.flags() for f in m.faults.values()):
+                raise ValueError(
+                    f"matrix[{i}].faults: fault injection needs engine 'sim' (the simulated server), "
+                    f"but engine is {self.engine!r}; drop the faults or use engine sim"
+                )
             model = catalog.get_model(m.model)
             for sc in m.scenarios or self.scenarios:
                 if sc.isl + sc.osl > model.max_context:
@@ -282,6 +316,7 @@ def narrow(
         for m in data["matrix"]:
             m["labels"] = [t for t in m["labels"] if labels.canonical(t) in want]
             m["server_args"] = {k: v for k, v in m["server_args"].items() if k in m["labels"]}
+            m["faults"] = {k: v for k, v in (m.get("faults") or {}).items() if k in m["labels"]}
             if m["labels"]:
                 new.append(m)
         data["matrix"] = new

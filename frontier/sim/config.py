@@ -5,7 +5,8 @@ name, host/port); every other flag is accepted and reported under ``ignored_args
 SGLang command can be pointed at the simulator unchanged. frontier's own flags:
 ``--hardware``, ``--precision``, ``--seed``, ``--deployment LABEL`` (simulate a whole deployment,
 PD labels included, in one process) and ``--time-scale F`` (every simulated time, including the
-timings the server reports, runs F times faster), ``--model-config PATH`` (an HF config.json).
+timings the server reports, runs F times faster), ``--model-config PATH`` (an HF config.json),
+and the ``--fault-*`` flags of :mod:`frontier.sim.faults` (crashes, hangs, HTTP errors, ...).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 
 from frontier.catalog import UnknownName, get_hardware, get_model
 from frontier.errors import FrontierError
+from frontier.sim import faults as F
 from frontier.sim.cluster import SimSpec
 from frontier.sim.perf_model import kv_dtype_of
 from frontier.sim.topology import Topology, from_label, from_server_flags
@@ -32,6 +34,7 @@ class SimConfig:
     server_args: dict = field(default_factory=dict)
     ignored_args: list[str] = field(default_factory=list)
     deployment: str | None = None
+    faults: F.FaultConfig = field(default_factory=F.FaultConfig)
 
     @property
     def topology(self) -> Topology:
@@ -75,6 +78,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--deployment", default=None, help="simulate a whole deployment label, e.g. SEP4+1xDEP8")
     p.add_argument("--time-scale", type=float, default=1.0, help="run every simulated time F x faster")
     p.add_argument("--model-config", default=None, help="HF config.json of a model not in the catalog")
+    F.add_arguments(p)
     return p
 
 
@@ -92,6 +96,10 @@ def parse_config(argv: list[str]) -> SimConfig:
         raise FrontierError(str(e)) from None
     if args.time_scale <= 0:
         raise FrontierError("--time-scale must be > 0")
+    try:
+        faults = F.from_args(args, seed=args.seed)
+    except ValueError as e:
+        raise FrontierError(str(e)) from None
     if args.deployment:
         topo = from_label(args.deployment, model)
     else:
@@ -122,7 +130,7 @@ def parse_config(argv: list[str]) -> SimConfig:
         seed=args.seed if args.random_seed is None else args.random_seed,
     )
     ctx = args.context_length or model.max_context
-    server_args = {k: v for k, v in vars(args).items()}
+    server_args = {k: v for k, v in vars(args).items() if not k.startswith("fault_")}
     server_args["served_model_name"] = args.served_model_name or args.model_path
     return SimConfig(
         spec=spec,
@@ -135,4 +143,5 @@ def parse_config(argv: list[str]) -> SimConfig:
         server_args=server_args,
         ignored_args=list(unknown),
         deployment=args.deployment,
+        faults=faults,
     )

@@ -3,6 +3,10 @@
 Prints SGLang's readiness line ("The server is fired up and ready to roll!") once the port is
 open, and exits 0 on SIGTERM or SIGINT. ``--port 0`` picks a free port; the actual address is
 printed as ``Uvicorn running on http://HOST:PORT`` (as SGLang's log does).
+
+Start-up faults (:mod:`frontier.sim.faults`): ``--fault-oom-start`` prints SGLang's CUDA OOM
+failure and exits 1 before the port opens; ``--fault-slow-start T`` opens the port after T s;
+``--fault-hang-start`` opens the port but never prints the readiness line nor answers.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import sys
 from aiohttp import web
 
 from frontier.errors import FrontierError
+from frontier.redact import redact_argv
+from frontier.sim import faults as F
 from frontier.sim.config import SimConfig, parse_config
 from frontier.sim.server import build_app
 
@@ -21,6 +27,22 @@ READY_LINE = "The server is fired up and ready to roll!"
 
 
 async def serve(cfg: SimConfig) -> None:
+    fc = cfg.faults
+    if fc.any:
+        print(f"[frontier-sim] fault injection: {fc.describe()} (seed {fc.seed})", flush=True)
+    print(f"[frontier-sim] Load weight begin. model={cfg.model_path}", flush=True)
+    if fc.oom_start:
+        F.oom_exit()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if fc.slow_start > 0:
+        try:  # a stop during the slow start ends the process at once
+            await asyncio.wait_for(stop.wait(), fc.slow_start)
+            return
+        except TimeoutError:
+            pass
     app = build_app(cfg)
     runner = web.AppRunner(
         app, access_log=None, handle_signals=False, handler_cancellation=True, shutdown_timeout=2.0
@@ -35,15 +57,13 @@ async def serve(cfg: SimConfig) -> None:
     topo = cfg.topology
     print(
         f"[frontier-sim] model={cfg.model_path} hardware={cfg.spec.hardware.name} precision={cfg.spec.precision} "
-        f"deployment={topo.label} gpus={topo.gpus} time_scale={cfg.time_scale} ignored_args={cfg.ignored_args}",
+        f"deployment={topo.label} gpus={topo.gpus} time_scale={cfg.time_scale} "
+        f"ignored_args={redact_argv(cfg.ignored_args)}",
         flush=True,
     )
     print(f"Uvicorn running on http://{cfg.host}:{port} (Press CTRL+C to quit)", flush=True)
-    print(READY_LINE, flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    if not fc.hang_start:
+        print(READY_LINE, flush=True)
     try:
         await stop.wait()
     finally:

@@ -8,6 +8,10 @@ whitespace words of every message's text content (no chat template tokens), whic
 load generator counts them. Every request generates exactly ``max_new_tokens`` tokens (there is
 no EOS), finish_reason ``length``. Reported timings are wall-clock, so with ``--time-scale F``
 they are F times shorter than simulated GPU time.
+
+Fault injection (``--fault-*``, :mod:`frontier.sim.faults`) hooks in here: every generation
+request is counted and given its faults on arrival (crash, freeze, HTTP error, broken event,
+cut connection); a frozen server answers nothing; ``--fault-slow-tokens`` slows the clock.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import uuid
 from aiohttp import web
 
 from frontier.sim import SGLANG_VERSION, SIM_VERSION
+from frontier.sim import faults as F
 from frontier.sim import protocol as P
 from frontier.sim.cluster import Cluster
 from frontier.sim.config import SimConfig
@@ -40,7 +45,9 @@ class _State:
     def __init__(self, cfg: SimConfig) -> None:
         self.cfg = cfg
         self.cluster = Cluster(cfg.spec, snapshot=True)
-        self.driver = RealtimeDriver(self.cluster, cfg.time_scale)
+        self.faults = F.FaultState(cfg.faults)
+        # a degraded GPU: every iteration takes slow_tokens x longer on the wall clock
+        self.driver = RealtimeDriver(self.cluster, cfg.time_scale / max(1.0, cfg.faults.slow_tokens))
         self.rids = itertools.count()
         self.started = time.time()
 
@@ -81,6 +88,8 @@ async def _tokens(state: _State, isl: int, max_new: int):
     try:
         while True:
             g, done = r.generated(), r.done
+            if state.faults.frozen:  # --fault-hang-after: the stream stops mid-response
+                await state.faults.hang_forever()
             if g > sent or done:
                 yield rid, sent, g - sent, done
                 sent = g
@@ -140,6 +149,7 @@ async def server_info(request: web.Request) -> web.Response:
             "context_length": cfg.context_length,
             "ignored_args": cfg.ignored_args,
             "time_scale": cfg.time_scale,
+            "faults": cfg.faults.describe() if cfg.faults.any else None,
             "internal_states": [
                 {
                     "max_total_num_tokens": st.cluster.pool_tokens(),
@@ -203,8 +213,28 @@ def _error(e: Exception, openai: bool) -> web.Response:
 
 
 # ---- native /generate -------------------------------------------------------------------------
+def _arrive(request: web.Request, openai: bool) -> tuple[F.RequestFaults, web.Response | None]:
+    """Count a generation request; its faults, and the error response when it gets one."""
+    rf = request.app[STATE].faults.arrive()
+    if rf.http_error is not None:
+        return rf, web.json_response(F.http_error_body(rf.http_error, openai), status=rf.http_error)
+    return rf, None
+
+
+def _cut(request: web.Request) -> None:
+    """Drop the connection now, mid-response (--fault-cut-stream)."""
+    if request.transport is not None:
+        request.transport.abort()
+    raise ConnectionResetError("fault injection: connection cut")
+
+
 async def generate(request: web.Request) -> web.StreamResponse:
     state: _State = request.app[STATE]
+    rf, err = _arrive(request, False)
+    if state.faults.frozen:
+        await state.faults.hang_forever()
+    if err is not None:
+        return err
     try:
         body = await _json(request, False)
         if body.get("input_ids") is not None:
@@ -230,6 +260,8 @@ async def generate(request: web.Request) -> web.StreamResponse:
         async for rid, start, n, done in _tokens(state, isl, max_new):
             text.append(_text(rid, start, n))
             completion = start + n
+        if rf.cut:
+            _cut(request)
         meta = P.meta_info(rid_s, isl, completion, True, time.perf_counter() - t0)
         ids = [P.token_id(rid, i) for i in range(completion)]
         return web.json_response({"text": "".join(text), "output_ids": ids, "meta_info": meta})
@@ -240,7 +272,12 @@ async def generate(request: web.Request) -> web.StreamResponse:
         async for rid, start, n, done in _tokens(state, isl, max_new):
             acc += _text(rid, start, n).encode()
             meta = P.meta_info(rid_s, isl, start + n, done, time.perf_counter() - t0)
-            await resp.write(b'data: {"text":"' + acc + b'","meta_info":' + P.dumps(meta) + b"}\n\n")
+            event = b'data: {"text":"' + acc + b'","meta_info":' + P.dumps(meta) + b"}\n\n"
+            if rf.malformed:
+                event, rf.malformed = F.break_event(event), False
+            await resp.write(event)
+            if rf.cut and (start + n) * 2 >= max_new:
+                _cut(request)
         await resp.write(P.DONE)
         await resp.write_eof()
     except ConnectionError:  # client went away: its request was aborted by _tokens
@@ -289,6 +326,11 @@ def _completion_prompt_tokens(prompt) -> int:
 
 async def _openai(request: web.Request, chat: bool) -> web.StreamResponse:
     state: _State = request.app[STATE]
+    rf, err = _arrive(request, True)
+    if state.faults.frozen:
+        await state.faults.hang_forever()
+    if err is not None:
+        return err
     try:
         body = await _json(request, True)
         isl = (
@@ -309,6 +351,8 @@ async def _openai(request: web.Request, chat: bool) -> web.StreamResponse:
         async for rid, start, n, done in _tokens(state, isl, max_new):
             parts.append(_text(rid, start, n))
             completion = start + n
+        if rf.cut:
+            _cut(request)
         text = "".join(parts)
         if chat:
             choice = {
@@ -346,13 +390,15 @@ async def _openai(request: web.Request, chat: bool) -> web.StreamResponse:
     resp = web.StreamResponse(headers=SSE_HEADERS)
     await resp.prepare(request)
     try:
-        await _stream_openai(resp, state, chat, cid, created, model, obj, isl, max_new, include_usage)
+        await _stream_openai(resp, state, chat, cid, created, model, obj, isl, max_new, include_usage, rf, request)
     except ConnectionError:  # client went away: its request was aborted by _tokens
         pass
     return resp
 
 
-async def _stream_openai(resp, state, chat, cid, created, model, obj, isl, max_new, include_usage) -> None:
+async def _stream_openai(resp, state, chat, cid, created, model, obj, isl, max_new, include_usage,
+                         rf: F.RequestFaults | None = None, request: web.Request | None = None) -> None:
+    rf = rf or F.RequestFaults()
     if chat:
         await resp.write(P.sse(P.chat_chunk(cid, created, model, {"role": "assistant", "content": ""}, None)))
     completion = 0
@@ -364,7 +410,12 @@ async def _stream_openai(resp, state, chat, cid, created, model, obj, isl, max_n
             chunk = P.chat_chunk(cid, created, model, {"content": text}, fin)
         else:
             chunk = P.completion_chunk(cid, created, model, text, fin)
-        await resp.write(P.sse(chunk))
+        event = P.sse(chunk)
+        if rf.malformed:
+            event, rf.malformed = F.break_event(event), False
+        await resp.write(event)
+        if rf.cut and request is not None and completion * 2 >= max_new:
+            _cut(request)
     if include_usage:
         await resp.write(P.sse(P.usage_chunk(cid, created, model, obj, isl, completion)))
     await resp.write(P.DONE)
@@ -383,9 +434,19 @@ async def _startup(app: web.Application) -> None:
     app[STATE] = _State(app[CONFIG])
 
 
+@web.middleware
+async def _frozen(request: web.Request, handler):
+    """--fault-hang-start / a frozen server: the connection is accepted, nothing is answered."""
+    state = request.app.get(STATE)
+    if state is not None and state.faults.frozen:
+        await state.faults.hang_forever()
+    return await handler(request)
+
+
 def build_app(config: SimConfig) -> web.Application:
     """The aiohttp application of a simulated server (the deployment starts with the app)."""
-    app = web.Application(client_max_size=256 * 1024 * 1024)
+    middlewares = [_frozen] if (config.faults.hang_start or config.faults.hang_after is not None) else []
+    app = web.Application(client_max_size=256 * 1024 * 1024, middlewares=middlewares)
     app[CONFIG] = config
     app.on_startup.append(_startup)
     r = app.router
