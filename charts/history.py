@@ -21,7 +21,7 @@ NIGHT_SELECTION_NAME = "night_pick"
 def _nights(df: pd.DataFrame, nights: int) -> pd.DataFrame:
     """Rows of the last ``nights`` runs (by run_date, then run_id), with a ``night`` text column."""
     if df.empty:
-        return df.assign(night=pd.Series(dtype=str))
+        return df.assign(night=pd.Series(dtype=str), _d=pd.Series(dtype="datetime64[ns]"))
     runs = (
         df[["run_date", "run_id"]].drop_duplicates().assign(_d=lambda d: pd.to_datetime(d["run_date"]))
         .sort_values(["_d", "run_id"]).tail(nights)

@@ -25,7 +25,9 @@ what S3 guarantees is documented there). Paths are then ``PurePosixPath("bucket/
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
 import re
@@ -92,32 +94,49 @@ class CheckReport:
         return not self.quarantined
 
 
+@contextlib.contextmanager
+def _temp_beside(path: Path, mode: str):
+    """A temp file next to ``path``, exclusively flock-ed while it is written and published.
+
+    The lock tells :meth:`Warehouse.check` that a live writer owns the temp file: only temp
+    files nobody holds (their writer died) are removed.
+    """
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    fh = open(tmp, mode)  # noqa: SIM115 - closed below, after the rename
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        yield tmp, fh
+        fh.flush()
+        os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        fh.close()
+        tmp.unlink(missing_ok=True)
+
+
 def atomic_write_table(table: pa.Table, path: Path) -> Path:
     """Write ``table`` to ``path`` through a temp file in the same folder and ``os.replace``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with _temp_beside(path, "wb") as (_, fh):
+        pq.write_table(table, fh, compression="zstd")
     return path
 
 
 def atomic_write_text(text: str, path: Path) -> None:
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    with _temp_beside(path, "w") as (_, fh):
+        fh.write(text)
+
+
+def _abandoned_temp(path: Path) -> bool:
+    """True when no live writer holds this temp file's lock."""
     try:
-        with open(tmp, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        with open(path, "rb") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+    except BlockingIOError:
+        return False
+    except FileNotFoundError:  # published or cleaned meanwhile
+        return False
 
 
 def read_manifest(run_dir: Path, store: ObjectStore | None = None) -> dict | None:
@@ -369,7 +388,7 @@ class Warehouse:
         """Find unreadable Parquet files, move them to ``<root>/_quarantine/`` (same relative path), report them.
 
         ``deep=True`` decodes every column (slow); default reads the footer and the schema_version column.
-        Also removes temp files left by a writer that died.
+        Also removes temp files left by a writer that died (a live writer holds its temp file's lock).
         """
         if self.store is not None:
             return self._check_object_store(deep=deep)
@@ -379,7 +398,8 @@ class Warehouse:
             if not base.is_dir():
                 continue
             for path in sorted(base.rglob("*")):
-                if path.is_file() and path.name.startswith(".") and path.name.endswith(".tmp"):
+                if path.is_file() and path.name.startswith(".") and path.name.endswith(".tmp") \
+                        and _abandoned_temp(path):
                     path.unlink(missing_ok=True)
                     report.removed_temp.append(path)
             for path in self.parts(table):

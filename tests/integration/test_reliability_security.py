@@ -161,7 +161,7 @@ def _evil_run(tmp_path: Path) -> RunContext:
 
 
 def test_hostile_server_text_cannot_inject_sql_or_html(tmp_path):
-    _healthy_night(tmp_path)  # an earlier night with results (see the xfail below)
+    _healthy_night(tmp_path)  # an earlier night with results
     ctx = _evil_run(tmp_path)
     wh = tmp_path / "wh"
     # the text landed verbatim as data; every table is intact
@@ -180,9 +180,6 @@ def test_hostile_server_text_cannot_inject_sql_or_html(tmp_path):
     assert "&lt;script&gt;alert(" in html or "&lt;img src=x" in html  # shown, escaped
 
 
-@pytest.mark.xfail(reason="charts/history.py trend_chart raises KeyError '_d' when a chart group has no ok "
-                          "point (a first night where everything failed); charts/ is not this helper's",
-                   strict=False)
 def test_a_night_where_everything_failed_still_publishes(tmp_path):
     ctx = _evil_run(tmp_path)
     from frontier.site import publish

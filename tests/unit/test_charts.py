@@ -299,3 +299,10 @@ def test_trend_chart_best_per_label_per_night():
         2600.0 * 1.10
     )
     assert best[("TP8", "2026-11-21")] == 900.0  # the failed 1500 point is ignored
+
+
+def test_history_and_trend_of_nights_without_an_ok_point_still_build():
+    df = nights(2).assign(status="failed")
+    for build in (history_chart, trend_chart):
+        spec = to_spec(build(df))  # an empty chart (no ok point to draw), not an exception
+        assert all(rows == [] for rows in spec.get("datasets", {}).values())

@@ -285,3 +285,20 @@ def test_sql_dir_found_in_an_installed_prefix(tmp_path, monkeypatch):
     monkeypatch.setattr(sqlfiles, "__file__", str(fake_module))
     monkeypatch.setattr(sysconfig, "get_path", lambda name: str(tmp_path))
     assert sqlfiles.sql_dir() == installed
+
+
+def test_check_keeps_a_live_writers_temp_file_and_removes_a_dead_ones(tmp_path):
+    import fcntl
+
+    wh = Warehouse(tmp_path)
+    folder = tmp_path / "points" / "run_date=2026-11-25" / "run_id=r1"
+    folder.mkdir(parents=True, exist_ok=True)
+    live, dead = folder / ".part-1.parquet.live.tmp", folder / ".part-2.parquet.dead.tmp"
+    live.write_bytes(b"partial")
+    dead.write_bytes(b"partial")
+    with open(live, "rb") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # a writer in progress holds its lock
+        report = wh.check()
+        assert live.exists() and not dead.exists()
+        assert report.removed_temp == [dead]
+    assert wh.check().removed_temp == [live]  # once the writer is gone, its leftover goes too
