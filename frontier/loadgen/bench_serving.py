@@ -74,7 +74,7 @@ def to_bench_serving_json(result: PointResult) -> dict[str, Any]:
         "random_input_len": cfg.isl,
         "random_output_len": cfg.osl,
         "random_range_ratio": cfg.range_ratio,
-        "server_info": None,
+        "server_info": result.server_info,
         "duration": s["duration"],
         "completed": s["completed"],
         "total_input_tokens": s["total_input_tokens"],

@@ -24,6 +24,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--burstiness", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=float, default=600, help="per-request timeout in seconds")
+    p.add_argument(
+        "--input-ids", action="store_true",
+        help="send token ids (input_ids / a list-of-ints prompt) instead of text: exact ISL on real servers",
+    )  # fmt: skip
     p.add_argument("--json", type=Path, default=None, help="write the bench_serving-keyed JSON here")
     p.set_defaults(handler=handle_bench)
 
@@ -49,6 +53,7 @@ def handle_bench(ns: argparse.Namespace) -> int:
             burstiness=ns.burstiness,
             seed=ns.seed,
             request_timeout_s=ns.timeout,
+            input_ids=ns.input_ids,
         )
     except ValidationError as e:
         err = e.errors()[0]

@@ -37,6 +37,12 @@ class PointConfig(BaseModel):
     range_ratio: float = Field(default=1.0, ge=0, le=1)
     ignore_eos: bool = True
     shared_prefix_len: int = Field(default=0, ge=0)
+    # send token ids instead of text (``input_ids`` on /generate, a list-of-ints ``prompt`` on
+    # /v1/completions): exact ISL on real servers with real tokenizers. The ids are the fake
+    # tokenizer's (0..31999), valid for any model whose vocabulary has at least 32000 entries.
+    input_ids: bool = False
+    # GET /get_server_info once per point (after its requests, as bench_serving does)
+    fetch_server_info: bool = True
     lag_threshold_ms: float = Field(default=50, gt=0)
     # client sharding: requests dealt round-robin over this many processes (cap split among them)
     client_processes: int = Field(default=1, ge=1, le=64)
@@ -57,6 +63,8 @@ class PointConfig(BaseModel):
             raise ValueError("client_processes must not exceed max_concurrency (each shard needs a slot)")
         if self.dataset == "sharegpt" and not self.dataset_path:
             raise ValueError("dataset 'sharegpt' needs dataset_path (a ShareGPT-format JSON file)")
+        if self.input_ids and self.backend == "openai-chat":
+            raise ValueError("input_ids needs backend 'sglang' or 'openai' (chat messages are text)")
         if self.dataset == "shared-prefix" and not 0 < self.shared_prefix_len < self.isl:
             raise ValueError("dataset 'shared-prefix' needs 0 < shared_prefix_len < isl")
         return self

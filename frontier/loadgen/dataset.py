@@ -23,6 +23,8 @@ class Prompt:
     text: str
     input_tokens: int  # the client's own count (the server's usage figure wins when present)
     output_len: int  # max_tokens asked for
+    # the prompt as fake-tokenizer ids, set when PointConfig.input_ids (made before the clock runs)
+    token_ids: list[int] | None = None
 
 
 def _lengths(n: int, length: int, ratio: float, rng: random.Random) -> list[int]:
@@ -69,4 +71,7 @@ def build_prompts(cfg: PointConfig) -> list[Prompt]:
     """All prompts of a point, warm-up first, deterministic for a given ``cfg.seed``."""
     rng = random.Random(cfg.seed)
     make = {"random": _random, "shared-prefix": _shared_prefix, "sharegpt": _sharegpt}[cfg.dataset]
-    return make(cfg, cfg.total_requests, rng)
+    prompts = make(cfg, cfg.total_requests, rng)
+    if cfg.input_ids:  # generated prompts are w<id> words: their ids are exactly input_tokens long
+        prompts = [Prompt(p.text, p.input_tokens, p.output_len, tokenizer.encode(p.text)) for p in prompts]
+    return prompts

@@ -4,7 +4,8 @@
   ``prompt_tokens`` / ``completion_tokens`` / ``finish_reason``, then ``data: [DONE]``.
 - ``openai``: ``POST /v1/completions``, ``choices[0].text`` deltas.
 - ``openai-chat``: ``POST /v1/chat/completions``, ``choices[0].delta.content`` (+ reasoning) deltas.
-Both OpenAI routes ask for ``stream_options.include_usage`` so the final usage chunk gives token
+``PointConfig.input_ids`` sends token ids instead of text (``input_ids`` on ``/generate``, a list of
+ints as ``prompt`` on ``/v1/completions``). Both OpenAI routes ask for ``stream_options.include_usage`` so the final usage chunk gives token
 counts; an ``error`` object in an event fails the request.
 """
 
@@ -39,7 +40,7 @@ def url_for(cfg: PointConfig) -> str:
 def payload_for(cfg: PointConfig, prompt: Prompt) -> dict[str, Any]:
     if cfg.backend == "sglang":
         return {
-            "text": prompt.text,
+            **({"input_ids": prompt.token_ids} if prompt.token_ids is not None else {"text": prompt.text}),
             "sampling_params": {
                 "temperature": 0.0,
                 "max_new_tokens": prompt.output_len,
@@ -55,7 +56,11 @@ def payload_for(cfg: PointConfig, prompt: Prompt) -> dict[str, Any]:
         "ignore_eos": cfg.ignore_eos,
     }
     if cfg.backend == "openai":
-        body.update(prompt=prompt.text, max_tokens=prompt.output_len, best_of=1)
+        body.update(
+            prompt=prompt.text if prompt.token_ids is None else prompt.token_ids,
+            max_tokens=prompt.output_len,
+            best_of=1,
+        )
     else:
         body.update(
             messages=[{"role": "user", "content": prompt.text}],

@@ -19,6 +19,7 @@ class PointResult:
     requests: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    server_info: dict[str, Any] | None = None  # GET /get_server_info after the point (redacted)
 
     @property
     def ok(self) -> bool:

@@ -7,6 +7,8 @@ arrival). One ``aiohttp`` session with no connection-pool limit and a 10 MiB rea
 buffer (long cumulative ``/generate`` events overflow the 64 KiB default). With
 ``client_processes > 1`` the requests are dealt round-robin to that many processes
 (`frontier.loadgen.sharding`), each with its share of the cap, all starting at one wall time.
+After the requests, ``GET /get_server_info`` (else ``/server_info``) is fetched once, as
+bench_serving does, into ``PointResult.server_info`` (secrets redacted; None when unavailable).
 """
 
 from __future__ import annotations
@@ -142,6 +144,29 @@ async def run_requests(
     return list(rows), probe.p99_ms()
 
 
+SERVER_INFO_PATHS = ("/get_server_info", "/server_info")
+
+
+async def fetch_server_info(base_url: str, timeout_s: float = 5.0) -> dict[str, Any] | None:
+    """The server's ``/get_server_info`` JSON (``/server_info`` as a fallback), redacted; None if
+    neither answers a JSON object within ``timeout_s``."""
+    from frontier.redact import redact_obj
+
+    timeout = aiohttp.ClientTimeout(total=timeout_s)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        for path in SERVER_INFO_PATHS:
+            try:
+                async with session.get(base_url.rstrip("/") + path) as resp:
+                    if resp.status != 200:
+                        continue
+                    body = await resp.json(content_type=None)
+            except (aiohttp.ClientError, OSError, TimeoutError, ValueError):
+                continue
+            if isinstance(body, dict):
+                return redact_obj(body)
+    return None
+
+
 async def run_point(cfg: PointConfig, *, progress: Progress | None = None) -> PointResult:
     """Run one point against a running server and summarize its measured requests."""
     from frontier.loadgen.metrics import summarize  # DuckDB: only where a summary is made
@@ -159,7 +184,8 @@ async def run_point(cfg: PointConfig, *, progress: Progress | None = None) -> Po
         error = (
             f"no measured request succeeded; first error: {errors[0]}" if errors else "no measured request"
         )
-    return PointResult(config=cfg, requests=rows, summary=summary, error=error)
+    info = await fetch_server_info(cfg.base_url) if cfg.fetch_server_info else None
+    return PointResult(config=cfg, requests=rows, summary=summary, error=error, server_info=info)
 
 
 def run_point_sync(cfg: PointConfig, progress: Progress | None = None) -> PointResult:

@@ -6,7 +6,9 @@ SGLang command can be pointed at the simulator unchanged. frontier's own flags:
 ``--hardware``, ``--precision``, ``--seed``, ``--deployment LABEL`` (simulate a whole deployment,
 PD labels included, in one process) and ``--time-scale F`` (every simulated time, including the
 timings the server reports, runs F times faster), ``--model-config PATH`` (an HF config.json),
-and the ``--fault-*`` flags of :mod:`frontier.sim.faults` (crashes, hangs, HTTP errors, ...).
+the ``--fault-*`` flags of :mod:`frontier.sim.faults` (crashes, hangs, HTTP errors, ...), and
+``--trace-chunks PATH`` (opt-in server-side emit times of every streamed chunk, for measuring what a
+client adds; see `frontier.sim.server.ChunkTracer`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class SimConfig:
     ignored_args: list[str] = field(default_factory=list)
     deployment: str | None = None
     faults: F.FaultConfig = field(default_factory=F.FaultConfig)
+    trace_chunks: str | None = None  # opt-in: JSON lines of per-chunk server emit times (server.ChunkTracer)
 
     @property
     def topology(self) -> Topology:
@@ -78,6 +81,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--deployment", default=None, help="simulate a whole deployment label, e.g. SEP4+1xDEP8")
     p.add_argument("--time-scale", type=float, default=1.0, help="run every simulated time F x faster")
     p.add_argument("--model-config", default=None, help="HF config.json of a model not in the catalog")
+    p.add_argument(
+        "--trace-chunks",
+        default=None,
+        metavar="PATH",
+        help="append one JSON line per streamed request to PATH: when it was received and when each "
+        "chunk was written (time.perf_counter and time.time); off by default, responses unchanged",
+    )
     F.add_arguments(p)
     return p
 
@@ -130,7 +140,7 @@ def parse_config(argv: list[str]) -> SimConfig:
         seed=args.seed if args.random_seed is None else args.random_seed,
     )
     ctx = args.context_length or model.max_context
-    server_args = {k: v for k, v in vars(args).items() if not k.startswith("fault_")}
+    server_args = {k: v for k, v in vars(args).items() if not k.startswith("fault_") and k != "trace_chunks"}
     server_args["served_model_name"] = args.served_model_name or args.model_path
     return SimConfig(
         spec=spec,
@@ -144,4 +154,5 @@ def parse_config(argv: list[str]) -> SimConfig:
         ignored_args=list(unknown),
         deployment=args.deployment,
         faults=faults,
+        trace_chunks=args.trace_chunks,
     )

@@ -12,12 +12,17 @@ they are F times shorter than simulated GPU time.
 Fault injection (``--fault-*``, :mod:`frontier.sim.faults`) hooks in here: every generation
 request is counted and given its faults on arrival (crash, freeze, HTTP error, broken event,
 cut connection); a frozen server answers nothing; ``--fault-slow-tokens`` slows the clock.
+
+``--trace-chunks PATH`` (off by default; responses are the same either way) appends one JSON line
+per streamed request to PATH (`ChunkTracer`), so a client's measured TTFT/ITL can be compared with
+the server's own timestamps.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 import uuid
 
@@ -41,6 +46,56 @@ class BadRequest(Exception):
     pass
 
 
+class ChunkTracer:
+    """Per-request server timestamps, one JSON line per streamed request (``--trace-chunks PATH``).
+
+    Line: ``{"id", "path", "prompt_tokens", "received", "received_wall", "chunks": [t, ...],
+    "tokens": [cumulative completion tokens at each chunk], "done": t | null, "ok": bool}``.
+    ``received`` is ``time.perf_counter()`` when the handler got the request (before parsing its
+    body); each chunk time is taken right after ``write()`` handed the event to the transport, and
+    ``done`` after ``[DONE]``. perf_counter is CLOCK_MONOTONIC on Linux, shared by every process
+    of the machine, so a local client's own perf_counter readings compare directly;
+    ``received_wall`` (time.time()) anchors it to wall-clock time. Lines are flushed per request.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._f = open(path, "a", buffering=1)  # noqa: SIM115 (closed on app cleanup)
+
+    def record(self, line: dict) -> None:
+        self._f.write(json.dumps(line, separators=(",", ":")) + "\n")
+
+    def close(self) -> None:
+        self._f.close()
+
+
+class _Trace:
+    """The timestamps of one streamed request (only when a `ChunkTracer` is on)."""
+
+    __slots__ = ("line", "tracer")
+
+    def __init__(self, tracer: ChunkTracer, path: str, rid: str, isl: int, received: float) -> None:
+        self.tracer = tracer
+        self.line = {
+            "id": rid, "path": path, "prompt_tokens": isl, "received": received,
+            "received_wall": time.time() - (time.perf_counter() - received),
+            "chunks": [], "tokens": [], "done": None, "ok": False,
+        }  # fmt: skip
+
+    def chunk(self, tokens: int) -> None:
+        self.line["chunks"].append(time.perf_counter())
+        self.line["tokens"].append(tokens)
+
+    def finish(self, ok: bool) -> None:
+        if ok:
+            self.line["done"] = time.perf_counter()
+        self.line["ok"] = ok
+        self.tracer.record(self.line)
+
+
+def _trace(state: _State, path: str, rid: str, isl: int, received: float) -> _Trace | None:
+    return None if state.tracer is None else _Trace(state.tracer, path, rid, isl, received)
+
+
 class _State:
     def __init__(self, cfg: SimConfig) -> None:
         self.cfg = cfg
@@ -50,6 +105,7 @@ class _State:
         self.driver = RealtimeDriver(self.cluster, cfg.time_scale / max(1.0, cfg.faults.slow_tokens))
         self.rids = itertools.count()
         self.started = time.time()
+        self.tracer = ChunkTracer(cfg.trace_chunks) if cfg.trace_chunks else None
 
 
 def _check_length(cfg: SimConfig, cluster: Cluster, isl: int, max_new: int) -> None:
@@ -229,6 +285,7 @@ def _cut(request: web.Request) -> None:
 
 
 async def generate(request: web.Request) -> web.StreamResponse:
+    received = time.perf_counter()
     state: _State = request.app[STATE]
     rf, err = _arrive(request, False)
     if state.faults.frozen:
@@ -268,6 +325,8 @@ async def generate(request: web.Request) -> web.StreamResponse:
     resp = web.StreamResponse(headers=SSE_HEADERS)
     await resp.prepare(request)
     acc = bytearray()  # fake-tokenizer text is plain ASCII: JSON-safe without escaping
+    trace = _trace(state, "/generate", rid_s, isl, received)
+    ok = False
     try:
         async for rid, start, n, done in _tokens(state, isl, max_new):
             acc += _text(rid, start, n).encode()
@@ -276,12 +335,18 @@ async def generate(request: web.Request) -> web.StreamResponse:
             if rf.malformed:
                 event, rf.malformed = F.break_event(event), False
             await resp.write(event)
+            if trace is not None:
+                trace.chunk(start + n)
             if rf.cut and (start + n) * 2 >= max_new:
                 _cut(request)
         await resp.write(P.DONE)
+        ok = True
         await resp.write_eof()
     except ConnectionError:  # client went away: its request was aborted by _tokens
         pass
+    finally:
+        if trace is not None:
+            trace.finish(ok)
     return resp
 
 
@@ -325,6 +390,7 @@ def _completion_prompt_tokens(prompt) -> int:
 
 
 async def _openai(request: web.Request, chat: bool) -> web.StreamResponse:
+    received = time.perf_counter()
     state: _State = request.app[STATE]
     rf, err = _arrive(request, True)
     if state.faults.frozen:
@@ -389,15 +455,36 @@ async def _openai(request: web.Request, chat: bool) -> web.StreamResponse:
     include_usage = bool(opts.get("include_usage")) if isinstance(opts, dict) else False
     resp = web.StreamResponse(headers=SSE_HEADERS)
     await resp.prepare(request)
+    trace = _trace(state, request.path, cid, isl, received)
+    ok = False
     try:
-        await _stream_openai(resp, state, chat, cid, created, model, obj, isl, max_new, include_usage, rf, request)
+        await _stream_openai(
+            resp, state, chat, cid, created, model, obj, isl, max_new, include_usage, rf, request, trace
+        )
+        ok = True
     except ConnectionError:  # client went away: its request was aborted by _tokens
         pass
+    finally:
+        if trace is not None:
+            trace.finish(ok)
     return resp
 
 
-async def _stream_openai(resp, state, chat, cid, created, model, obj, isl, max_new, include_usage,
-                         rf: F.RequestFaults | None = None, request: web.Request | None = None) -> None:
+async def _stream_openai(
+    resp,
+    state,
+    chat,
+    cid,
+    created,
+    model,
+    obj,
+    isl,
+    max_new,
+    include_usage,
+    rf: F.RequestFaults | None = None,
+    request: web.Request | None = None,
+    trace: _Trace | None = None,
+) -> None:
     rf = rf or F.RequestFaults()
     if chat:
         await resp.write(P.sse(P.chat_chunk(cid, created, model, {"role": "assistant", "content": ""}, None)))
@@ -414,6 +501,8 @@ async def _stream_openai(resp, state, chat, cid, created, model, obj, isl, max_n
         if rf.malformed:
             event, rf.malformed = F.break_event(event), False
         await resp.write(event)
+        if trace is not None:
+            trace.chunk(completion)
         if rf.cut and request is not None and completion * 2 >= max_new:
             _cut(request)
     if include_usage:
@@ -434,6 +523,12 @@ async def _startup(app: web.Application) -> None:
     app[STATE] = _State(app[CONFIG])
 
 
+async def _cleanup(app: web.Application) -> None:
+    st = app.get(STATE)
+    if st is not None and st.tracer is not None:
+        st.tracer.close()
+
+
 @web.middleware
 async def _frozen(request: web.Request, handler):
     """--fault-hang-start / a frozen server: the connection is accepted, nothing is answered."""
@@ -449,6 +544,7 @@ def build_app(config: SimConfig) -> web.Application:
     app = web.Application(client_max_size=256 * 1024 * 1024, middlewares=middlewares)
     app[CONFIG] = config
     app.on_startup.append(_startup)
+    app.on_cleanup.append(_cleanup)
     r = app.router
     r.add_get("/health", health)
     r.add_get("/health_generate", health_generate)

@@ -72,3 +72,58 @@ def test_ladder_against_the_sim(sim_url):
     assert [p.summary["completed"] for p in ladder] == [2, 16]
     tput = [p.summary["output_throughput"] for p in ladder]
     assert tput[1] > tput[0]  # batching: more concurrency, more tokens per second
+
+
+def _start_sim(*extra: str) -> tuple[subprocess.Popen[str], str]:
+    cmd = [
+        sys.executable, "-m", "frontier.sim.launch_server", "--model-path", "meta-llama/Llama-3.1-8B-Instruct",
+        "--hardware", "h100_sxm", "--port", "0", "--host", "127.0.0.1", "--time-scale", "10", *extra,
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if m := re.search(r"Uvicorn running on (http://\S+)", line):
+            return proc, m.group(1)
+    proc.kill()
+    pytest.fail("the simulated server did not print its address within 30 s")
+
+
+def test_sim_chunk_trace_and_server_info(tmp_path, sim_url):
+    import json
+
+    trace = tmp_path / "trace.jsonl"
+    proc, url = _start_sim("--trace-chunks", str(trace))
+    try:
+        for backend in ("sglang", "openai"):
+            cfg = PointConfig(
+                base_url=url, backend=backend, model="meta-llama/Llama-3.1-8B-Instruct", isl=64, osl=8,
+                max_concurrency=2, num_prompts=4, request_timeout_s=30, input_ids=True,
+            )  # fmt: skip
+            r = run_point_sync(cfg)
+            assert (
+                r.summary["completed"] == 4 and r.summary["total_input_tokens"] == 4 * 64
+            )  # exact ISL via ids
+            assert r.server_info is not None and r.server_info["simulated"] is True
+            assert "trace_chunks" not in r.server_info  # the opt-in flag leaves server_info as it was
+        time.sleep(0.3)
+        lines = [json.loads(x) for x in trace.read_text().splitlines()]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert len(lines) == 8 and {x["path"] for x in lines} == {"/generate", "/v1/completions"}
+    for x in lines:
+        assert x["ok"] and len(x["chunks"]) == 8 and x["tokens"] == list(range(1, 9))
+        assert x["received"] < x["chunks"][0] <= x["chunks"][-1] <= x["done"]
+    # the client's TTFT contains the server's (received -> first chunk written), same clock
+    server_ttft = sorted((x["chunks"][0] - x["received"]) * 1000 for x in lines[:4])
+    client_ttft = sorted(row["ttft_ms"] for row in r.requests)
+    assert client_ttft[0] > 0 and server_ttft[0] > 0
+    # default server (no flag): no trace key in server_info either
+    info = run_point_sync(
+        PointConfig(base_url=sim_url, model="m", isl=8, osl=2, max_concurrency=1, num_prompts=1)
+    ).server_info
+    assert info is not None and "trace_chunks" not in info

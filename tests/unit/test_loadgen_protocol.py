@@ -77,3 +77,19 @@ def test_sglang_fast_path_agrees_with_full_parse(text, n, compact):
 def test_openai_style_error_object():
     ev = parse_event("openai-chat", b'{"object": "error", "message": "context too long", "code": 400}')
     assert ev.error == "context too long"
+
+
+def test_input_ids_payloads():
+    from frontier.loadgen.dataset import build_prompts
+
+    c = PointConfig(base_url="http://h:1/", model="m", isl=16, osl=4, max_concurrency=1, num_prompts=3,
+                    input_ids=True)  # fmt: skip
+    prompts = build_prompts(c)
+    assert all(p.token_ids is not None and len(p.token_ids) == 16 == p.input_tokens for p in prompts)
+    body = payload_for(c, prompts[0])
+    assert body["input_ids"] == prompts[0].token_ids and "text" not in body
+    oc = c.model_copy(update={"backend": "openai"})
+    assert payload_for(oc, prompts[0])["prompt"] == prompts[0].token_ids
+    # default: text, no ids built
+    plain = build_prompts(c.model_copy(update={"input_ids": False}))
+    assert plain[0].token_ids is None and payload_for(cfg("sglang"), plain[0])["text"] == plain[0].text
