@@ -53,7 +53,8 @@ def predicted(p: dict, project_harness: bool = False) -> dict:
     shape = from_label(p["label"], model).groups[0].shape
     sm = StepModel(model, hw, p["precision"], shape, default_params())
     if p["kind"] == "prefill_per_gpu":
-        n = shape.attn_dp * 4  # a full prefill iteration: 4 requests per attention rank
+        # a full prefill iteration: tokens_per_gpu (default 4 requests) per attention rank
+        n = shape.attn_dp * max(1, p.get("tokens_per_gpu", 4 * p["isl"]) // p["isl"])
         t = sm.step_time(
             0, 0, n * p["isl"], n * prefill_work(0, p["isl"]), (p["isl"], prefill_work(0, p["isl"]))
         )

@@ -10,6 +10,13 @@ set of prefill chunks. Formulas follow shared/design/perf-model.md:
     T_comp = GEMM flops / (eta * peak[precision]) + attention flops / (eta_attn * peak[bf16])
     T_comm = TP all-reduce (2 per layer) + EP all-to-all (dispatch FP8 + combine BF16 per MoE layer)
 
+Wide EP (the EP group spans nodes: SGLang's large-scale EP recipe with DeepEP, two-batch overlap
+and EPLB, lmsys.org/blog/2025-05-05-large-scale-ep) is modelled apart, see ``_wide_ep_step``:
+the all-to-all runs over the NIC (DeepEP normal mode for prefill, deduplicated per node and
+forwarded over NVLink; low-latency mode for decode, one RDMA message per top-k copy), the
+busiest expert rank sets the MoE and all-to-all time (``ep_balancedness``), and two-batch overlap
+pairs one micro-batch's compute stage with the other's dispatch or combine stage.
+
 Routed experts touched by T tokens: a fraction 1 - (1 - top_k/E)^T of each GPU's experts is read.
 Efficiency constants are data (params.yaml). Every time is in seconds.
 """
@@ -50,6 +57,10 @@ class Params:
     mem_fraction_static: float
     pd_transfer_latency_ms: float
     dp_attention_imbalance: float
+    eta_a2a_rdma: float
+    ep_balancedness: float
+    deepep_sm_share: float
+    tbo_min_tokens: int
     new_token_ratio: float
     step_noise: float
 
@@ -122,6 +133,16 @@ class StepModel:
         self.pool_tokens = int(max(0.0, per_rank_tokens) * shape.attn_dp)
         self.imbalance = p.dp_attention_imbalance if shape.attn_dp > 1 else 1.0
         self._comm_cache: dict[int, float] = {}
+        domain = hw.nvlink_domain or hw.gpus_per_node
+        self.wide_ep = bool(model.moe) and shape.ep > 1 and shape.gpus > domain
+        if self.wide_ep:
+            nodes = shape.gpus / domain
+            # remote copies of one token per MoE layer: normal mode sends a token once per
+            # destination node (top_k experts spread over the nodes) and forwards over NVLink;
+            # low-latency mode sends every top-k copy that lands off-node
+            self.remote_prefill = (nodes - 1.0) * (1.0 - (1.0 - 1.0 / nodes) ** model.moe.top_k)
+            self.remote_decode = model.moe.top_k * (shape.gpus - domain) / shape.gpus
+            self.a2a_bw = p.eta_a2a_rdma * hw.nic_gbps / 8 * GB
 
     # ---- memory -------------------------------------------------------------------------------
     def check_fits(self, label: str = "") -> None:
@@ -155,7 +176,7 @@ class StepModel:
             bw, alpha = self._link(tp)
             msg = tokens / s.attn_dp * m.hidden * 2.0
             t += 2 * m.layers * (2.0 * (tp - 1) / tp * msg / bw + alpha)
-        if s.ep > 1 and m.moe is not None:
+        if s.ep > 1 and m.moe is not None and not self.wide_ep:  # wide EP: _wide_ep_step
             bw, alpha = self._link(s.gpus)
             vol = tokens / s.gpus * m.moe.top_k * m.hidden * 3.0 * (s.ep - 1) / s.ep
             t += m.moe.moe_layers * (vol / bw + 2 * (alpha + self.p.alpha_a2a_us * 1e-6))
@@ -215,10 +236,52 @@ class StepModel:
         largest: tuple[int, float] = (0, 0.0),
     ) -> float:
         m0, m1, c0, c1, k = self.coeffs(decode, prefill_tokens, prefill_work, largest)
-        return max(m0 + m1 * ctx_sum, c0 + c1 * ctx_sum) + k
+        t = max(m0 + m1 * ctx_sum, c0 + c1 * ctx_sum) + k
+        if self.wide_ep:
+            return self._wide_ep_step(t, decode, prefill_tokens)
+        return t
+
+    def _wide_ep_step(self, t: float, decode: int, prefill_tokens: int) -> float:
+        """Iteration time under wide EP from ``t``, the same iteration without the all-to-all.
+
+        Per MoE layer and micro-batch: compute stage P1 (attention, dense GEMMs, small kernels)
+        and P2 (routed-expert GEMMs), communication stages D (dispatch, FP8 + scales) and Cb
+        (combine, BF16). The busiest expert rank sets P2, D and Cb (1 / ep_balancedness). With
+        two-batch overlap one micro-batch computes while the other communicates:
+            layer = max(P1, D) + max(P2, D) + max(P2, Cb) + max(P1, Cb)
+        (SGLang's TBO operation order: attn | dispatch, mlp | combine). During prefill DeepEP's
+        normal kernels hold SMs, so compute runs on deepep_sm_share of them. Below
+        tbo_min_tokens per GPU two-batch overlap does not pay and the stages add up.
+        """
+        p, s, m = self.p, self.shape, self.model
+        n = s.gpus
+        per_gpu = (decode + prefill_tokens) / n
+        bal = p.ep_balancedness
+        if prefill_tokens:
+            moe = self.expert_flops_per_token * prefill_tokens / n
+            moe /= p.eta_comp_prefill * self.peak * p.moe_prefill_penalty
+            remote = self.remote_prefill
+        else:
+            moe = self.expert_flops_per_token * decode / n / (p.eta_comp_decode * self.peak)
+            remote = self.remote_decode
+        moe = min(moe, t)
+        alpha = (p.alpha_inter_us + p.alpha_a2a_us) * 1e-6
+        disp = per_gpu * remote * m.hidden * (1.0 + 4.0 / 128) / self.a2a_bw / bal + alpha
+        comb = per_gpu * remote * m.hidden * 2.0 / self.a2a_bw / bal + alpha
+        layers, moe_layers = m.layers, m.moe.moe_layers
+        if per_gpu < p.tbo_min_tokens:
+            return t + moe * (1.0 / bal - 1.0) + moe_layers * (disp + comb)
+        share = p.deepep_sm_share if prefill_tokens else 1.0
+        p1 = (t - moe) / layers / 2.0 / share
+        p2 = moe / bal / moe_layers / 2.0 / share
+        d, c = disp / 2.0, comb / 2.0
+        layer = max(p1, d) + max(p2, d) + max(p2, c) + max(p1, c)
+        return moe_layers * layer + (layers - moe_layers) * 2.0 * p1
 
     def decode_times(self, batch: int, ctx_sum: float, steps: int) -> list[float]:
         """Durations of ``steps`` consecutive pure-decode iterations (context grows by batch)."""
+        if self.wide_ep:
+            return [self.step_time(batch, ctx_sum + i * batch) for i in range(steps)]
         m0, m1, c0, c1, k = self.coeffs(batch)
         out = []
         ctx = ctx_sum

@@ -59,6 +59,39 @@ def meta_info(rid: str, prompt: int, completion: int, done: bool, e2e: float) ->
     }
 
 
+def meta_bytes(rid: str, prompt: int, completion: int, done: bool, e2e: float) -> bytes:
+    """``dumps(meta_info(...))`` without building the dict (``rid`` is JSON-safe: hex)."""
+    fin = b'{"type":"length","length":%d}' % completion if done else b"null"
+    return (
+        b'{"id":"%s","finish_reason":%s,"prompt_tokens":%d,"weight_version":"default",'
+        b'"completion_tokens":%d,"cached_tokens":0,"e2e_latency":%s}'
+        % (rid.encode(), fin, prompt, completion, json.dumps(e2e).encode())
+    )
+
+
+_MARK = "\x00"  # stands in for the text when a chunk is pre-encoded; JSON writes it \u0000
+_MARK_JSON = b"\\u0000"
+
+
+class SseTemplate:
+    """One stream's SSE chunk pre-encoded around its text: ``event(text, done)`` returns the same
+    bytes as ``sse(chunk)`` (the text is the fake tokenizer's ASCII, JSON-safe as is), so a step
+    costs two concatenations instead of a dict and a JSON encoding per token."""
+
+    __slots__ = ("head", "tail", "tail_done")
+
+    def __init__(self, build) -> None:
+        """``build(text, finish)`` -> the chunk dict (completion_chunk / chat_chunk partial)."""
+        a, b = sse(build(_MARK, None)), sse(build(_MARK, "length"))
+        i, j = a.rfind(_MARK_JSON), b.rfind(_MARK_JSON)  # the text follows every user string
+        self.head, self.tail, self.tail_done = a[:i], a[i + len(_MARK_JSON) :], b[j + len(_MARK_JSON) :]
+        if b[:j] != self.head:
+            raise ValueError("chunk template: heads differ")
+
+    def event(self, text: bytes, done: bool) -> bytes:
+        return self.head + text + (self.tail_done if done else self.tail)
+
+
 def usage(prompt: int, completion: int) -> dict:
     return {
         "prompt_tokens": prompt,

@@ -10,6 +10,7 @@ stretch the simulated clock; lateness is recorded as step jitter for the capacit
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 
 from frontier.sim.cluster import Cluster
@@ -26,8 +27,9 @@ class RealtimeDriver:
         self.loop = asyncio.get_running_loop()
         self.state = {id(e): [None, 0.0, None] for e in cluster.engines}  # seg, deadline, handle
         self.lateness: deque[float] = deque(maxlen=20000)
-        self.periods: deque[float] = deque(maxlen=20000)
-        self._last_fire: dict[int, float] = {}
+        self.periods: deque[float] = deque(maxlen=20000)  # perf_counter between fires
+        self.jitter: deque[float] = deque(maxlen=20000)  # |period - planned wall duration|
+        self._last_fire: dict[int, tuple[float, float]] = {}  # engine -> (perf_counter, planned)
         self.tokens_out = 0
 
     # ---- public -------------------------------------------------------------------------------
@@ -43,6 +45,7 @@ class RealtimeDriver:
     def reset_stats(self) -> None:
         self.lateness.clear()
         self.periods.clear()
+        self.jitter.clear()
         self._last_fire.clear()
 
     def stats(self) -> dict:
@@ -50,6 +53,7 @@ class RealtimeDriver:
 
         lat = sorted(self.lateness)
         per = sorted(self.periods)
+        jit = sorted(self.jitter)
 
         def q(xs: list[float], f: float) -> float:
             return xs[min(len(xs) - 1, int(f * len(xs)))] * 1e3 if xs else 0.0
@@ -61,9 +65,12 @@ class RealtimeDriver:
             "step_period_ms_p50": q(per, 0.5),
             "step_period_ms_p99": q(per, 0.99),
             "step_period_ms_mean": statistics.fmean(per) * 1e3 if per else 0.0,
+            "step_jitter_ms_p50": q(jit, 0.5),
+            "step_jitter_ms_p99": q(jit, 0.99),
             "running": sum(len(e.running) for e in self.cluster.engines),
             "waiting": sum(len(e.waiting) + len(e.prefilling) for e in self.cluster.engines),
             "tokens_out": self.tokens_out,
+            "cpu_s": time.process_time(),  # this process's CPU time: the benchmark's CPU per step
         }
 
     # ---- engine loop --------------------------------------------------------------------------
@@ -84,20 +91,27 @@ class RealtimeDriver:
         if seg is None:
             st[2] = None
             return
-        end = start + seg.durations[0] / self.scale
+        dur = seg.durations[0] / self.scale
+        end = start + dur
         st[1] = end
+        last = self._last_fire.get(id(e))
+        if last is not None and start == deadline:  # back to back with the last fire
+            self._last_fire[id(e)] = (last[0], dur)
         st[2] = self.loop.call_at(end, self._fire, e, start)
 
     def _fire(self, e: Engine, start: float) -> None:
         st = self.state[id(e)]
         now = self.loop.time()
         deadline = st[1]
-        self.lateness.append(now - deadline)
-        last = self._last_fire.get(id(e))
-        if last is not None:
-            self.periods.append(now - last)
-        self._last_fire[id(e)] = now
+        self.lateness.append(now - deadline)  # loop clock (1 ms resolution under uvloop)
         seg = st[0]
+        pc = time.perf_counter()
+        last = self._last_fire.get(id(e))
+        if last is not None and last[1] > 0:
+            self.periods.append(pc - last[0])
+            self.jitter.append(abs(pc - last[0] - last[1]))
+        # the next fire is due one planned duration after this one (0: idle gap, no period)
+        self._last_fire[id(e)] = (pc, 0.0)
         st[0] = None
         events = e.commit(seg, 1, start * self.scale)
         if seg.batch:

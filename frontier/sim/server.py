@@ -160,6 +160,8 @@ async def _tokens(state: _State, isl: int, max_new: int):
 
 
 def _text(rid: int, start: int, n: int) -> str:
+    if n == 1:
+        return P.token_piece(rid, start)
     return "".join(P.token_piece(rid, i) for i in range(start, start + n))
 
 
@@ -330,8 +332,8 @@ async def generate(request: web.Request) -> web.StreamResponse:
     try:
         async for rid, start, n, done in _tokens(state, isl, max_new):
             acc += _text(rid, start, n).encode()
-            meta = P.meta_info(rid_s, isl, start + n, done, time.perf_counter() - t0)
-            event = b'data: {"text":"' + acc + b'","meta_info":' + P.dumps(meta) + b"}\n\n"
+            meta = P.meta_bytes(rid_s, isl, start + n, done, time.perf_counter() - t0)
+            event = b'data: {"text":"' + acc + b'","meta_info":' + meta + b"}\n\n"
             if rf.malformed:
                 event, rf.malformed = F.break_event(event), False
             await resp.write(event)
@@ -489,15 +491,13 @@ async def _stream_openai(
     if chat:
         await resp.write(P.sse(P.chat_chunk(cid, created, model, {"role": "assistant", "content": ""}, None)))
     completion = 0
+    if chat:
+        tpl = P.SseTemplate(lambda t, fin: P.chat_chunk(cid, created, model, {"content": t}, fin))
+    else:
+        tpl = P.SseTemplate(lambda t, fin: P.completion_chunk(cid, created, model, t, fin))
     async for rid, start, n, done in _tokens(state, isl, max_new):
-        text = _text(rid, start, n)
         completion = start + n
-        fin = "length" if done else None
-        if chat:
-            chunk = P.chat_chunk(cid, created, model, {"content": text}, fin)
-        else:
-            chunk = P.completion_chunk(cid, created, model, text, fin)
-        event = P.sse(chunk)
+        event = tpl.event(_text(rid, start, n).encode(), done)
         if rf.malformed:
             event, rf.malformed = F.break_event(event), False
         await resp.write(event)
