@@ -71,9 +71,15 @@ def item_key(model: str, hardware: str, precision: str, label: str, scenario: st
     return re.sub(r"[^A-Za-z0-9._-]+", "_", raw)
 
 
+# ``cluster`` keys that configure the execution target (frontier.targets.options), not the commands
+TARGET_CLUSTER_KEYS = ("ssh", "kubernetes")
+
+
 def launch_options(spec: Spec) -> LaunchOptions:
+    """The spec's ``cluster`` as :class:`LaunchOptions` (its ``ssh`` / ``kubernetes`` target
+    settings are not launch options: :func:`frontier.targets.split_cluster` reads those)."""
     try:
-        return LaunchOptions(**spec.cluster)
+        return LaunchOptions(**{k: v for k, v in spec.cluster.items() if k not in TARGET_CLUSTER_KEYS})
     except Exception as e:  # pydantic ValidationError -> one line
         raise FrontierError(f"spec field `cluster`: {e}".replace("\n", " ")) from None
 
@@ -81,8 +87,8 @@ def launch_options(spec: Spec) -> LaunchOptions:
 def plan_launch(spec: Spec, item_label: str, model: str, hardware: str, precision: str,
                 extra: list[str] | None = None) -> LaunchPlan:
     opts = launch_options(spec)
-    if extra:
-        opts = opts.model_copy(update={"extra_args": {**opts.extra_args, item_label: extra}})
+    if extra:  # the item's own args, on every server of its plan (once: "*" is applied once per server)
+        opts = opts.model_copy(update={"extra_args": {**opts.extra_args, "*": [*opts.extra_args.get("*", []), *extra]}})
     engine = "sglang" if spec.engine in ("sglang", "endpoint") else "sim"
     return build_launch_plan(item_label, model=model, hardware=hardware, precision=precision,
                              options=opts, engine=engine)
@@ -95,8 +101,6 @@ def sim_argv(spec: Spec, label: str, model: str, hardware: str, precision: str,
 
     It binds ``cluster.bind_host`` when the spec sets one, else 127.0.0.1 (loopback only).
     """
-    from frontier.sim.faults import to_argv
-
     opts = launch_options(spec)
     argv = [
         sys.executable, "-m", "frontier.sim.launch_server",
@@ -108,9 +112,18 @@ def sim_argv(spec: Spec, label: str, model: str, hardware: str, precision: str,
         "--port", str(port if port is not None else opts.base_port),
         "--seed", str(spec.seed),
     ]
+    return argv + sim_flags(spec, faults, seed=False) + list(extra or [])
+
+
+def sim_flags(spec: Spec, faults: dict[str, Any] | None = None, *, seed: bool = True) -> list[str]:
+    """The simulated server's flags that come from the spec, not the label: ``--seed``, the
+    ``sim`` knobs (time scale ...) and the item's ``--fault-*`` flags."""
+    from frontier.sim.faults import to_argv
+
+    argv = ["--seed", str(spec.seed)] if seed else []
     for key, value in sorted(spec.sim.items()):
         argv += [f"--{key.replace('_', '-')}", str(value)]
-    return argv + to_argv(faults) + list(extra or [])
+    return argv + to_argv(faults)
 
 
 def extra_args(spec: Spec, item: PlanItem) -> list[str]:

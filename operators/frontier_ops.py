@@ -86,18 +86,29 @@ class BenchmarkDeploymentOperator(BaseOperator):
 
     A launch failure raises after the failure is landed, so Airflow's retries (with backoff) can
     try again; points that ran and failed are results, recorded, and do not fail the task.
+
+    ``deferrable=True`` (the DAGs): the task starts the processes (``pipeline.launch_item(...,
+    wait=False)``) and **defers** on :class:`~operators.triggers.ServerReadyTrigger`, so the model
+    load does not hold a worker slot; it resumes in :meth:`execute_complete` (any worker) with the
+    deployment's JSON handle (target, plan, pids = process groups / pods, log paths), attaches to
+    it, runs the ladder, lands, and stops it. Readiness timeout: the failure lands with the
+    servers' log tails, everything is stopped and the task raises (retried). ``on_kill`` stops the
+    deployment in either half. ``deferrable=False``: all of it in the worker (``run_item``).
+    Engine ``endpoint`` never defers (nothing to wait for).
     """
 
     template_fields = ("entry",)
     ui_color = "#fce8e6"
 
-    def __init__(self, *, entry: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, *, entry: dict[str, Any], deferrable: bool = False, poll_s: float | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.entry = entry
+        self.deferrable = deferrable
+        self.poll_s = poll_s
         self._running = None
 
-    def execute(self, context: dict[str, Any]) -> dict[str, Any]:
-        from frontier import pipeline
+    def _load(self, context: dict[str, Any]):
         from frontier.plan import PlanItem
         from frontier.spec import parse_spec
 
@@ -105,15 +116,14 @@ class BenchmarkDeploymentOperator(BaseOperator):
         item = PlanItem.model_validate(entry["item"])
         context["frontier_item"] = item.name  # rendered by map_index_template
         spec = parse_spec(json.loads(Path(entry["spec_path"]).read_text()), source=entry["spec_path"])
-        ctx = fctx.run_context(context)
+        if spec.target in ("ssh", "kubernetes"):
+            import operators.targets  # noqa: F401  registers SSHHook / KubernetesHook for frontier.targets
+        return item, spec, fctx.run_context(context)
 
-        def started(dep):
-            self._running = dep
+    def _started(self, dep) -> None:
+        self._running = dep
 
-        try:
-            outcome = pipeline.run_item(item, spec, ctx, progress=self.log.info, on_started=started)
-        finally:
-            self._running = None
+    def _result(self, item, outcome) -> dict[str, Any]:
         result = outcome.to_dict()
         if outcome.status == "failed" and outcome.points_ok == 0 and not any(
             "requests failed" in f for f in outcome.failures
@@ -123,11 +133,68 @@ class BenchmarkDeploymentOperator(BaseOperator):
             raise AirflowException(f"{item.name}: deployment failed: {'; '.join(outcome.failures)[:2000]}")
         return result
 
+    def execute(self, context: dict[str, Any]) -> dict[str, Any]:
+        from frontier import pipeline
+
+        item, spec, ctx = self._load(context)
+        if not self.deferrable or spec.engine == "endpoint":
+            try:
+                outcome = pipeline.run_item(item, spec, ctx, progress=self.log.info, on_started=self._started)
+            finally:
+                self._running = None
+            return self._result(item, outcome)
+
+        from airflow.sdk.exceptions import TaskDeferred
+
+        from operators.triggers import ServerReadyTrigger
+
+        run = pipeline.launch_item(item, spec, ctx, progress=self.log.info, on_started=self._started, wait=False)
+        try:
+            if run.error is not None or run.dep is None:
+                return self._result(item, pipeline.stop_item(run))  # lands the failure, raises (retried)
+            state = run.to_json()
+            # also beside the item's logs: Airflow's dag.test() resumes with the trigger event only
+            # (it drops next_kwargs); a real triggerer hands ``state`` back through the kwargs
+            (ctx.item_dir(item) / DEFERRED_STATE).write_text(json.dumps(state))
+            poll_s = self.poll_s if self.poll_s is not None else (0.25 if spec.engine == "sim" else 5.0)
+            self.log.info("%s: deferring until healthy (up to %g s); the worker slot is free meanwhile",
+                          item.name, spec.ready_timeout_s)
+            self.defer(
+                trigger=ServerReadyTrigger(urls=run.dep.ready_urls(), timeout_s=spec.ready_timeout_s, poll_s=poll_s),
+                method_name="execute_complete",
+                kwargs={"state": state},
+            )
+        except TaskDeferred:
+            raise
+        except BaseException:
+            run.stop_deployment("deployment stopped (task failed before deferring)")
+            raise
+        finally:
+            self._running = None
+
+    def execute_complete(self, context: dict[str, Any], event: dict[str, Any] | None = None,
+                         state: dict[str, Any] | None = None) -> dict[str, Any]:
+        from frontier import pipeline
+
+        item, spec, ctx = self._load(context)
+        if state is None:  # dag.test() resumes with the event alone: the handle is kept on disk too
+            state = json.loads((ctx.item_dir(item) / DEFERRED_STATE).read_text())
+        run = pipeline.resume_item(item, spec, ctx, state, progress=self.log.info, on_started=self._started)
+        try:
+            pipeline.ready_item(run, event)
+            pipeline.bench_item(run)
+        finally:
+            self._running = None
+        return self._result(item, pipeline.stop_item(run))
+
     def on_kill(self) -> None:
         dep = self._running
         if dep is not None:
             self.log.warning("task killed: stopping %d server process(es)", len(dep.processes))
             dep.stop()
+
+
+DEFERRED_STATE = "deployment.json"
 
 
 class BuildMartsOperator(BaseOperator):

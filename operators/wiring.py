@@ -23,6 +23,12 @@ LAUNCH_RETRIES: dict[str, Any] = {
 }
 
 
+def deferrable() -> bool:
+    """``FRONTIER_DEFERRABLE`` (default on): the benchmark task defers while its servers load.
+    Off (``0``) it waits in the worker, for an Airflow without a triggerer."""
+    return os.environ.get("FRONTIER_DEFERRABLE", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
 def benchmark_chain(*, from_params: bool, deployment_timeout: dt.timedelta) -> dict[str, Any]:
     """Create the five tasks in the current DAG context; returns them by task id."""
     plan = PlanSweepOperator(task_id="plan", from_params=from_params, execution_timeout=dt.timedelta(minutes=10))
@@ -31,6 +37,8 @@ def benchmark_chain(*, from_params: bool, deployment_timeout: dt.timedelta) -> d
         map_index_template="{{ frontier_item }}",  # the UI shows `DEP8 / 8k1k`, not `3`
         execution_timeout=deployment_timeout,
         max_active_tis_per_dagrun=int(os.environ.get("FRONTIER_PARALLEL_DEPLOYMENTS", "1")),
+        # readiness waits (model loads, up to ready_timeout_s) run in the triggerer, not a worker slot
+        deferrable=deferrable(),
         **LAUNCH_RETRIES,
     ).expand(entry=plan.output)
     marts = BuildMartsOperator(

@@ -115,6 +115,10 @@ class Target(ABC):
     def release(self, handles: Sequence[Handle]) -> None:
         """Free what the processes shared (nothing, except on Kubernetes)."""
 
+    def exit_code(self, handle: Handle) -> int | None:
+        """The exit status of a process that ended, when this target can know it (else None)."""
+        return None
+
     def ready(self, handle: Handle) -> bool:
         """One readiness check: every path of the handle answers 200 (no URL: alive is enough)."""
         if not handle.url:
@@ -197,6 +201,7 @@ def launch(
     ready_timeout_s: float | None = 900.0,
     on_started: Callable[[Handle], None] | None = None,
     grace_s: float = 10.0,
+    log_names: Sequence[str] | None = None,
 ) -> list[Handle]:
     """Start every process of ``plan`` on ``target``.
 
@@ -204,11 +209,14 @@ def launch(
     router, then for the router (as the local engine does). ``None`` starts everything at once
     and returns: readiness is then someone else's (the deferrable trigger). ``on_started`` sees
     each handle as soon as it exists. Whatever fails, what was started is stopped before the
-    error propagates.
+    error propagates. ``log_names`` replaces the log file names (in start order).
     """
     handles: list[Handle] = []
+    cmds = plan_commands(plan)
+    if log_names:
+        cmds = [(c, n, log_names[i] if i < len(log_names) else f) for i, (c, n, f) in enumerate(cmds)]
     try:
-        for cmd, name, log in plan_commands(plan):
+        for cmd, name, log in cmds:
             if ready_timeout_s is not None and isinstance(cmd, RouterCommand):
                 for h in handles:
                     target.wait_ready(h, ready_timeout_s)
@@ -269,6 +277,13 @@ class TargetProcess:
         finally:
             if self.release_after:
                 self.target.release([self.handle])
+
+    @property
+    def returncode(self) -> int | None:
+        try:
+            return self.target.exit_code(self.handle)
+        except FrontierError:
+            return None
 
     def log_tail(self, lines: int = 40) -> str:
         try:

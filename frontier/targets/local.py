@@ -12,6 +12,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import ClassVar
 
 from frontier.commands import RouterCommand
 from frontier.engines.process import ManagedProcess
@@ -56,6 +57,11 @@ def _group_alive(pgid: int) -> bool:
 class LocalTarget(Target):
     kind = "local"
 
+    # every process this worker process started, by pid: a handle resumed in the same process (a
+    # deferred task under ``dag.test()``, a second LocalTarget) still reads the exit code; a handle
+    # from another process falls back to the process group id
+    _started: ClassVar[dict[int, ManagedProcess]] = {}
+
     def __init__(self, gpus: str | list[str] | None = None, cwd: str | None = None):
         if gpus == "auto":
             visible = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -63,7 +69,7 @@ class LocalTarget(Target):
         else:
             self._pool = list(gpus) if gpus else None
         self.cwd = cwd
-        self._procs: dict[int, ManagedProcess] = {}
+        self._procs = LocalTarget._started
 
     def _gpus_for(self, cmd: Command) -> dict[str, str]:
         if self._pool is None or isinstance(cmd, RouterCommand) or cmd.gpus <= 0:
@@ -111,6 +117,15 @@ class LocalTarget(Target):
                 time.sleep(0.1)
             if not _group_alive(handle.pid):
                 return
+
+    def argv_of(self, handle: Handle) -> list[str] | None:
+        """The command line a process of this worker was started with."""
+        proc = self._procs.get(handle.pid or -1)
+        return list(proc.argv) if proc is not None else None
+
+    def exit_code(self, handle: Handle) -> int | None:
+        proc = self._procs.get(handle.pid or -1)
+        return proc.proc.returncode if proc is not None and proc.proc is not None else None
 
     def log_tail(self, handle: Handle, lines: int = 40) -> str:
         try:

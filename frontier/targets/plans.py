@@ -32,8 +32,8 @@ def launch_options(cluster: dict[str, Any], extra: list[str] | None = None, labe
         opts = LaunchOptions(**launch)
     except ValidationError as e:  # -> one line
         raise FrontierError(f"spec field `cluster`: {e}".replace("\n", " ")) from None
-    if extra and label:
-        opts = opts.model_copy(update={"extra_args": {**opts.extra_args, label: list(extra)}})
+    if extra and label:  # the item's own args on every server of its plan, once ("*")
+        opts = opts.model_copy(update={"extra_args": {**opts.extra_args, "*": [*opts.extra_args.get("*", []), *extra]}})
     return opts, targets
 
 
