@@ -41,7 +41,7 @@ def import_bench_serving(path: str, *, label: str, model: str, hardware: str, pr
     points = load_jsonl(path)
     if not points:
         raise FrontierError(f"bench_serving file {path}: no result lines")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     run_id = run_id or f"import__{now:%Y-%m-%dT%H:%M:%S}"
     rows = []
     for p in points:

@@ -13,14 +13,14 @@ import re
 import sys
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from frontier import labels
 from frontier.commands import LaunchOptions, LaunchPlan, build_launch_plan
 from frontier.errors import FrontierError
 from frontier.memory import check_fit
 from frontier.redact import redact_argv, redact_obj
-from frontier.spec import Spec
+from frontier.spec import Spec, format_validation_error
 
 
 class PlanItem(BaseModel):
@@ -80,8 +80,8 @@ def launch_options(spec: Spec) -> LaunchOptions:
     settings are not launch options: :func:`frontier.targets.split_cluster` reads those)."""
     try:
         return LaunchOptions(**{k: v for k, v in spec.cluster.items() if k not in TARGET_CLUSTER_KEYS})
-    except Exception as e:  # pydantic ValidationError -> one line
-        raise FrontierError(f"spec field `cluster`: {e}".replace("\n", " ")) from None
+    except ValidationError as e:
+        raise FrontierError(format_validation_error(e, "spec `cluster`").replace("\n", "; ")) from None
 
 
 def plan_launch(spec: Spec, item_label: str, model: str, hardware: str, precision: str,
@@ -175,7 +175,7 @@ def plan(spec: Spec) -> list[PlanItem]:
                 num = {
                     c: spec.num_prompts or max(spec.min_prompts, spec.num_prompts_multiplier * c) for c in ladder
                 }
-                warm = {c: int(round(spec.warmup_multiplier * c)) for c in ladder}
+                warm = {c: round(spec.warmup_multiplier * c) for c in ladder}
                 items.append(
                     PlanItem(
                         key=item_key(m.model, m.hardware, m.precision, label, sc.name),

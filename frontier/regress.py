@@ -15,6 +15,7 @@ is a regression.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from statistics import median
@@ -34,7 +35,7 @@ class Regression:
 def _noise(y: list[float]) -> float:
     if len(y) < 3:
         return 0.0
-    diffs = [abs(b - a) for a, b in zip(y, y[1:])]
+    diffs = [abs(b - a) for a, b in itertools.pairwise(y)]
     return 1.4826 * median(diffs) / math.sqrt(2)
 
 

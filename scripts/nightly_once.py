@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from operators.local_run import prepare_airflow_home  # noqa: E402
+from operators.local_run import prepare_airflow_home
 
 
 def main() -> int:
