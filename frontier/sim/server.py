@@ -271,9 +271,15 @@ def _error(e: Exception, openai: bool) -> web.Response:
 
 
 # ---- native /generate -------------------------------------------------------------------------
-def _arrive(request: web.Request, openai: bool) -> tuple[F.RequestFaults, web.Response | None]:
-    """Count a generation request; its faults, and the error response when it gets one."""
-    rf = request.app[STATE].faults.arrive()
+async def _arrive(request: web.Request, openai: bool) -> tuple[F.RequestFaults, web.Response | None]:
+    """Count a generation request; its faults, and the error response when it gets one.
+
+    A server frozen by --fault-hang-after never returns from here.
+    """
+    faults = request.app[STATE].faults
+    rf = faults.arrive()
+    if faults.frozen:
+        await faults.hang_forever()
     if rf.http_error is not None:
         return rf, web.json_response(F.http_error_body(rf.http_error, openai), status=rf.http_error)
     return rf, None
@@ -289,9 +295,7 @@ def _cut(request: web.Request) -> None:
 async def generate(request: web.Request) -> web.StreamResponse:
     received = time.perf_counter()
     state: _State = request.app[STATE]
-    rf, err = _arrive(request, False)
-    if state.faults.frozen:
-        await state.faults.hang_forever()
+    rf, err = await _arrive(request, False)
     if err is not None:
         return err
     try:
@@ -394,9 +398,7 @@ def _completion_prompt_tokens(prompt) -> int:
 async def _openai(request: web.Request, chat: bool) -> web.StreamResponse:
     received = time.perf_counter()
     state: _State = request.app[STATE]
-    rf, err = _arrive(request, True)
-    if state.faults.frozen:
-        await state.faults.hang_forever()
+    rf, err = await _arrive(request, True)
     if err is not None:
         return err
     try:
