@@ -57,6 +57,14 @@ def _scenario(value: Any) -> Any:
     return value
 
 
+def _catalog_name(lookup, name: str) -> str:
+    """The catalog's canonical name for a model or hardware kind (aliases resolved)."""
+    try:
+        return lookup(name).name
+    except catalog.UnknownName as e:
+        raise ValueError(str(e)) from None
+
+
 def _check_ladder(values: list[int] | None) -> list[int] | None:
     if values is None:
         return values
@@ -123,21 +131,8 @@ class Matrix(Strict):
     )
     _ladder = field_validator("concurrencies")(lambda v: _check_ladder(v))
 
-    @field_validator("model")
-    @classmethod
-    def _known_model(cls, v: str) -> str:
-        try:
-            return catalog.get_model(v).name
-        except catalog.UnknownName as e:
-            raise ValueError(str(e)) from None
-
-    @field_validator("hardware")
-    @classmethod
-    def _known_hardware(cls, v: str) -> str:
-        try:
-            return catalog.get_hardware(v).name
-        except catalog.UnknownName as e:
-            raise ValueError(str(e)) from None
+    _known_model = field_validator("model")(lambda v: _catalog_name(catalog.get_model, v))
+    _known_hardware = field_validator("hardware")(lambda v: _catalog_name(catalog.get_hardware, v))
 
     @field_validator("labels")
     @classmethod
