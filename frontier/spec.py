@@ -201,8 +201,7 @@ class Spec(Strict):
     @classmethod
     def _inventory(cls, v: dict[str, int]) -> dict[str, int]:
         for hw, n in v.items():
-            if hw not in catalog.hardware_names():
-                raise ValueError(f"unknown hardware {hw!r}; known: {', '.join(catalog.hardware_names())}")
+            _catalog_name(catalog.get_hardware, hw)
             if n <= 0:
                 raise ValueError(f"{hw}: GPU count must be positive, got {n}")
         return v
