@@ -100,7 +100,7 @@ class BenchmarkDeploymentOperator(BaseOperator):
     template_fields = ("entry",)
     ui_color = "#fce8e6"
 
-    def __init__(self, *, entry: dict[str, Any], deferrable: bool = False, poll_s: float | None = None,
+    def __init__(self, *, entry: dict[str, Any], deferrable: bool | str = False, poll_s: float | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.entry = entry
@@ -137,7 +137,8 @@ class BenchmarkDeploymentOperator(BaseOperator):
         from frontier import pipeline
 
         item, spec, ctx = self._load(context)
-        if not self.deferrable or spec.engine == "endpoint":
+        defer = self.deferrable is True or (self.deferrable == "auto" and spec.target != "local")
+        if not defer or spec.engine == "endpoint":
             try:
                 outcome = pipeline.run_item(item, spec, ctx, progress=self.log.info, on_started=self._started)
             finally:
@@ -160,7 +161,8 @@ class BenchmarkDeploymentOperator(BaseOperator):
             self.log.info("%s: deferring until healthy (up to %g s); the worker slot is free meanwhile",
                           item.name, spec.ready_timeout_s)
             self.defer(
-                trigger=ServerReadyTrigger(urls=run.dep.ready_urls(), timeout_s=spec.ready_timeout_s, poll_s=poll_s),
+                trigger=ServerReadyTrigger(urls=run.dep.ready_urls(), timeout_s=spec.ready_timeout_s, poll_s=poll_s,
+                                           handle=state["deployment"]),
                 method_name="execute_complete",
                 kwargs={"state": state},
             )

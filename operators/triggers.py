@@ -47,8 +47,10 @@ class ServerReadyTrigger(BaseTrigger):
         poll_s: float = 5.0,
         request_timeout_s: float = 10.0,
         deadline: float | None = None,
+        handle: dict[str, Any] | None = None,
     ):
         super().__init__()
+        self.handle = handle  # the deployment (RunningDeployment.to_handle()), stopped by on_kill
         self.urls = list(urls)
         self.timeout_s = float(timeout_s)
         self.poll_s = float(poll_s)
@@ -64,8 +66,27 @@ class ServerReadyTrigger(BaseTrigger):
                 "poll_s": self.poll_s,
                 "request_timeout_s": self.request_timeout_s,
                 "deadline": self.deadline,
+                "handle": self.handle,
             },
         )
+
+    async def on_kill(self) -> None:
+        """The user killed the deferred task (marked it failed or success, or cleared it): stop
+        the deployment it was waiting for, so no server is left running on the GPUs. Never
+        called on a triggerer restart or redistribution."""
+        if not self.handle:
+            return
+
+        def stop() -> None:
+            from frontier.engines import attach
+
+            attach(self.handle).stop()
+
+        try:
+            await asyncio.to_thread(stop)
+            self.log.warning("deferred task killed: stopped its deployment")
+        except Exception as e:  # noqa: BLE001 - best effort; say why the servers may still run
+            self.log.error("deferred task killed, but its deployment could not be stopped: %s", e)
 
     async def _probe(self, client: Any, url: str) -> str | None:
         """None when 200, else what was seen."""

@@ -23,10 +23,20 @@ LAUNCH_RETRIES: dict[str, Any] = {
 }
 
 
-def deferrable() -> bool:
-    """``FRONTIER_DEFERRABLE`` (default on): the benchmark task defers while its servers load.
-    Off (``0``) it waits in the worker, for an Airflow without a triggerer."""
-    return os.environ.get("FRONTIER_DEFERRABLE", "1").strip().lower() not in ("0", "false", "no", "off")
+def deferrable() -> bool | str:
+    """``FRONTIER_DEFERRABLE``: whether the benchmark task defers while its servers load.
+
+    ``auto`` (default): only for targets ssh / kubernetes, whose servers live off the worker; a
+    local-target deployment is the worker's own child processes on the worker's GPUs, and a task
+    resumed on another worker could neither reach nor stop them. ``1``: always (one-machine
+    Airflow). ``0``: never, for an Airflow without a triggerer.
+    """
+    value = os.environ.get("FRONTIER_DEFERRABLE", "auto").strip().lower()
+    if value in ("0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on", "always"):
+        return True
+    return "auto"
 
 
 def benchmark_chain(*, from_params: bool, deployment_timeout: dt.timedelta) -> dict[str, Any]:

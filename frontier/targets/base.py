@@ -51,6 +51,7 @@ class Handle:
     container: str | None = None
     namespace: str | None = None
     started_at: float = 0.0
+    machine: str = ""  # local: the worker's hostname (its pids mean nothing on another machine)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

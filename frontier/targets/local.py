@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 from typing import ClassVar
@@ -90,13 +91,26 @@ class LocalTarget(Target):
         url, paths = http_of(server)
         return Handle(
             target=self.kind, name=name, host=server.host, url=url, paths=paths, pid=proc.pid,
-            log=str(log_path), local_log=str(log_path), started_at=time.time(),
+            log=str(log_path), local_log=str(log_path), started_at=time.time(), machine=socket.gethostname(),
         )
+
+    @staticmethod
+    def _same_machine(handle: Handle) -> None:
+        """A local handle's process ids belong to the machine that started them: never signal
+        them from another one (a task resumed on another worker)."""
+        here = socket.gethostname()
+        if handle.machine and handle.machine != here:
+            raise FrontierError(
+                f"{handle.name} runs on worker {handle.machine!r}, not {here!r}: a local-target deployment "
+                f"can only be used and stopped on the machine that started it (use target ssh or kubernetes "
+                f"for deferral across workers)"
+            )
 
     def alive(self, handle: Handle) -> bool:
         proc = self._procs.get(handle.pid or -1)
         if proc is not None:
             return proc.alive()
+        self._same_machine(handle)
         return handle.pid is not None and _group_alive(handle.pid)
 
     def stop(self, handle: Handle, grace_s: float = 10.0) -> None:
@@ -106,6 +120,7 @@ class LocalTarget(Target):
             return
         if handle.pid is None:
             return
+        self._same_machine(handle)
         # a handle from another process (a resumed task): signal the group by id
         for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
             try:

@@ -159,7 +159,8 @@ def test_dag_test_runs_the_deferral_in_process(tmp_path_factory):
     path = tmp / "tiny.yaml"
     path.write_text(yaml.safe_dump(spec))
     env = {"FRONTIER_WAREHOUSE": str(tmp / "warehouse"), "FRONTIER_SITE": str(tmp / "site"),
-           "FRONTIER_ARTIFACTS": str(tmp / "artifacts")}
+           "FRONTIER_ARTIFACTS": str(tmp / "artifacts"),
+           "FRONTIER_DEFERRABLE": "1"}  # a one-machine Airflow: local-target deployments may defer too
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     from operators.local_run import init_db, run_dag_once
@@ -219,3 +220,48 @@ def test_deferred_pd_launch_starts_the_router_after_its_servers(tmp_path, monkey
     pids = again.pids()
     again.stop()
     assert all(gone(p) for p in pids) and not sim_children()
+
+
+def test_killing_the_deferred_task_stops_its_deployment(tmp_path, monkeypatch):
+    """Airflow calls the trigger's on_kill when a user marks a deferred task failed or clears it."""
+    import asyncio
+
+    op, context, _ = _op(tmp_path)
+    trigger, state = _defer(op, context)
+    assert trigger.serialize()[1]["handle"] == state["deployment"]
+    pids = [h["pid"] for h in state["deployment"]["handles"]]
+    assert pids and not any(gone(p) for p in pids)
+    _forget_local_processes(monkeypatch)  # the triggerer is another process than the worker
+    asyncio.run(trigger.on_kill())
+    assert all(gone(p) for p in pids) and not sim_children()
+
+
+def test_deferral_defaults_to_remote_targets_only(monkeypatch):
+    from operators.wiring import deferrable
+
+    for value, want in (("auto", "auto"), ("", "auto"), ("1", True), ("always", True), ("0", False), ("off", False)):
+        monkeypatch.setenv("FRONTIER_DEFERRABLE", value)
+        assert deferrable() == want, value
+    monkeypatch.delenv("FRONTIER_DEFERRABLE")
+    assert deferrable() == "auto"
+
+
+def test_a_local_handle_is_never_signalled_from_another_machine(tmp_path):
+    import signal
+    import subprocess
+
+    from frontier.errors import FrontierError
+    from frontier.targets.base import Handle
+    from frontier.targets.local import LocalTarget
+
+    proc = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        handle = Handle(target="local", name="server 0", host="127.0.0.1", pid=proc.pid, machine="another-worker")
+        with pytest.raises(FrontierError, match="runs on worker 'another-worker'"):
+            LocalTarget().stop(handle, grace_s=0.1)
+        with pytest.raises(FrontierError, match="only be used and stopped on the machine that started it"):
+            LocalTarget().alive(handle)
+        assert proc.poll() is None  # untouched
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
