@@ -1,6 +1,7 @@
 """Warehouse benchmark: landing rate, the frontier in DuckDB, the same work in pandas, one run.
 
     .venv/bin/python benchmarks/warehouse.py [--rows 1000000] [--points-per-run 5000] [--parts 4]
+        [--compare-sql DIR]
 
 Generates ``--rows`` synthetic point rows spread over runs of ``--points-per-run`` points (a
 warehouse holding many nights; ``--points-per-run 0`` puts every row in one run, the worst case
@@ -17,14 +18,20 @@ DuckDB and with pandas on the same files in the same process:
 3. per-label request statistics (median TTFT, p99 TPOT) over every request row.
 
 Each timing is the best of ``--repeat`` tries on a warm connection (``connect`` timed apart).
+``--compare-sql DIR`` (e.g. a copy of HEAD's sql/: ``git archive HEAD sql | tar -x -C /tmp/head``)
+also runs 1. and 2. with the models of DIR/sql (or DIR) on the same files, in the same process,
+and prints both side by side (each with its own connection; ``FRONTIER_SQL_DIR`` set meanwhile).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import os
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -127,6 +134,64 @@ def _flagged(df: pd.DataFrame, col: str) -> list[tuple]:
     return sorted(sub.itertuples(index=False, name=None))
 
 
+@contextlib.contextmanager
+def _sql_dir(folder: str | None):
+    """FRONTIER_SQL_DIR = folder while inside (None: leave it as it is)."""
+    old = os.environ.get("FRONTIER_SQL_DIR")
+    if folder is not None:
+        os.environ["FRONTIER_SQL_DIR"] = folder
+    try:
+        yield
+    finally:
+        if folder is not None:
+            if old is None:
+                os.environ.pop("FRONTIER_SQL_DIR", None)
+            else:
+                os.environ["FRONTIER_SQL_DIR"] = old
+
+
+def duckdb_timings(root: str, repeat: int, sql_folder: str | None) -> dict:
+    """1. and 2. in DuckDB with the models of ``sql_folder`` (None: the default sql/)."""
+    with _sql_dir(sql_folder):
+        t0 = time.perf_counter()
+        con = connect(root)
+        out = {"connect": time.perf_counter() - t0}
+        count_sql = ("SELECT count(*), count(*) FILTER (WHERE on_label_frontier), "
+                     "count(*) FILTER (WHERE on_overall_frontier) FROM int_point_metrics")
+        out["count"], out["counts"] = best_of(repeat, lambda: con.execute(count_sql).fetchall()[0])
+        flags_sql = f"SELECT {', '.join(FLAG_KEY)}, on_label_frontier, on_overall_frontier FROM int_point_metrics"
+        out["flags"], _ = best_of(repeat, lambda: con.sql(flags_sql).to_arrow_table())
+        out["flagged"] = con.sql(flags_sql + " WHERE on_label_frontier").df()
+        sql = model_sql("marts/frontier_points")
+        out["mart_arrow"], tbl = best_of(repeat, lambda: con.sql(sql, params={"run_id": None}).to_arrow_table())
+        out["mart_df"], out["mart"] = best_of(repeat, lambda: run_model(con, "frontier_points"))
+        out["mart_rows"] = tbl.num_rows
+        con.close()
+    return out
+
+
+def compare_sql(root: str, repeat: int, other: str, pd_all: float, pd_run: float) -> None:
+    """Side by side: this checkout's sql/ against ``other`` on the same warehouse."""
+    folder = Path(other)
+    if (folder / "sql" / "marts").is_dir():
+        folder = folder / "sql"
+    # alternate the two so neither gets a warmer cache
+    a, b = duckdb_timings(root, repeat, str(folder)), duckdb_timings(root, repeat, None)
+    a2, b2 = duckdb_timings(root, repeat, str(folder)), duckdb_timings(root, repeat, None)
+    for x, y in ((a, a2), (b, b2)):
+        for k in ("count", "flags", "mart_arrow", "mart_df"):
+            x[k] = min(x[k], y[k])
+    same = a["counts"] == b["counts"] and all(
+        _flagged(a[k], c) == _flagged(b[k], c) for k in ("flagged", "mart") for c in ("on_label_frontier", "on_overall_frontier"))
+    print(f"\ncompare-sql: {folder} (A) vs this checkout's sql/ (B); same flags: {same}")
+    print(f"   {'':34s}{'A':>10s}{'B':>10s}{'B/A':>7s}{'pandas/A':>10s}{'pandas/B':>10s}")
+    rows = [("1. all rows: count flags", "count", pd_all), ("1. all rows: flags -> Arrow", "flags", pd_all),
+            (f"2. latest run mart -> Arrow ({a['mart_rows']:,})", "mart_arrow", pd_run),
+            ("2. latest run mart -> DataFrame", "mart_df", pd_run)]
+    for name, k, pd_t in rows:
+        print(f"   {name:34s}{a[k] * 1000:8.1f}ms{b[k] * 1000:8.1f}ms{b[k] / a[k]:7.2f}{pd_t / a[k]:9.1f}x{pd_t / b[k]:9.1f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000, help="point rows and request rows (default 1M; try 10M)")
@@ -134,6 +199,9 @@ def main() -> None:
     ap.add_argument("--parts", type=int, default=4, help="part files per run")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", default=None, help="warehouse folder to use (default: a temp folder)")
+    ap.add_argument("--compare-sql", default=None, metavar="DIR",
+                    help="also time 1. and 2. with the SQL models of DIR (e.g. HEAD's sql/) on the same files")
+    ap.add_argument("--skip-requests", action="store_true", help="skip 3. (requests)")
     args = ap.parse_args()
     root = args.keep or tempfile.mkdtemp(prefix="frontier-bench-")
     wh = Warehouse(root)
@@ -155,14 +223,15 @@ def main() -> None:
     print(f"land points  : {n:>11,} rows in {t_land:7.2f} s = {n / t_land:>12,.0f} rows/s "
           f"({runs:,} runs x {args.parts} parts)")
     del points
-    requests = synth_requests(n)
-    t0 = time.perf_counter()
-    step = -(-n // 8)
-    for i in range(8):
-        wh.write("requests", requests.slice(i * step, step), run_id="requests", run_date=day0, part=f"part-{i}")
-    t_land = time.perf_counter() - t0
-    print(f"land requests: {n:>11,} rows in {t_land:7.2f} s = {n / t_land:>12,.0f} rows/s (8 parts)")
-    del requests
+    if not args.skip_requests:
+        requests = synth_requests(n)
+        t0 = time.perf_counter()
+        step = -(-n // 8)
+        for i in range(8):
+            wh.write("requests", requests.slice(i * step, step), run_id="requests", run_date=day0, part=f"part-{i}")
+        t_land = time.perf_counter() - t0
+        print(f"land requests: {n:>11,} rows in {t_land:7.2f} s = {n / t_land:>12,.0f} rows/s (8 parts)")
+        del requests
 
     t0 = time.perf_counter()
     con = connect(root)
@@ -205,6 +274,11 @@ def main() -> None:
     print(f"   DuckDB -> Arrow {t_arrow * 1000:8.1f} ms | run_model -> pandas {t_df * 1000:8.1f} ms | "
           f"pandas read+compute {t_pd_run * 1000:8.1f} ms | pandas/DuckDB {t_pd_run / t_arrow:.1f}x (Arrow), "
           f"{t_pd_run / t_df:.1f}x (DataFrame)")
+
+    if args.compare_sql:
+        compare_sql(root, args.repeat, args.compare_sql, t_rd + t_pd, t_pd_run)
+    if args.skip_requests:
+        return
 
     # ---------------------------------------------------------------- 3. requests
     rq_sql = "SELECT label, count(*), median(ttft_ms), quantile_cont(tpot_ms, 0.99) FROM requests GROUP BY 1"
