@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from frontier.errors import FrontierError
 from frontier.warehouse.schemas import SCHEMA_VERSION, SUPPORTED_VERSIONS, TABLES
-from frontier.warehouse.sqlfiles import model_sql, models_in
+from frontier.warehouse.sqlfiles import model_sql, models_in, sql_dir
 from frontier.warehouse.store import Warehouse, live_files
 
 
@@ -198,7 +198,17 @@ def connect(root: str | Path, *, database: str = ":memory:") -> duckdb.DuckDBPyC
     con.register("labels", _labels_table(con))
     for layer in ("staging", "intermediate"):
         _create_views(con, models_in(layer))
+    _create_macros(con)
     return con
+
+
+def _create_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """The macros the marts share (sql/macros/*.sql: CREATE MACRO statements over the views)."""
+    for path in sorted((sql_dir() / "macros").glob("*.sql")):
+        try:
+            con.execute(path.read_text())
+        except duckdb.Error as exc:
+            raise FrontierError(f"macros {path.name!r} do not compile: {str(exc).splitlines()[0]}") from None
 
 
 def _create_views(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:

@@ -3,17 +3,8 @@
 -- per (model, hardware, precision, scenario, band); is_best marks the winner (ties share rank 1).
 -- A band outside a label's curve gives no row for that label. $run_id: NULL = latest with points.
 WITH
-params AS (
-    SELECT CAST($run_id AS VARCHAR) AS requested
-),
-chosen AS (
-    SELECT coalesce(
-        (SELECT requested FROM params),
-        (SELECT run_id FROM int_run_order WHERE points_rank = 1)
-    ) AS run_id
-),
 values_at_band AS (
-    SELECT * FROM int_band_values WHERE run_id = (SELECT run_id FROM chosen)
+    SELECT * FROM int_band_values WHERE run_id = points_run($run_id)
 ),
 ranked AS (
     SELECT *, rank() OVER (

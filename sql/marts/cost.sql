@@ -5,18 +5,9 @@
 --   tok_s_per_mw        = tok_s_gpu / power_w * 1e6 (board power only; no cooling or host)
 -- Hardware missing from the catalog, or priced 0, gives NULL cost. $run_id: NULL = latest with points.
 WITH
-params AS (
-    SELECT CAST($run_id AS VARCHAR) AS requested
-),
-chosen AS (
-    SELECT coalesce(
-        (SELECT requested FROM params),
-        (SELECT run_id FROM int_run_order WHERE points_rank = 1)
-    ) AS run_id
-),
 run_points AS (
     SELECT * FROM int_point_metrics
-    WHERE run_id = (SELECT run_id FROM chosen) AND status = 'ok'
+    WHERE run_id = points_run($run_id) AND status = 'ok'
 ),
 priced AS (
     SELECT p.*, h.usd_per_gpu_hour, h.power_w

@@ -2,17 +2,8 @@
 -- One row per point of one run. $run_id: the run (NULL = the latest run that has points).
 -- Axes and frontier flags come from intermediate/int_point_metrics.
 WITH
-params AS (
-    SELECT CAST($run_id AS VARCHAR) AS requested
-),
-chosen AS (
-    SELECT coalesce(
-        (SELECT requested FROM params),
-        (SELECT run_id FROM int_run_order WHERE points_rank = 1)
-    ) AS run_id
-),
 run_points AS (
-    SELECT * FROM int_point_metrics WHERE run_id = (SELECT run_id FROM chosen)
+    SELECT * FROM int_point_metrics WHERE run_id = points_run($run_id)
 )
 SELECT
     run_id, run_date, model, hardware, precision, scenario, isl, osl, label, gpus,

@@ -3,17 +3,8 @@
 -- (status <> 'ok') and deployment/point failures recorded in the failures table.
 -- $run_id: the run (NULL = the latest run that has points). The CLI prints this after a run.
 WITH
-params AS (
-    SELECT CAST($run_id AS VARCHAR) AS requested
-),
-chosen AS (
-    SELECT coalesce(
-        (SELECT requested FROM params),
-        (SELECT run_id FROM int_run_order WHERE points_rank = 1)
-    ) AS run_id
-),
 run_points AS (
-    SELECT * FROM int_point_metrics WHERE run_id = (SELECT run_id FROM chosen)
+    SELECT * FROM int_point_metrics WHERE run_id = points_run($run_id)
 ),
 per_label AS (
     SELECT
@@ -33,7 +24,7 @@ per_label AS (
 run_failures AS (
     SELECT run_id, model, hardware, precision, scenario, label, count(*) AS failures
     FROM failures
-    WHERE run_id = (SELECT run_id FROM chosen)
+    WHERE run_id = points_run($run_id)
     GROUP BY ALL
 )
 SELECT

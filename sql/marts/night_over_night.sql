@@ -4,20 +4,11 @@
 -- NULL when the label is new or the interactivity is outside its previous curve.
 -- delta_pct = 100 * (tok_s_gpu - prev_tok_s_gpu) / prev_tok_s_gpu. $run_id: NULL = latest with points.
 WITH
-params AS (
-    SELECT CAST($run_id AS VARCHAR) AS requested
-),
-chosen AS (
-    SELECT coalesce(
-        (SELECT requested FROM params),
-        (SELECT run_id FROM int_run_order WHERE points_rank = 1)
-    ) AS run_id
-),
 current_front AS (
     SELECT run_id, run_date, model, hardware, precision, scenario, label, max_concurrency,
            tok_s_user, tok_s_gpu
     FROM int_point_metrics
-    WHERE run_id = (SELECT run_id FROM chosen) AND on_label_frontier
+    WHERE run_id = points_run($run_id) AND on_label_frontier
 ),
 with_prev AS (
     SELECT c.*, g.prev_run_id, g.prev_run_date

@@ -3,21 +3,12 @@
 -- rel_err_x = (predicted - measured) / measured for median TPOT, median TTFT, tok_s_gpu and
 -- tok_s_user. Only measured points with status = 'ok'. $run_id: NULL = latest run with points.
 WITH
-params AS (
-    SELECT CAST($run_id AS VARCHAR) AS requested
-),
-chosen AS (
-    SELECT coalesce(
-        (SELECT requested FROM params),
-        (SELECT run_id FROM int_run_order WHERE points_rank = 1)
-    ) AS run_id
-),
 measured AS (
     SELECT * FROM int_point_metrics
-    WHERE run_id = (SELECT run_id FROM chosen) AND status = 'ok'
+    WHERE run_id = points_run($run_id) AND status = 'ok'
 ),
 predicted AS (
-    SELECT * FROM predictions WHERE run_id = (SELECT run_id FROM chosen)
+    SELECT * FROM predictions WHERE run_id = points_run($run_id)
 ),
 joined AS (
     SELECT

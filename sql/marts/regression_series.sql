@@ -4,15 +4,8 @@
 -- int_band_values) and peak_tok_s_gpu (best ok tok_s_gpu of the label).
 -- $run_id: the last run of the series (NULL = the latest run with points).
 WITH
-params AS (
-    SELECT CAST($run_id AS VARCHAR) AS requested
-),
 chosen AS (
-    SELECT o.* FROM int_run_order o
-    WHERE o.run_id = coalesce(
-        (SELECT requested FROM params),
-        (SELECT run_id FROM int_run_order WHERE points_rank = 1)
-    )
+    SELECT o.* FROM int_run_order o WHERE o.run_id = points_run($run_id)
 ),
 bands AS (
     SELECT run_id, model, hardware, precision, scenario, label,
