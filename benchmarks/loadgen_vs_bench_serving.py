@@ -30,9 +30,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen_sim_overhead import MODEL, Sim, pct, server_view
 
+from frontier.common.tokenizer import VOCAB_SIZE
 from frontier.loadgen import PointConfig, run_point
 from frontier.loadgen.bench_serving import load_jsonl
-from frontier.tokenizer import VOCAB_SIZE
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_PY = ROOT / ".venv-bench" / "bin" / "python"
@@ -42,7 +42,7 @@ FRONTIER = Path(sys.executable).parent / "frontier"
 def make_tokenizer_dir(path: Path) -> Path:
     """A Hugging Face fast tokenizer (tokenizer.json + tokenizer_config.json), built offline by hand:
     WordLevel over whitespace-split words, vocabulary ``w0..w31999`` (id i = ``w{i}``, as
-    frontier.tokenizer) plus ``[UNK]``; no special tokens added around a prompt; decode joins the
+    frontier.common.tokenizer) plus ``[UNK]``; no special tokens added around a prompt; decode joins the
     words with spaces. So bench_serving's ``random-ids`` prompt of N ids is N words for the sim."""
     path.mkdir(parents=True, exist_ok=True)
     vocab = {f"w{i}": i for i in range(VOCAB_SIZE)}

@@ -21,7 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from frontier.catalog import get_hardware, get_model
+from frontier.domain.catalog import get_hardware, get_model
 from frontier.sim.perf_model import StepModel, default_params, prefill_work
 from frontier.sim.predict import predict_point
 from frontier.sim.topology import from_label

@@ -29,7 +29,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from frontier.catalog import get_hardware, get_model
+from frontier.domain.catalog import get_hardware, get_model
 from frontier.sim.perf_model import StepModel
 from frontier.sim.topology import from_label
 

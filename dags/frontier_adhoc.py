@@ -5,7 +5,7 @@ A one-off benchmark from a form: **Trigger** (the play button) shows typed field
 model, the hardware, deployment labels, scenarios, a concurrency ladder, the engine and target,
 and run. Manual only (no schedule).
 
-The `plan` task builds a sweep spec from the form (`frontier.adhoc.spec_from_params`) and
+The `plan` task builds a sweep spec from the form (`frontier.domain.adhoc.spec_from_params`) and
 checks it like any spec file: a bad label, a dense model with `DEP8`, a descending ladder or a
 missing endpoint URL fails `plan` at once with one line naming the field. Then the same tasks as
 `nightly_frontier`: `benchmark` (one mapped task per deployment x scenario, named `TP2 / 1k1k`,
@@ -22,7 +22,7 @@ import datetime as dt
 
 from airflow.sdk import DAG, Param
 
-from frontier.adhoc import DEFAULTS, LABEL_PATTERN, SCENARIO_PATTERN, form_choices
+from frontier.domain.adhoc import DEFAULTS, LABEL_PATTERN, SCENARIO_PATTERN, form_choices
 from operators.notify import on_run_failure
 from operators.wiring import benchmark_chain
 
@@ -43,64 +43,102 @@ with DAG(
     on_failure_callback=on_run_failure,
     params={
         "model": Param(
-            DEFAULTS["model"], type="string", enum=CHOICES["model"], title="Model",
-            description="A model of the catalog (frontier/catalog/models.yaml).",
+            DEFAULTS["model"],
+            type="string",
+            enum=CHOICES["model"],
+            title="Model",
+            description="A model of the catalog (frontier/domain/catalog/models.yaml).",
         ),
         "hardware": Param(
-            DEFAULTS["hardware"], type="string", enum=CHOICES["hardware"], title="Hardware",
-            description="The GPU kind (frontier/catalog/hardware.yaml); its pool is frontier_gpu_<kind>.",
+            DEFAULTS["hardware"],
+            type="string",
+            enum=CHOICES["hardware"],
+            title="Hardware",
+            description="The GPU kind (frontier/domain/catalog/hardware.yaml); its pool is frontier_gpu_<kind>.",
         ),
         "precision": Param(
-            DEFAULTS["precision"], type="string", enum=CHOICES["precision"], title="Precision",
+            DEFAULTS["precision"],
+            type="string",
+            enum=CHOICES["precision"],
+            title="Precision",
             description="Weights and KV-cache precision.",
         ),
         "labels": Param(
-            DEFAULTS["labels"], type="array", minItems=1, uniqueItems=True,
+            DEFAULTS["labels"],
+            type="array",
+            minItems=1,
+            uniqueItems=True,
             items={"type": "string", "pattern": LABEL_PATTERN},
             examples=["TP1", "TP2", "TP4", "TP8", "DP8", "TEP8", "DEP8", "SEP4+1xDEP8", "DEP4+1xDEP8"],
             title="Deployment labels",
             description="One per line: MODE+GPUS, or PREFILL+NxDECODE for PD disaggregation, e.g. TP8, "
-                        "DEP8, SEP4+1xDEP8 (modes TP DP TEP DEP EP DPAEP DPATP SEP; expert-parallel "
-                        "modes need a MoE model).",
+            "DEP8, SEP4+1xDEP8 (modes TP DP TEP DEP EP DPAEP DPATP SEP; expert-parallel "
+            "modes need a MoE model).",
         ),
         "scenarios": Param(
-            DEFAULTS["scenarios"], type="array", minItems=1, uniqueItems=True,
+            DEFAULTS["scenarios"],
+            type="array",
+            minItems=1,
+            uniqueItems=True,
             items={"type": "string", "pattern": SCENARIO_PATTERN},
             examples=["1k1k", "1k8k", "8k1k"],
             title="Scenarios (ISL/OSL)",
             description="1k1k = 1024 in / 1024 out tokens, 8k1k, 1k8k, ...; or custom NAME:ISL:OSL "
-                        "such as short:1024:128.",
+            "such as short:1024:128.",
         ),
         "concurrencies": Param(
-            DEFAULTS["concurrencies"], type="array", minItems=1, uniqueItems=True,
+            DEFAULTS["concurrencies"],
+            type="array",
+            minItems=1,
+            uniqueItems=True,
             items={"type": "integer", "minimum": 1},
             title="Concurrency ladder",
             description="Max concurrent requests per point, ascending, e.g. 1, 4, 16, 64, 256.",
         ),
         "engine": Param(
-            DEFAULTS["engine"], type="string", enum=CHOICES["engine"], title="Engine",
+            DEFAULTS["engine"],
+            type="string",
+            enum=CHOICES["engine"],
+            title="Engine",
             description="sim = simulated SGLang (runs anywhere); sglang = real servers on GPUs; "
-                        "endpoint = an already running server at Base URL.",
+            "endpoint = an already running server at Base URL.",
         ),
         "target": Param(
-            DEFAULTS["target"], type="string", enum=CHOICES["target"], title="Target",
+            DEFAULTS["target"],
+            type="string",
+            enum=CHOICES["target"],
+            title="Target",
             description="Where servers start: local, ssh (nodes from the spec's cluster options) or kubernetes.",
         ),
         "base_url": Param(
-            DEFAULTS["base_url"], type=["null", "string"], title="Endpoint base URL",
+            DEFAULTS["base_url"],
+            type=["null", "string"],
+            title="Endpoint base URL",
             description="Only with engine = endpoint, e.g. http://10.0.0.5:30000.",
         ),
         "num_prompts_multiplier": Param(
-            DEFAULTS["num_prompts_multiplier"], type="integer", minimum=1, section="Advanced",
-            title="Prompts per concurrency", description="num_prompts = this x concurrency (at least Min prompts).",
+            DEFAULTS["num_prompts_multiplier"],
+            type="integer",
+            minimum=1,
+            section="Advanced",
+            title="Prompts per concurrency",
+            description="num_prompts = this x concurrency (at least Min prompts).",
         ),
         "min_prompts": Param(
-            DEFAULTS["min_prompts"], type="integer", minimum=1, section="Advanced",
-            title="Min prompts", description="Smallest number of measured prompts per point.",
+            DEFAULTS["min_prompts"],
+            type="integer",
+            minimum=1,
+            section="Advanced",
+            title="Min prompts",
+            description="Smallest number of measured prompts per point.",
         ),
         "sim_time_scale": Param(
-            DEFAULTS["sim_time_scale"], type="number", exclusiveMinimum=0, section="Advanced",
-            title="Sim time scale", description="engine = sim only: >1 runs the simulated clock faster.",
+            DEFAULTS["sim_time_scale"],
+            type="number",
+            exclusiveMinimum=0,
+            section="Advanced",
+            title="Sim time scale",
+            description="engine = sim only: >1 runs the simulated clock faster.",
         ),
     },
 ) as dag:

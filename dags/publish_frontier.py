@@ -33,7 +33,9 @@ with DAG(
     on_failure_callback=on_run_failure,
     params={
         "run_id": Param(
-            None, type=["null", "string"], title="Run id",
+            None,
+            type=["null", "string"],
+            title="Run id",
             description="Warehouse run to feature (empty = the triggering asset event's run, else the latest).",
         ),
     },

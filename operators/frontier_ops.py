@@ -16,7 +16,7 @@ class PlanSweepOperator(BaseOperator):
 
     ``from_params=False`` (nightly): the spec file of the ``spec`` param, narrowed by the other
     params. ``from_params=True`` (ad-hoc): the spec is built from the form's params
-    (:func:`frontier.adhoc.spec_from_params`). Bad input fails the task at once (no retry) with a
+    (:func:`frontier.domain.adhoc.spec_from_params`). Bad input fails the task at once (no retry) with a
     one-line message naming the param.
 
     Returns a list of small dicts ``{"spec_path", "name", "item", "pool", "pool_slots"}`` for
@@ -31,10 +31,10 @@ class PlanSweepOperator(BaseOperator):
         self.from_params = from_params
 
     def _spec(self, params: dict[str, Any]):
-        from frontier.spec import load_spec, narrow
+        from frontier.domain.spec import load_spec, narrow
 
         if self.from_params:
-            from frontier.adhoc import spec_from_params
+            from frontier.domain.adhoc import spec_from_params
 
             return spec_from_params(params)
         spec = load_spec(fctx.spec_path(params))
@@ -47,10 +47,10 @@ class PlanSweepOperator(BaseOperator):
         )
 
     def execute(self, context: dict[str, Any]) -> list[dict[str, Any]]:
-        from frontier import pipeline
-        from frontier import pools as fpools
         from frontier.errors import FrontierError
-        from frontier.plan import plan
+        from frontier.planning import pools as fpools
+        from frontier.planning.planner import plan
+        from frontier.run import pipeline
 
         params = dict(context["params"])
         try:
@@ -66,10 +66,18 @@ class PlanSweepOperator(BaseOperator):
         resolved = run_dir / "spec.json"
         resolved.write_text(spec.model_dump_json(indent=2))
         pipeline.start_run(spec, ctx)
-        self.log.info("run %s: %d item(s) from spec %s (engine %s)", ctx.run_id, len(items), spec.name, spec.engine)
+        self.log.info(
+            "run %s: %d item(s) from spec %s (engine %s)", ctx.run_id, len(items), spec.name, spec.engine
+        )
         for it in items:
-            self.log.info("  %s  %s on %s, %d GPU(s), ladder %s", it.name, it.model, it.hardware, it.gpus,
-                          it.concurrencies)
+            self.log.info(
+                "  %s  %s on %s, %d GPU(s), ladder %s",
+                it.name,
+                it.model,
+                it.hardware,
+                it.gpus,
+                it.concurrencies,
+            )
         pools = fpools.pools_for_spec(spec)
         from operators.pools import sync_pools
 
@@ -77,8 +85,16 @@ class PlanSweepOperator(BaseOperator):
             sync_pools(pools, self.log.info, spec_hint=params.get("spec") or "SPEC")
         except FrontierError as e:  # pools are an optimisation of sharing; never block a run on them
             self.log.warning("GPU pools not synced: %s", e)
-        return [{"spec_path": str(resolved), "name": it.name, "item": it.model_dump(mode="json"),
-                 "pool": fpools.pool_name(it.hardware), "pool_slots": it.gpus} for it in items]
+        return [
+            {
+                "spec_path": str(resolved),
+                "name": it.name,
+                "item": it.model_dump(mode="json"),
+                "pool": fpools.pool_name(it.hardware),
+                "pool_slots": it.gpus,
+            }
+            for it in items
+        ]
 
 
 class BenchmarkDeploymentOperator(BaseOperator):
@@ -100,8 +116,14 @@ class BenchmarkDeploymentOperator(BaseOperator):
     template_fields = ("entry",)
     ui_color = "#fce8e6"
 
-    def __init__(self, *, entry: dict[str, Any], deferrable: bool | str = False, poll_s: float | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        entry: dict[str, Any],
+        deferrable: bool | str = False,
+        poll_s: float | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.entry = entry
         self.deferrable = deferrable
@@ -109,15 +131,15 @@ class BenchmarkDeploymentOperator(BaseOperator):
         self._running = None
 
     def _load(self, context: dict[str, Any]):
-        from frontier.plan import PlanItem
-        from frontier.spec import parse_spec
+        from frontier.domain.spec import parse_spec
+        from frontier.planning.planner import PlanItem
 
         entry = self.entry
         item = PlanItem.model_validate(entry["item"])
         context["frontier_item"] = item.name  # rendered by map_index_template
         spec = parse_spec(json.loads(Path(entry["spec_path"]).read_text()), source=entry["spec_path"])
         if spec.target in ("ssh", "kubernetes"):
-            import operators.targets  # noqa: F401  registers SSHHook / KubernetesHook for frontier.targets
+            import operators.targets  # noqa: F401  registers SSHHook / KubernetesHook for frontier.launch.targets
         return item, spec, fctx.run_context(context)
 
     def _started(self, dep) -> None:
@@ -125,8 +147,10 @@ class BenchmarkDeploymentOperator(BaseOperator):
 
     def _result(self, item, outcome) -> dict[str, Any]:
         result = outcome.to_dict()
-        if outcome.status == "failed" and outcome.points_ok == 0 and not any(
-            "requests failed" in f for f in outcome.failures
+        if (
+            outcome.status == "failed"
+            and outcome.points_ok == 0
+            and not any("requests failed" in f for f in outcome.failures)
         ):
             from airflow.exceptions import AirflowException
 
@@ -134,7 +158,7 @@ class BenchmarkDeploymentOperator(BaseOperator):
         return result
 
     def execute(self, context: dict[str, Any]) -> dict[str, Any]:
-        from frontier import pipeline
+        from frontier.run import pipeline
 
         item, spec, ctx = self._load(context)
         defer = self.deferrable is True or (self.deferrable == "auto" and spec.target != "local")
@@ -149,7 +173,9 @@ class BenchmarkDeploymentOperator(BaseOperator):
 
         from operators.triggers import ServerReadyTrigger
 
-        run = pipeline.launch_item(item, spec, ctx, progress=self.log.info, on_started=self._started, wait=False)
+        run = pipeline.launch_item(
+            item, spec, ctx, progress=self.log.info, on_started=self._started, wait=False
+        )
         try:
             if run.error is not None or run.dep is None:
                 return self._result(item, pipeline.stop_item(run))  # lands the failure, raises (retried)
@@ -158,11 +184,18 @@ class BenchmarkDeploymentOperator(BaseOperator):
             # (it drops next_kwargs); a real triggerer hands ``state`` back through the kwargs
             (ctx.item_dir(item) / DEFERRED_STATE).write_text(json.dumps(state))
             poll_s = self.poll_s if self.poll_s is not None else (0.25 if spec.engine == "sim" else 5.0)
-            self.log.info("%s: deferring until healthy (up to %g s); the worker slot is free meanwhile",
-                          item.name, spec.ready_timeout_s)
+            self.log.info(
+                "%s: deferring until healthy (up to %g s); the worker slot is free meanwhile",
+                item.name,
+                spec.ready_timeout_s,
+            )
             self.defer(
-                trigger=ServerReadyTrigger(urls=run.dep.ready_urls(), timeout_s=spec.ready_timeout_s, poll_s=poll_s,
-                                           handle=state["deployment"]),
+                trigger=ServerReadyTrigger(
+                    urls=run.dep.ready_urls(),
+                    timeout_s=spec.ready_timeout_s,
+                    poll_s=poll_s,
+                    handle=state["deployment"],
+                ),
                 method_name="execute_complete",
                 kwargs={"state": state},
             )
@@ -174,9 +207,13 @@ class BenchmarkDeploymentOperator(BaseOperator):
         finally:
             self._running = None
 
-    def execute_complete(self, context: dict[str, Any], event: dict[str, Any] | None = None,
-                         state: dict[str, Any] | None = None) -> dict[str, Any]:
-        from frontier import pipeline
+    def execute_complete(
+        self,
+        context: dict[str, Any],
+        event: dict[str, Any] | None = None,
+        state: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        from frontier.run import pipeline
 
         item, spec, ctx = self._load(context)
         if state is None:  # dag.test() resumes with the event alone: the handle is kept on disk too
@@ -209,8 +246,8 @@ class BuildMartsOperator(BaseOperator):
         self.plan_entries = plan_entries
 
     def execute(self, context: dict[str, Any]) -> dict[str, Any]:
-        from frontier import pipeline
-        from frontier.spec import parse_spec
+        from frontier.domain.spec import parse_spec
+        from frontier.run import pipeline
 
         entries = list(self.plan_entries or [])
         ctx = fctx.run_context(context)
@@ -284,8 +321,8 @@ class RunReportOperator(BaseOperator):
     ui_color = "#fef7e0"
 
     def execute(self, context: dict[str, Any]) -> dict[str, Any]:
-        from frontier import pipeline
-        from frontier.report import build_report, write_report
+        from frontier.analysis.report import build_report, write_report
+        from frontier.run import pipeline
 
         ctx = fctx.run_context(context)
         report = build_report(ctx.warehouse, ctx.run_id)

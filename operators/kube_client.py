@@ -1,4 +1,4 @@
-"""``KubernetesHookClient``: frontier's :class:`~frontier.targets.kubernetes.KubeClient` over the
+"""``KubernetesHookClient``: frontier's :class:`~frontier.launch.targets.kubernetes.KubeClient` over the
 cncf-kubernetes provider's ``KubernetesHook`` (its ``core_v1_client``). The cluster's
 credentials are the hook's Connection (``kubernetes_default`` unless ``cluster.kubernetes.conn_id``
 says otherwise: in-cluster, a kubeconfig path or an inline kubeconfig)."""
@@ -16,16 +16,27 @@ def pod_status_dict(pod: Any) -> dict[str, Any]:
         state, exit_code, reason = "waiting", None, None
         if cs.state is not None:
             if cs.state.terminated is not None:
-                state, exit_code, reason = "terminated", cs.state.terminated.exit_code, cs.state.terminated.reason
+                state, exit_code, reason = (
+                    "terminated",
+                    cs.state.terminated.exit_code,
+                    cs.state.terminated.reason,
+                )
             elif cs.state.running is not None:
                 state = "running"
             elif cs.state.waiting is not None:
                 reason = cs.state.waiting.reason
-        containers[cs.name] = {"ready": bool(cs.ready), "state": state, "exit_code": exit_code, "reason": reason}
+        containers[cs.name] = {
+            "ready": bool(cs.ready),
+            "state": state,
+            "exit_code": exit_code,
+            "reason": reason,
+        }
     if status is not None and not containers and status.conditions:
         for c in status.conditions:  # Unschedulable (no GPU node free) shows only here
             if c.type == "PodScheduled" and c.status == "False":
-                containers = {"*": {"ready": False, "state": "waiting", "exit_code": None, "reason": c.reason}}
+                containers = {
+                    "*": {"ready": False, "state": "waiting", "exit_code": None, "reason": c.reason}
+                }
     return {"phase": status.phase if status else None, "containers": containers}
 
 

@@ -57,7 +57,9 @@ def _notifiers(message: str) -> list[Any]:
 
                 out.append(SmtpNotifier(to=arg, subject=message[:120], html_content=f"<pre>{message}</pre>"))
             elif kind != "log":
-                log.warning("FRONTIER_NOTIFY: unknown notifier %r (use slack:CONN, smtp:ADDRESS or log)", item)
+                log.warning(
+                    "FRONTIER_NOTIFY: unknown notifier %r (use slack:CONN, smtp:ADDRESS or log)", item
+                )
         except ImportError as e:
             log.warning("FRONTIER_NOTIFY: %s needs its provider package (%s); skipped", kind, e)
     return out

@@ -45,8 +45,10 @@ def _plan_entries(dag_id: str, run_id: str) -> list[dict[str, Any]] | None:
     with Session(bind=settings.engine) as session:  # private read-only session: never commits the caller's
         row = session.execute(
             select(XComModel.value).where(
-                XComModel.dag_id == dag_id, XComModel.run_id == run_id,
-                XComModel.task_id == PLAN_TASK_ID, XComModel.key == "return_value",
+                XComModel.dag_id == dag_id,
+                XComModel.run_id == run_id,
+                XComModel.task_id == PLAN_TASK_ID,
+                XComModel.key == "return_value",
                 XComModel.map_index == -1,
             )
         ).first()
@@ -82,15 +84,26 @@ def task_instance_mutation_hook(task_instance, dag_run=None) -> None:
             return
         size = _pool_size(pool)
         if size is None:
-            log.warning("%s[%s]: pool %s does not exist; run `frontier pools sync`; using %s",
-                        ti.task_id, ti.map_index, pool, ti.pool)
+            log.warning(
+                "%s[%s]: pool %s does not exist; run `frontier pools sync`; using %s",
+                ti.task_id,
+                ti.map_index,
+                pool,
+                ti.pool,
+            )
             return
-        from frontier.pools import slots_for
+        from frontier.planning.pools import slots_for
 
         ti.pool = pool
         ti.pool_slots = slots_for(gpus, size)
         if ti.pool_slots < gpus:
-            log.warning("%s[%s]: needs %d GPUs but pool %s has %d slots; taking all of them",
-                        ti.task_id, ti.map_index, gpus, pool, size)
+            log.warning(
+                "%s[%s]: needs %d GPUs but pool %s has %d slots; taking all of them",
+                ti.task_id,
+                ti.map_index,
+                gpus,
+                pool,
+                size,
+            )
     except Exception:  # a policy must never break scheduling
         log.exception("frontier pool policy failed for %s[%s]", ti.task_id, ti.map_index)

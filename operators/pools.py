@@ -1,4 +1,4 @@
-"""Airflow-side pool sync: apply frontier.pools' computation through Airflow's REST API.
+"""Airflow-side pool sync: apply frontier.planning.pools' computation through Airflow's REST API.
 
 Tasks cannot touch the metadata DB in Airflow 3 (the task supervisor blocks the ORM), so the
 ``plan`` task syncs pools only when the ``frontier_airflow_api`` connection exists (type http:
@@ -25,13 +25,17 @@ def _connection(conn_id: str):
 
 def sync_pools(pools: list[Any], say: Callable[..., None], spec_hint: str = "SPEC") -> bool:
     """Upsert ``pools`` via the REST API when the connection exists; True when applied."""
-    from frontier.pools import AirflowPoolsAPI
+    from frontier.planning.pools import AirflowPoolsAPI
 
     conn = _connection(CONN_ID)
     if conn is None:
-        say("GPU pools needed: %s; connection %r not set, so not synced here: run `frontier pools sync %s "
-            "--api URL` once (see README, Airflow)", ", ".join(f"{p.name}={p.slots}" for p in pools),
-            CONN_ID, spec_hint)
+        say(
+            "GPU pools needed: %s; connection %r not set, so not synced here: run `frontier pools sync %s "
+            "--api URL` once (see README, Airflow)",
+            ", ".join(f"{p.name}={p.slots}" for p in pools),
+            CONN_ID,
+            spec_hint,
+        )
         return False
     host = conn.host or "127.0.0.1"
     url = host if host.startswith("http") else f"{conn.schema or 'http'}://{host}"

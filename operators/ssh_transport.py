@@ -1,4 +1,4 @@
-"""``SSHHookTransport``: frontier's ssh :class:`~frontier.targets.ssh.Transport` over Airflow's SSH
+"""``SSHHookTransport``: frontier's ssh :class:`~frontier.launch.targets.ssh.Transport` over Airflow's SSH
 provider (``SSHHook``, paramiko), one Airflow Connection per node.
 
 Connection id per node: ``cluster.ssh.conn_ids[host]`` when given, else
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from frontier.targets.options import SSHOptions
+from frontier.launch.targets.options import SSHOptions
 
 
 def _default_hook(conn_id: str) -> Any:
@@ -41,8 +41,9 @@ class SSHHookTransport:
         try:
             hook = self.hook(host)
             client = hook.get_conn()  # cached and re-opened by the hook when its transport died
-            rc, out, err = hook.exec_ssh_client_command(client, command, get_pty=False, environment=None,
-                                                        timeout=timeout)
+            rc, out, err = hook.exec_ssh_client_command(
+                client, command, get_pty=False, environment=None, timeout=timeout
+            )
         except Exception as e:  # noqa: BLE001 - connection / auth / timeout: one line for the caller
             self._hooks.pop(host, None)
             return 255, "", f"ssh {host} (connection {self.conn_id(host)}): {type(e).__name__}: {e}"

@@ -18,8 +18,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from frontier.commands import LaunchPlan
-from frontier.targets import (
+from frontier.launch.targets import (
     Handle,
     Target,
     TargetOptions,
@@ -29,7 +28,8 @@ from frontier.targets import (
     register_provider,
     stop_all,
 )
-from frontier.targets.plans import deployment_plan, plan_from_json
+from frontier.launch.targets.plans import deployment_plan, plan_from_json
+from frontier.planning.sglang_args import LaunchPlan
 from operators.kube_client import KubernetesHookClient
 from operators.ssh_transport import SSHHookTransport
 
@@ -43,7 +43,7 @@ def airflow_target(kind: str, plan: LaunchPlan, options: TargetOptions | None = 
     return make_target(kind, plan, opts)
 
 
-# importing this module makes frontier's make_target (and so frontier.engines) use the providers
+# importing this module makes frontier's make_target (and so frontier.launch.engines) use the providers
 register_provider("ssh", lambda opts: SSHHookTransport(opts.ssh))
 register_provider("kubernetes", lambda opts: KubernetesHookClient(opts.kubernetes.conn_id))
 
@@ -80,14 +80,20 @@ class LaunchDeploymentOperator(BaseOperator):
         self.target, self.poll_s, self.grace_s = target, poll_s, grace_s
 
     def _plan(self) -> tuple[str, LaunchPlan, TargetOptions, float]:
-        from frontier.spec import load_spec
+        from frontier.domain.spec import load_spec
 
         spec = load_spec(Path(self.spec_path))
         it = self.item
         extra = list(it.get("server_args") or [])
-        plan, opts = deployment_plan(it["label"], model=it["model"], hardware=it["hardware"],
-                                     precision=it["precision"], engine=spec.engine, cluster=spec.cluster,
-                                     extra=extra)
+        plan, opts = deployment_plan(
+            it["label"],
+            model=it["model"],
+            hardware=it["hardware"],
+            precision=it["precision"],
+            engine=spec.engine,
+            cluster=spec.cluster,
+            extra=extra,
+        )
         return self.target or spec.target, plan, opts, spec.ready_timeout_s
 
     def execute(self, context: Any) -> Any:
@@ -102,12 +108,23 @@ class LaunchDeploymentOperator(BaseOperator):
         self.defer(
             trigger=ServerReadyTrigger(urls=urls, timeout_s=timeout_s, poll_s=self.poll_s),
             method_name="execute_complete",
-            kwargs={"kind": kind, "plan": plan.to_json(), "options": opts.model_dump(mode="json"),
-                    "handles": [h.to_dict() for h in handles]},
+            kwargs={
+                "kind": kind,
+                "plan": plan.to_json(),
+                "options": opts.model_dump(mode="json"),
+                "handles": [h.to_dict() for h in handles],
+            },
         )
 
-    def execute_complete(self, context: Any, event: dict[str, Any], kind: str, plan: dict[str, Any],
-                         options: dict[str, Any], handles: list[dict[str, Any]]) -> dict[str, Any]:
+    def execute_complete(
+        self,
+        context: Any,
+        event: dict[str, Any],
+        kind: str,
+        plan: dict[str, Any],
+        options: dict[str, Any],
+        handles: list[dict[str, Any]],
+    ) -> dict[str, Any]:
         lp = plan_from_json(plan)
         opts = TargetOptions(**options)
         target = airflow_target(kind, lp, opts)

@@ -78,7 +78,7 @@ class ServerReadyTrigger(BaseTrigger):
             return
 
         def stop() -> None:
-            from frontier.engines import attach
+            from frontier.launch.engines import attach
 
             attach(self.handle).stop()
 
@@ -93,7 +93,9 @@ class ServerReadyTrigger(BaseTrigger):
         import httpx
 
         try:
-            r = await client.get(url, timeout=max(0.2, min(self.request_timeout_s, self.deadline - time.time())))
+            r = await client.get(
+                url, timeout=max(0.2, min(self.request_timeout_s, self.deadline - time.time()))
+            )
         except httpx.HTTPError as e:
             return f"no answer ({type(e).__name__})"
         return None if r.status_code == 200 else f"HTTP {r.status_code}"
@@ -116,14 +118,21 @@ class ServerReadyTrigger(BaseTrigger):
                             break
                         if time.time() >= self.deadline:
                             elapsed = time.time() - started_at
-                            yield TriggerEvent({
-                                "status": "timeout", "url": url, "last": last, "ready": ready,
-                                "elapsed_s": round(elapsed, 3),
-                                "message": f"{url} not healthy within {self.timeout_s:g} s ({last})",
-                            })
+                            yield TriggerEvent(
+                                {
+                                    "status": "timeout",
+                                    "url": url,
+                                    "last": last,
+                                    "ready": ready,
+                                    "elapsed_s": round(elapsed, 3),
+                                    "message": f"{url} not healthy within {self.timeout_s:g} s ({last})",
+                                }
+                            )
                             return
                         await asyncio.sleep(max(0.0, min(self.poll_s, self.deadline - time.time())))
         except Exception as e:  # noqa: BLE001 - the operator turns this into a launch failure
             yield TriggerEvent({"status": "error", "ready": ready, "message": f"{type(e).__name__}: {e}"})
             return
-        yield TriggerEvent({"status": "ready", "urls": ready, "elapsed_s": round(time.time() - min(start, started_at), 3)})
+        yield TriggerEvent(
+            {"status": "ready", "urls": ready, "elapsed_s": round(time.time() - min(start, started_at), 3)}
+        )

@@ -18,7 +18,9 @@ from operators.frontier_ops import (
 # retries only where they help: a deployment that failed to launch (a port, a slow node, a flaky
 # NCCL init) often comes up on the next try; points that ran and failed are results, not retried.
 LAUNCH_RETRIES: dict[str, Any] = {
-    "retries": 2, "retry_delay": dt.timedelta(seconds=30), "retry_exponential_backoff": 2.0,
+    "retries": 2,
+    "retry_delay": dt.timedelta(seconds=30),
+    "retry_exponential_backoff": 2.0,
     "max_retry_delay": dt.timedelta(minutes=10),
 }
 
@@ -41,7 +43,9 @@ def deferrable() -> bool | str:
 
 def benchmark_chain(*, from_params: bool, deployment_timeout: dt.timedelta) -> dict[str, Any]:
     """Create the five tasks in the current DAG context; returns them by task id."""
-    plan = PlanSweepOperator(task_id="plan", from_params=from_params, execution_timeout=dt.timedelta(minutes=10))
+    plan = PlanSweepOperator(
+        task_id="plan", from_params=from_params, execution_timeout=dt.timedelta(minutes=10)
+    )
     benchmark = BenchmarkDeploymentOperator.partial(
         task_id="benchmark",
         map_index_template="{{ frontier_item }}",  # the UI shows `DEP8 / 8k1k`, not `3`
@@ -52,12 +56,17 @@ def benchmark_chain(*, from_params: bool, deployment_timeout: dt.timedelta) -> d
         **LAUNCH_RETRIES,
     ).expand(entry=plan.output)
     marts = BuildMartsOperator(
-        task_id="marts", plan_entries=plan.output, trigger_rule="all_done", outlets=[MARTS],
+        task_id="marts",
+        plan_entries=plan.output,
+        trigger_rule="all_done",
+        outlets=[MARTS],
         execution_timeout=dt.timedelta(minutes=30),
     )
-    publish = PublishSiteOperator(task_id="publish", trigger_rule="all_done",
-                                  execution_timeout=dt.timedelta(minutes=30))
-    report = RunReportOperator(task_id="report", trigger_rule="all_done",
-                               execution_timeout=dt.timedelta(minutes=10))
+    publish = PublishSiteOperator(
+        task_id="publish", trigger_rule="all_done", execution_timeout=dt.timedelta(minutes=30)
+    )
+    report = RunReportOperator(
+        task_id="report", trigger_rule="all_done", execution_timeout=dt.timedelta(minutes=10)
+    )
     benchmark >> marts >> publish >> report
     return {"plan": plan, "benchmark": benchmark, "marts": marts, "publish": publish, "report": report}

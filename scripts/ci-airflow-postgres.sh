@@ -160,7 +160,7 @@ say("api-server healthy, token issued")
 
 # GPU pools: the CLI over the REST API (the plan task also syncs them through the connection)
 env = {**os.environ, "AIRFLOW_API_TOKEN": token}
-out = subprocess.run([sys.executable, "-m", "frontier.pools_cli", "sync", "sweeps/smoke.yaml", "--api", API],
+out = subprocess.run([sys.executable, "-m", "frontier.cli.pools", "sync", "sweeps/smoke.yaml", "--api", API],
                      capture_output=True, text=True, env=env, timeout=60)
 print(out.stdout.strip(), out.stderr.strip()[-500:], flush=True)
 assert out.returncode == 0, out.stderr

@@ -2,7 +2,7 @@
 
 Lengths follow ``sglang.bench_serving``: with ``range_ratio`` r, input and output lengths are drawn
 uniformly from ``[max(int(L * r), 1), L]`` (r = 1 gives exact lengths). Text is made of fake-tokenizer
-words (`frontier.tokenizer`), so a prompt of N tokens is N words for the simulated server. Warm-up
+words (`frontier.common.tokenizer`), so a prompt of N tokens is N words for the simulated server. Warm-up
 prompts come from the same generator, before the measured ones.
 """
 
@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from frontier import tokenizer
+from frontier.common import tokenizer
 from frontier.errors import FrontierError
 from frontier.loadgen.config import PointConfig
 

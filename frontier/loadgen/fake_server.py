@@ -20,7 +20,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from frontier import tokenizer
+from frontier.common import tokenizer
 
 
 @dataclass

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from frontier import tokenizer
+from frontier.common import tokenizer
 from frontier.loadgen.config import PointConfig
 from frontier.loadgen.dataset import Prompt
 from frontier.loadgen.protocol import DONE, parse_event, payload_for, url_for

@@ -150,7 +150,7 @@ SERVER_INFO_PATHS = ("/get_server_info", "/server_info")
 async def fetch_server_info(base_url: str, timeout_s: float = 5.0) -> dict[str, Any] | None:
     """The server's ``/get_server_info`` JSON (``/server_info`` as a fallback), redacted; None if
     neither answers a JSON object within ``timeout_s``."""
-    from frontier.redact import redact_obj
+    from frontier.common.redact import redact_obj
 
     timeout = aiohttp.ClientTimeout(total=timeout_s)
     async with aiohttp.ClientSession(timeout=timeout) as session:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from frontier.catalog import Hardware, ModelSpec
+from frontier.domain.catalog import Hardware, ModelSpec
 from frontier.sim.perf_model import (
     Params,
     StepModel,

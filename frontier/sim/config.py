@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
-from frontier.catalog import UnknownName, get_hardware, get_model
+from frontier.domain.catalog import UnknownName, get_hardware, get_model
 from frontier.errors import FrontierError
 from frontier.sim import faults as F
 from frontier.sim.cluster import SimSpec
@@ -96,7 +96,7 @@ def parse_config(argv: list[str]) -> SimConfig:
     """Parse a launch_server command line; FrontierError for what the simulator cannot run."""
     args, unknown = parser().parse_known_args(argv)
     if args.model_config:
-        from frontier.catalog.hf_config import register_from_hf_config
+        from frontier.domain.catalog.hf_config import register_from_hf_config
 
         register_from_hf_config(args.model_config, name=args.model_path)
     try:

@@ -1,7 +1,7 @@
 """Fault injection for the simulated SGLang server: the failures a nightly GPU sweep meets.
 
 Each fault is a ``launch_server`` flag (parsed in :mod:`frontier.sim.config`) and a key of a
-spec's ``matrix[].faults.{LABEL}`` (:class:`frontier.spec.Faults`; the planner turns the keys
+spec's ``matrix[].faults.{LABEL}`` (:class:`frontier.domain.spec.Faults`; the planner turns the keys
 into these flags with :func:`to_argv`):
 
 ==========================  ==================================================================
@@ -75,8 +75,11 @@ class FaultConfig:
         return self != FaultConfig(seed=self.seed)
 
     def describe(self) -> str:
-        on = [f"{f.name}={getattr(self, f.name)}" for f in fields(self)
-              if f.name != "seed" and getattr(self, f.name) != f.default]
+        on = [
+            f"{f.name}={getattr(self, f.name)}"
+            for f in fields(self)
+            if f.name != "seed" and getattr(self, f.name) != f.default
+        ]
         return ", ".join(on) or "none"
 
 
@@ -230,8 +233,10 @@ class FaultState:
         if c.crash_after is not None and n > c.crash_after:
             die(CRASH_TEXT.format(ts=_ts(), n=c.crash_after))
         if c.hang_after is not None and n > c.hang_after and not self.frozen:
-            print(f"[{_ts()} TP0] frontier fault injection: server frozen after {c.hang_after} request(s)",
-                  flush=True)
+            print(
+                f"[{_ts()} TP0] frontier fault injection: server frozen after {c.hang_after} request(s)",
+                flush=True,
+            )
             self.freeze()
         # always draw the same number of values per request, so one fault's rate does not shift
         # which requests another fault hits
@@ -253,9 +258,13 @@ def http_error_body(status: int, openai: bool) -> dict:
         else "Service Unavailable: the server is overloaded or restarting (frontier fault injection)."
     )
     if openai:
-        return {"object": "error", "message": msg,
-                "type": "InternalServerError" if status == 500 else "ServiceUnavailableError",
-                "param": None, "code": status}
+        return {
+            "object": "error",
+            "message": msg,
+            "type": "InternalServerError" if status == 500 else "ServiceUnavailableError",
+            "param": None,
+            "code": status,
+        }
     return {"error": {"message": msg}}
 
 

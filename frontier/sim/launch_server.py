@@ -17,8 +17,8 @@ import sys
 
 from aiohttp import web
 
+from frontier.common.redact import redact_argv
 from frontier.errors import FrontierError
-from frontier.redact import redact_argv
 from frontier.sim import faults as F
 from frontier.sim.config import SimConfig, parse_config
 from frontier.sim.server import build_app

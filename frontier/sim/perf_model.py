@@ -29,7 +29,7 @@ from importlib import resources
 
 import yaml
 
-from frontier.catalog import Hardware, ModelSpec
+from frontier.domain.catalog import Hardware, ModelSpec
 from frontier.errors import FrontierError
 from frontier.sim.topology import ServerShape
 

@@ -12,7 +12,7 @@ import csv
 import math
 from pathlib import Path
 
-from frontier.catalog import PRECISIONS, UnknownName, get_hardware, get_model
+from frontier.domain.catalog import PRECISIONS, UnknownName, get_hardware, get_model
 from frontier.errors import FrontierError
 from frontier.sim import SIM_VERSION
 from frontier.sim.cluster import Cluster, SimSpec

@@ -6,7 +6,7 @@ objects, a final usage chunk when ``stream_options.include_usage`` is set, then 
 Errors: native ``{"error": {"message": ...}}``, OpenAI ``{"object": "error", "message": ...,
 "type": "BadRequestError", "param": null, "code": 400}`` (SGLang's own shapes).
 
-Generated tokens come from the fake tokenizer (frontier/tokenizer.py): output token i of a
+Generated tokens come from the fake tokenizer (frontier/common/tokenizer.py): output token i of a
 request is id ``(rid * 7919 + i * 104729) % VOCAB`` rendered ``w<id>`` plus a space.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from frontier.tokenizer import VOCAB_SIZE
+from frontier.common.tokenizer import VOCAB_SIZE
 
 DONE = b"data: [DONE]\n\n"
 

@@ -28,6 +28,7 @@ import uuid
 
 from aiohttp import web
 
+from frontier.common.tokenizer import count_tokens
 from frontier.sim import SGLANG_VERSION, SIM_VERSION
 from frontier.sim import faults as F
 from frontier.sim import protocol as P
@@ -35,7 +36,6 @@ from frontier.sim.cluster import Cluster
 from frontier.sim.config import SimConfig
 from frontier.sim.realtime import RealtimeDriver
 from frontier.sim.scheduler import SimRequest
-from frontier.tokenizer import count_tokens
 
 CONFIG = web.AppKey("config", SimConfig)
 STATE = web.AppKey("state", object)

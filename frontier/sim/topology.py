@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from frontier import labels
-from frontier.catalog import ModelSpec
+from frontier.domain import labels
+from frontier.domain.catalog import ModelSpec
 from frontier.errors import FrontierError
 
 

@@ -2,7 +2,7 @@
 
 ``sample_points(...)`` gives ``points``-table rows (bench_serving names) of one night;
 ``sample_site_data(...)`` a ready :class:`SiteData` (frontier_points rows computed in pandas with
-:func:`frontier.pareto.pareto_front`), and ``write_sample_warehouse(root, ...)`` writes the same
+:func:`frontier.analysis.pareto.pareto_front`), and ``write_sample_warehouse(root, ...)`` writes the same
 nights through ``frontier.warehouse.Warehouse.write`` so the real marts can run over them.
 The curve shape is a toy (throughput rises and interactivity falls with concurrency); it only has
 to look like a sweep, not predict one.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from frontier.pareto import pareto_front
+from frontier.analysis.pareto import pareto_front
 from frontier.site.data import SiteData
 
 LADDER = (4, 8, 16, 32, 64, 128, 256)

@@ -1,6 +1,6 @@
 """Warehouse sub-commands: ``frontier query``, ``frontier audit``, ``frontier compact``.
 
-``register(subparsers)`` adds them to the top-level parser (frontier/cli.py); each handler takes
+``register(subparsers)`` adds them to the top-level parser (frontier/cli/main.py); each handler takes
 the argparse namespace and returns an exit code. The warehouse root is ``--warehouse`` or
 ``$FRONTIER_WAREHOUSE`` or ``./warehouse``.
 """
@@ -23,11 +23,15 @@ def _default_root() -> str:
 
 
 def _add_root(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--warehouse", default=None, help="warehouse root folder (default $FRONTIER_WAREHOUSE or ./warehouse)")
+    p.add_argument(
+        "--warehouse", default=None, help="warehouse root folder (default $FRONTIER_WAREHOUSE or ./warehouse)"
+    )
 
 
 def register(subparsers) -> None:
-    q = subparsers.add_parser("query", help="run a SQL model by name (e.g. frontier_points) or ad-hoc SQL over the warehouse")
+    q = subparsers.add_parser(
+        "query", help="run a SQL model by name (e.g. frontier_points) or ad-hoc SQL over the warehouse"
+    )
     q.add_argument("name_or_sql", nargs="?", help="model name (see --list) or a SELECT over the views")
     _add_root(q)
     q.add_argument("--run-id", default=None, help="run to show (default: the latest run with points)")
@@ -35,14 +39,18 @@ def register(subparsers) -> None:
     q.add_argument("--list", action="store_true", help="list the models and exit")
     q.set_defaults(handler=cmd_query)
 
-    a = subparsers.add_parser("audit", help="run the audits (sql/audits); exit 1 when any finds offending rows")
+    a = subparsers.add_parser(
+        "audit", help="run the audits (sql/audits); exit 1 when any finds offending rows"
+    )
     _add_root(a)
     a.add_argument("--run-id", default=None, help="audit one run (default: all runs)")
     a.add_argument("--check", action="store_true", help="first quarantine unreadable Parquet files")
     a.add_argument("--format", choices=("table", "csv", "json"), default="table")
     a.set_defaults(handler=cmd_audit)
 
-    c = subparsers.add_parser("compact", help="merge the small part files of each run into one file, atomically")
+    c = subparsers.add_parser(
+        "compact", help="merge the small part files of each run into one file, atomically"
+    )
     _add_root(c)
     c.add_argument("--table", default="requests")
     c.add_argument("--run-date", default=None, help="YYYY-MM-DD (default: every night)")
@@ -90,14 +98,20 @@ def cmd_query(ns: argparse.Namespace) -> int:
             print(name)
         return 0
     if not ns.name_or_sql:
-        raise FrontierError("frontier query: name a model (e.g. frontier_points) or give SQL; --list shows models")
+        raise FrontierError(
+            "frontier query: name a model (e.g. frontier_points) or give SQL; --list shows models"
+        )
     con = connect(ns.warehouse or _default_root())
     params = None
     if is_model(ns.name_or_sql):
         params = {"run_id": ns.run_id} if "run_id" in model_params(ns.name_or_sql) and ns.run_id else {}
     elif ns.run_id:
         raise FrontierError("--run-id applies to models; in ad-hoc SQL filter on run_id yourself")
-    _print(query(con, ns.name_or_sql, params), ns.format, title=ns.name_or_sql if is_model(ns.name_or_sql) else None)
+    _print(
+        query(con, ns.name_or_sql, params),
+        ns.format,
+        title=ns.name_or_sql if is_model(ns.name_or_sql) else None,
+    )
     return 0
 
 

@@ -69,7 +69,9 @@ def parse_root(root: str) -> PurePosixPath:
     """``s3://bucket/prefix`` -> ``bucket/prefix`` (pyarrow's path form); other schemes fail clearly."""
     parsed = urlparse(root)
     if parsed.scheme != "s3":
-        raise FrontierError(f"warehouse root {root!r}: only s3:// object-store roots are supported (or a folder)")
+        raise FrontierError(
+            f"warehouse root {root!r}: only s3:// object-store roots are supported (or a folder)"
+        )
     if not parsed.netloc:
         raise FrontierError(f"warehouse root {root!r} names no bucket: write s3://bucket/prefix")
     return PurePosixPath(parsed.netloc) / parsed.path.lstrip("/")
@@ -83,15 +85,21 @@ class ObjectStore:
 
     def _info(self, path: PurePosixPath, recursive: bool = False) -> list[pafs.FileInfo]:
         try:
-            return self.fs.get_file_info(pafs.FileSelector(str(path), allow_not_found=True, recursive=recursive))
+            return self.fs.get_file_info(
+                pafs.FileSelector(str(path), allow_not_found=True, recursive=recursive)
+            )
         except OSError as exc:
-            raise FrontierError(f"object store: cannot list s3://{path} ({str(exc).splitlines()[0][:200]})") from None
+            raise FrontierError(
+                f"object store: cannot list s3://{path} ({str(exc).splitlines()[0][:200]})"
+            ) from None
 
     def dirs(self, path: PurePosixPath) -> list[PurePosixPath]:
         return sorted(PurePosixPath(i.path) for i in self._info(path) if i.type == pafs.FileType.Directory)
 
     def files(self, path: PurePosixPath, *, recursive: bool = False) -> list[PurePosixPath]:
-        return sorted(PurePosixPath(i.path) for i in self._info(path, recursive) if i.type == pafs.FileType.File)
+        return sorted(
+            PurePosixPath(i.path) for i in self._info(path, recursive) if i.type == pafs.FileType.File
+        )
 
     def exists(self, path: PurePosixPath) -> bool:
         return self.fs.get_file_info(str(path)).type == pafs.FileType.File

@@ -49,11 +49,15 @@ def run_model(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pd.Da
         raise FrontierError(f"model {full!r} failed: {str(exc).splitlines()[0]}") from None
 
 
-def query(con: duckdb.DuckDBPyConnection, name_or_sql: str, params: dict | list | None = None) -> pd.DataFrame:
+def query(
+    con: duckdb.DuckDBPyConnection, name_or_sql: str, params: dict | list | None = None
+) -> pd.DataFrame:
     """A model name runs the model (``params`` a dict); anything else runs as ad-hoc SQL over the views."""
     if is_model(name_or_sql):
         if params is not None and not isinstance(params, dict):
-            raise FrontierError(f"model {name_or_sql!r} takes named parameters: pass a dict such as {{'run_id': ...}}")
+            raise FrontierError(
+                f"model {name_or_sql!r} takes named parameters: pass a dict such as {{'run_id': ...}}"
+            )
         return run_model(con, name_or_sql, **(params or {}))
     try:
         return con.execute(name_or_sql, params).df() if params else con.execute(name_or_sql).df()

@@ -18,8 +18,8 @@ from pathlib import Path
 from frontier.errors import FrontierError
 
 LAYERS = ("staging", "intermediate", "marts", "audits")
-# Models computed in Python over SQL models (name -> "module:function"); see frontier/regress.py.
-PYTHON_MODELS = {"marts/regressions": "frontier.regress:regressions"}
+# Models computed in Python over SQL models (name -> "module:function"); see frontier/analysis/regress.py.
+PYTHON_MODELS = {"marts/regressions": "frontier.analysis.regress:regressions"}
 
 _PARAM_RE = re.compile(r"(?<![$\w])\$([A-Za-z_][A-Za-z0-9_]*)")
 _COMMENT_RE = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
@@ -32,7 +32,9 @@ def sql_dir() -> Path:
     if env:
         path = Path(env)
         if not path.is_dir():
-            raise FrontierError(f"FRONTIER_SQL_DIR={env!r} is not a folder; point it at the repository's sql/ or unset it")
+            raise FrontierError(
+                f"FRONTIER_SQL_DIR={env!r} is not a folder; point it at the repository's sql/ or unset it"
+            )
         return path
     here = Path(__file__).resolve()
     candidates = [here.parents[1] / "sql", here.parents[2] / "sql"]

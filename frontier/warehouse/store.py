@@ -146,7 +146,9 @@ def read_manifest(run_dir: Path, store: ObjectStore | None = None) -> dict | Non
     try:
         return json.loads(store.read_text(path) if store else path.read_text())
     except (OSError, ValueError) as exc:
-        raise FrontierError(f"compaction manifest {path} is unreadable ({exc}); delete it and rerun compact") from None
+        raise FrontierError(
+            f"compaction manifest {path} is unreadable ({exc}); delete it and rerun compact"
+        ) from None
 
 
 def live_files(run_dir: Path, store: ObjectStore | None = None) -> list[Path]:
@@ -217,7 +219,12 @@ class Warehouse:
         validate_run_id(run_id)
         validate_part(part)
         run_date = _validate_date(run_date)
-        return self.table_dir(table) / f"run_date={run_date.isoformat()}" / f"run_id={run_id}" / f"{part}.parquet"
+        return (
+            self.table_dir(table)
+            / f"run_date={run_date.isoformat()}"
+            / f"run_id={run_id}"
+            / f"{part}.parquet"
+        )
 
     def parts(self, table: str, run_id: str | None = None) -> list[Path]:
         """Live Parquet files of ``table`` (of one run, or all), in path order."""
@@ -227,7 +234,9 @@ class Warehouse:
         return {t: self.parts(t) for t in TABLES}
 
     # ---------------------------------------------------------------- writes
-    def to_arrow(self, table: str, rows: list[dict] | pa.Table, *, run_id: str, run_date: dt.date) -> pa.Table:
+    def to_arrow(
+        self, table: str, rows: list[dict] | pa.Table, *, run_id: str, run_date: dt.date
+    ) -> pa.Table:
         """Rows -> a pyarrow Table of ``table``'s schema, context columns filled; clear errors on mismatch."""
         schema = TABLES[validate_table(table)]
         validate_run_id(run_id)
@@ -276,7 +285,9 @@ class Warehouse:
                 arrays.append(pa.array([run_date] * n, f.type))
             elif f.name not in cols:
                 if not f.nullable and n:
-                    raise FrontierError(f"table {table!r}: column {f.name!r} is required (not null); add it to every row")
+                    raise FrontierError(
+                        f"table {table!r}: column {f.name!r} is required (not null); add it to every row"
+                    )
                 arrays.append(pa.nulls(n, f.type))
             else:
                 arrays.append(self._cast_column(table, f, cols[f.name]))
@@ -289,13 +300,24 @@ class Warehouse:
                 arr = values.cast(f.type)
             else:
                 arr = pa.array(values, type=f.type, from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError, OverflowError) as exc:
+        except (
+            pa.ArrowInvalid,
+            pa.ArrowTypeError,
+            pa.ArrowNotImplementedError,
+            TypeError,
+            ValueError,
+            OverflowError,
+        ) as exc:
             msg = str(exc).splitlines()[0][:160]
-            raise FrontierError(f"table {table!r}: column {f.name!r} does not fit type {f.type} ({msg}); fix the value") from None
+            raise FrontierError(
+                f"table {table!r}: column {f.name!r} does not fit type {f.type} ({msg}); fix the value"
+            ) from None
         if isinstance(arr, pa.ChunkedArray):
             arr = arr.combine_chunks()
         if not f.nullable and arr.null_count:
-            raise FrontierError(f"table {table!r}: column {f.name!r} is required (not null); fill it in every row")
+            raise FrontierError(
+                f"table {table!r}: column {f.name!r} is required (not null); fill it in every row"
+            )
         return arr
 
     def write(
@@ -317,7 +339,9 @@ class Warehouse:
         run_dir = path.parent
         if self.store is not None:
             if read_manifest(run_dir, self.store) is not None:
-                raise FrontierError(f"{self.uri(run_dir)} was compacted by another tool: rewriting its parts is local-only")
+                raise FrontierError(
+                    f"{self.uri(run_dir)} was compacted by another tool: rewriting its parts is local-only"
+                )
             if data.num_rows == 0:
                 self.store.delete(path)
                 return path
@@ -356,7 +380,9 @@ class Warehouse:
                     removed.append(d)
                     continue
                 if self.root.resolve() not in d.resolve().parents:
-                    raise FrontierError(f"refusing to delete {d}: it is outside the warehouse root {self.root}")
+                    raise FrontierError(
+                        f"refusing to delete {d}: it is outside the warehouse root {self.root}"
+                    )
                 trash = d.parent / f".deleting-{uuid.uuid4().hex}"
                 os.replace(d, trash)
                 shutil.rmtree(trash)
@@ -367,13 +393,17 @@ class Warehouse:
                     pass
         return removed
 
-    def compact(self, table: str = "requests", run_date: dt.date | None = None, *, min_parts: int = 2) -> list[Path]:
+    def compact(
+        self, table: str = "requests", run_date: dt.date | None = None, *, min_parts: int = 2
+    ) -> list[Path]:
         """Merge the parts of each run (of one night, or all) of ``table`` into one file; see compact.py."""
         from frontier.warehouse.compact import compact_run_dir
 
         validate_table(table)
         if self.store is not None:
-            raise FrontierError(f"compact: {self.uri(self.root)} is an object-store root; compaction is local-only for now")
+            raise FrontierError(
+                f"compact: {self.uri(self.root)} is an object-store root; compaction is local-only for now"
+            )
         out = []
         for d in self.run_dirs(table):
             if run_date is not None and d.parent.name != f"run_date={_validate_date(run_date).isoformat()}":
@@ -398,8 +428,12 @@ class Warehouse:
             if not base.is_dir():
                 continue
             for path in sorted(base.rglob("*")):
-                if path.is_file() and path.name.startswith(".") and path.name.endswith(".tmp") \
-                        and _abandoned_temp(path):
+                if (
+                    path.is_file()
+                    and path.name.startswith(".")
+                    and path.name.endswith(".tmp")
+                    and _abandoned_temp(path)
+                ):
                     path.unlink(missing_ok=True)
                     report.removed_temp.append(path)
             for path in self.parts(table):
@@ -414,7 +448,6 @@ class Warehouse:
                 os.replace(path, dest)
                 report.quarantined.append((path, dest, reason))
         return report
-
 
     def _check_object_store(self, *, deep: bool) -> CheckReport:
         assert self.store is not None

@@ -14,9 +14,9 @@ Per table ``T``:
 A file whose ``schema_version`` is not supported fails ``connect`` with a FrontierError naming the
 file. Then ``sql/intermediate/*.sql`` become views (all runs, no parameters) that marts build on.
 
-Reference tables registered from Python (never spliced into SQL): ``hardware`` (frontier.catalog
+Reference tables registered from Python (never spliced into SQL): ``hardware`` (frontier.domain.catalog
 hardware facts), ``models`` (catalog models, one row per name/alias x precision, with active
-parameter bytes), ``labels`` (each label seen in points/deployments parsed by frontier.labels),
+parameter bytes), ``labels`` (each label seen in points/deployments parsed by frontier.domain.labels),
 ``supported_versions``, ``partitions`` (one row per live run folder: table_name, run_date, run_id,
 files; from the file listing, so "which runs exist" never reads a data file).
 
@@ -40,7 +40,7 @@ from frontier.warehouse.store import Warehouse, live_files
 
 
 def _catalog_tables() -> dict[str, pa.Table]:
-    from frontier import catalog
+    from frontier.domain import catalog
 
     hw_rows = []
     for name in catalog.hardware_names():
@@ -74,25 +74,45 @@ def _catalog_tables() -> dict[str, pa.Table]:
                         "is_moe": m.is_moe,
                     }
                 )
-    model_table = pa.Table.from_pylist(model_rows) if model_rows else pa.table({"model": pa.array([], pa.string())})
+    model_table = (
+        pa.Table.from_pylist(model_rows) if model_rows else pa.table({"model": pa.array([], pa.string())})
+    )
     return {"hardware": pa.Table.from_pylist(hw_rows), "models": model_table}
 
 
 def _labels_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    from frontier import labels as label_grammar
+    from frontier.domain import labels as label_grammar
 
-    seen = con.sql("SELECT DISTINCT label FROM raw_points UNION SELECT DISTINCT label FROM raw_deployments").fetchall()
+    seen = con.sql(
+        "SELECT DISTINCT label FROM raw_points UNION SELECT DISTINCT label FROM raw_deployments"
+    ).fetchall()
     rows = []
     for (label,) in seen:
         if label is None:
             continue
         try:
             d = label_grammar.parse(label)
-            rows.append({"label": label, "canonical": str(d), "gpus": d.gpus, "disaggregated": d.disaggregated, "error": None})
+            rows.append(
+                {
+                    "label": label,
+                    "canonical": str(d),
+                    "gpus": d.gpus,
+                    "disaggregated": d.disaggregated,
+                    "error": None,
+                }
+            )
         except ValueError as exc:
-            rows.append({"label": label, "canonical": None, "gpus": None, "disaggregated": None, "error": str(exc)})
+            rows.append(
+                {"label": label, "canonical": None, "gpus": None, "disaggregated": None, "error": str(exc)}
+            )
     schema = pa.schema(
-        [("label", pa.string()), ("canonical", pa.string()), ("gpus", pa.int32()), ("disaggregated", pa.bool_()), ("error", pa.string())]
+        [
+            ("label", pa.string()),
+            ("canonical", pa.string()),
+            ("gpus", pa.int32()),
+            ("disaggregated", pa.bool_()),
+            ("error", pa.string()),
+        ]
     )
     return pa.Table.from_pylist(rows, schema=schema)
 
@@ -103,8 +123,22 @@ def _partitions_table(listing: dict[str, dict[Path, list[Path]]]) -> pa.Table:
         for d, files in run_dirs.items():
             if files:
                 run_date = dt.date.fromisoformat(d.parent.name.split("=", 1)[1])
-                rows.append({"table_name": table, "run_date": run_date, "run_id": d.name.split("=", 1)[1], "files": len(files)})
-    schema = pa.schema([("table_name", pa.string()), ("run_date", pa.date32()), ("run_id", pa.string()), ("files", pa.int32())])
+                rows.append(
+                    {
+                        "table_name": table,
+                        "run_date": run_date,
+                        "run_id": d.name.split("=", 1)[1],
+                        "files": len(files),
+                    }
+                )
+    schema = pa.schema(
+        [
+            ("table_name", pa.string()),
+            ("run_date", pa.date32()),
+            ("run_id", pa.string()),
+            ("files", pa.int32()),
+        ]
+    )
     return pa.Table.from_pylist(rows, schema=schema)
 
 
@@ -138,8 +172,13 @@ def _create_files_view(con: duckdb.DuckDBPyConnection, table: str, files: list[s
     views = []
     for i, (schema, group) in enumerate(_schema_groups(table, files, filesystem).items()):
         if filesystem is not None:
-            con.register(f"_arrow_{table}_{i}", ds.dataset(group, schema=schema, format="parquet", filesystem=filesystem))
-            con.execute(f"CREATE TEMP VIEW _files_{table}_{i} AS SELECT *, NULL::VARCHAR AS filename FROM _arrow_{table}_{i}")
+            con.register(
+                f"_arrow_{table}_{i}",
+                ds.dataset(group, schema=schema, format="parquet", filesystem=filesystem),
+            )
+            con.execute(
+                f"CREATE TEMP VIEW _files_{table}_{i} AS SELECT *, NULL::VARCHAR AS filename FROM _arrow_{table}_{i}"
+            )
             views.append(f"SELECT * FROM _files_{table}_{i}")
             continue
         try:

@@ -41,8 +41,11 @@ def _policy_registered():
 @pytest.fixture(scope="module")
 def adhoc_env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("adhoc")
-    env = {"FRONTIER_WAREHOUSE": str(tmp / "warehouse"), "FRONTIER_SITE": str(tmp / "site"),
-           "FRONTIER_ARTIFACTS": str(tmp / "artifacts")}
+    env = {
+        "FRONTIER_WAREHOUSE": str(tmp / "warehouse"),
+        "FRONTIER_SITE": str(tmp / "site"),
+        "FRONTIER_ARTIFACTS": str(tmp / "artifacts"),
+    }
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     from airflow.models.pool import Pool
@@ -72,8 +75,13 @@ def _tis(dag_id, run_id, task_id=None):
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    cols = (TaskInstance.task_id, TaskInstance.rendered_map_index, TaskInstance.state, TaskInstance.pool,
-            TaskInstance.pool_slots)
+    cols = (
+        TaskInstance.task_id,
+        TaskInstance.rendered_map_index,
+        TaskInstance.state,
+        TaskInstance.pool,
+        TaskInstance.pool_slots,
+    )
     with create_session() as session:
         q = select(*cols).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
         if task_id:
@@ -90,7 +98,11 @@ def test_adhoc_run_succeeds_and_lands_points(adhoc_run):
         f"from read_parquet('{glob}', hive_partitioning=true) order by label, max_concurrency"
     ).fetchall()
     assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
-        ("TP1", 1, 1, "ok"), ("TP1", 1, 4, "ok"), ("TP2", 2, 1, "ok"), ("TP2", 2, 4, "ok")]
+        ("TP1", 1, 1, "ok"),
+        ("TP1", 1, 4, "ok"),
+        ("TP2", 2, 1, "ok"),
+        ("TP2", 2, 4, "ok"),
+    ]
     assert {(r[4], r[5], r[6], r[7]) for r in rows} == {("short", 1024, 128, run.run_id)}
     assert (tmp / "site" / "index.html").is_file()
 
@@ -123,12 +135,16 @@ def test_bad_manual_input_fails_plan_with_the_field_named(adhoc_env):
     run = run_dag_once("frontier_adhoc", bad)
     assert str(run.state).endswith("failed")
     with create_session() as session:
-        plan = session.execute(select(TaskInstance.state).where(
-            TaskInstance.dag_id == "frontier_adhoc", TaskInstance.run_id == run.run_id,
-            TaskInstance.task_id == "plan")).scalar()
+        plan = session.execute(
+            select(TaskInstance.state).where(
+                TaskInstance.dag_id == "frontier_adhoc",
+                TaskInstance.run_id == run.run_id,
+                TaskInstance.task_id == "plan",
+            )
+        ).scalar()
     assert str(plan).endswith("failed")
-    from frontier.adhoc import spec_from_params
-    from frontier.spec import SpecError
+    from frontier.domain.adhoc import spec_from_params
+    from frontier.domain.spec import SpecError
 
     with pytest.raises(SpecError, match=r"^labels: label 'DEP8': DEP needs a MoE model"):
         spec_from_params(bad)

@@ -19,8 +19,11 @@ pytest.importorskip("airflow")
 @pytest.fixture(scope="module")
 def nightly_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("nightly")
-    env = {"FRONTIER_WAREHOUSE": str(tmp / "warehouse"), "FRONTIER_SITE": str(tmp / "site"),
-           "FRONTIER_ARTIFACTS": str(tmp / "artifacts")}
+    env = {
+        "FRONTIER_WAREHOUSE": str(tmp / "warehouse"),
+        "FRONTIER_SITE": str(tmp / "site"),
+        "FRONTIER_ARTIFACTS": str(tmp / "artifacts"),
+    }
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     from operators.local_run import init_db, run_dag_once
@@ -130,4 +133,5 @@ def test_publish_frontier_republishes_the_nightly_run(nightly_run):
     assert str(pub.state).endswith("success"), pub.state
     index = tmp / "site2" / "index.html"
     assert index.is_file() and run.run_id.split("T")[0] in "".join(
-        p.read_text(errors="ignore") for p in (tmp / "site2").rglob("*.html"))
+        p.read_text(errors="ignore") for p in (tmp / "site2").rglob("*.html")
+    )

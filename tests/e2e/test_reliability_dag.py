@@ -29,12 +29,14 @@ SPEC = {
     "warmup_multiplier": 0,
     "ready_timeout_s": 10,
     "request_timeout_s": 3,
-    "matrix": [{
-        "model": "meta-llama/Llama-3.1-8B-Instruct",
-        "hardware": "h100_sxm",
-        "labels": ["TP1", "TP2", "TP4"],
-        "faults": {"TP2": {"http_error": 1.0, "http_status": 500}, "TP4": {"crash_after": 2}},
-    }],
+    "matrix": [
+        {
+            "model": "meta-llama/Llama-3.1-8B-Instruct",
+            "hardware": "h100_sxm",
+            "labels": ["TP1", "TP2", "TP4"],
+            "faults": {"TP2": {"http_error": 1.0, "http_status": 500}, "TP4": {"crash_after": 2}},
+        }
+    ],
 }
 
 
@@ -43,8 +45,11 @@ def faulty_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("reliability")
     spec_path = tmp / "reliability.yaml"
     spec_path.write_text(yaml.safe_dump(SPEC))
-    env = {"FRONTIER_WAREHOUSE": str(tmp / "warehouse"), "FRONTIER_SITE": str(tmp / "site"),
-           "FRONTIER_ARTIFACTS": str(tmp / "artifacts")}
+    env = {
+        "FRONTIER_WAREHOUSE": str(tmp / "warehouse"),
+        "FRONTIER_SITE": str(tmp / "site"),
+        "FRONTIER_ARTIFACTS": str(tmp / "artifacts"),
+    }
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     from operators.local_run import init_db, run_dag_once
@@ -75,7 +80,8 @@ def _task_states(run) -> dict[str, list[str]]:
     with create_session() as session:
         rows = session.execute(
             select(TaskInstance.task_id, TaskInstance.state).where(
-                TaskInstance.dag_id == "nightly_frontier", TaskInstance.run_id == run.run_id)
+                TaskInstance.dag_id == "nightly_frontier", TaskInstance.run_id == run.run_id
+            )
         ).all()
     out: dict[str, list[str]] = {}
     for task_id, state in rows:
@@ -93,8 +99,12 @@ def test_every_task_runs_through_and_failures_are_recorded(faulty_run):
         assert states[task] == ["success"], states
     assert states["benchmark"] == ["success"] * 3, states
     assert set(states) - {"plan", "benchmark", "marts", "publish"} <= {"report"}
-    fails = _q(tmp, "failures", "select label, max_concurrency, stage, reason from T where run_id = "
-                                f"'{run.run_id}' order by label, max_concurrency")
+    fails = _q(
+        tmp,
+        "failures",
+        "select label, max_concurrency, stage, reason from T where run_id = "
+        f"'{run.run_id}' order by label, max_concurrency",
+    )
     tp2 = [f for f in fails if f[0] == "TP2"]
     assert [f[1] for f in tp2] == [1, 2]
     assert all("4 of 4 requests failed" in f[3] and "HTTP 500 Internal Server Error" in f[3] for f in tp2)

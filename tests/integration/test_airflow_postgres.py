@@ -23,8 +23,14 @@ def test_airflow_on_postgres_runs_frontier_adhoc_from_the_rest_api(request):
         pytest.skip("needs root: installs Debian's postgresql and runs it as the postgres user")
     if not (shutil.which("apt-get") or list(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))):
         pytest.skip("no apt-get and no postgresql installed")
-    out = subprocess.run(["bash", str(ROOT / "scripts/ci-airflow-postgres.sh")], cwd=ROOT,
-                         capture_output=True, text=True, timeout=900, check=False)
+    out = subprocess.run(
+        ["bash", str(ROOT / "scripts/ci-airflow-postgres.sh")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     if out.returncode == 77:
         pytest.skip(out.stdout.strip().splitlines()[-1])
     assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-3000:]

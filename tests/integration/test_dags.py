@@ -34,9 +34,13 @@ def test_dag_file_parses_fast_without_heavy_imports(path):
         " if n in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT, check=False
+    )
     assert out.returncode == 0, out.stderr[-2000:]
-    seconds, heavy = out.stdout.strip().splitlines()[-2:] if out.stdout.strip().count("\n") else (out.stdout.strip(), "")
+    seconds, heavy = (
+        out.stdout.strip().splitlines()[-2:] if out.stdout.strip().count("\n") else (out.stdout.strip(), "")
+    )
     assert float(seconds) < 0.5, f"{path.name} took {seconds} s to parse"
     assert heavy == "", f"{path.name} imports {heavy} at top level"
 

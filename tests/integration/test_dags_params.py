@@ -5,11 +5,17 @@ import copy
 
 import pytest
 
-from frontier.adhoc import DEFAULTS, spec_from_params
-from frontier.spec import SpecError
+from frontier.domain.adhoc import DEFAULTS, spec_from_params
+from frontier.domain.spec import SpecError
 
-GOOD = {"model": "deepseek-ai/DeepSeek-R1", "hardware": "h200_sxm", "labels": ["TP8", "SEP4+1xDEP8"],
-        "scenarios": ["1k1k", "short:1024:128"], "concurrencies": [1, 4], "engine": "sim"}
+GOOD = {
+    "model": "deepseek-ai/DeepSeek-R1",
+    "hardware": "h200_sxm",
+    "labels": ["TP8", "SEP4+1xDEP8"],
+    "scenarios": ["1k1k", "short:1024:128"],
+    "concurrencies": [1, 4],
+    "engine": "sim",
+}
 
 
 def test_spec_from_params_builds_a_valid_spec():
@@ -20,23 +26,26 @@ def test_spec_from_params_builds_a_valid_spec():
     assert spec_from_params({}).matrix[0].model == DEFAULTS["model"]
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"labels": ["TP0"]}, r"^labels: label 'TP0'"),
-    ({"labels": ["XYZ8"]}, r"^labels: .*modes are"),
-    ({"labels": []}, r"^labels: pick at least one"),
-    ({"labels": ["TP8", "TP8"]}, r"^labels: 'TP8' repeats"),
-    ({"model": "meta-llama/Llama-3.1-8B-Instruct", "labels": ["DEP8"]}, r"^labels: .*needs a MoE model"),
-    ({"model": "gpt-5"}, r"^model: unknown model 'gpt-5'"),
-    ({"hardware": "tpu"}, r"^hardware: 'tpu' is not one of"),
-    ({"concurrencies": [4, 1]}, r"^concurrencies: .*ascending"),
-    ({"concurrencies": [0]}, r"^concurrencies: .*positive"),
-    ({"scenarios": ["huge"]}, r"^scenarios: 'huge' is neither"),
-    ({"scenarios": ["1k1k", "1k1k"]}, r"^scenarios: .*repeat"),
-    ({"engine": "endpoint"}, r"^base_url: engine 'endpoint' needs"),
-    ({"engine": "endpoint", "base_url": "ftp://x"}, r"^base_url: 'ftp://x' is not an http"),
-    ({"base_url": "http://10.0.0.5:30000"}, r"^base_url: only used with engine 'endpoint'"),
-    ({"engine": "vllm"}, r"^engine: 'vllm' is not one of"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"labels": ["TP0"]}, r"^labels: label 'TP0'"),
+        ({"labels": ["XYZ8"]}, r"^labels: .*modes are"),
+        ({"labels": []}, r"^labels: pick at least one"),
+        ({"labels": ["TP8", "TP8"]}, r"^labels: 'TP8' repeats"),
+        ({"model": "meta-llama/Llama-3.1-8B-Instruct", "labels": ["DEP8"]}, r"^labels: .*needs a MoE model"),
+        ({"model": "gpt-5"}, r"^model: unknown model 'gpt-5'"),
+        ({"hardware": "tpu"}, r"^hardware: 'tpu' is not one of"),
+        ({"concurrencies": [4, 1]}, r"^concurrencies: .*ascending"),
+        ({"concurrencies": [0]}, r"^concurrencies: .*positive"),
+        ({"scenarios": ["huge"]}, r"^scenarios: 'huge' is neither"),
+        ({"scenarios": ["1k1k", "1k1k"]}, r"^scenarios: .*repeat"),
+        ({"engine": "endpoint"}, r"^base_url: engine 'endpoint' needs"),
+        ({"engine": "endpoint", "base_url": "ftp://x"}, r"^base_url: 'ftp://x' is not an http"),
+        ({"base_url": "http://10.0.0.5:30000"}, r"^base_url: only used with engine 'endpoint'"),
+        ({"engine": "vllm"}, r"^engine: 'vllm' is not one of"),
+    ],
+)
 def test_spec_from_params_rejects_bad_input_naming_the_param(bad, message):
     with pytest.raises(SpecError, match=message):
         spec_from_params({**GOOD, **bad})
@@ -65,18 +74,21 @@ def test_airflow_param_validation_accepts_the_defaults_and_a_good_form():
     assert _validate(dag, GOOD)["hardware"] == "h200_sxm"
 
 
-@pytest.mark.parametrize("bad, field", [
-    ({"labels": ["TP0"]}, "labels"),
-    ({"labels": ["tp8"]}, "labels"),
-    ({"labels": []}, "labels"),
-    ({"model": "gpt-5"}, "model"),
-    ({"precision": "int4"}, "precision"),
-    ({"concurrencies": [0]}, "concurrencies"),
-    ({"concurrencies": ["four"]}, "concurrencies"),
-    ({"scenarios": ["huge"]}, "scenarios"),
-    ({"engine": "vllm"}, "engine"),
-    ({"sim_time_scale": 0}, "sim_time_scale"),
-])
+@pytest.mark.parametrize(
+    "bad, field",
+    [
+        ({"labels": ["TP0"]}, "labels"),
+        ({"labels": ["tp8"]}, "labels"),
+        ({"labels": []}, "labels"),
+        ({"model": "gpt-5"}, "model"),
+        ({"precision": "int4"}, "precision"),
+        ({"concurrencies": [0]}, "concurrencies"),
+        ({"concurrencies": ["four"]}, "concurrencies"),
+        ({"scenarios": ["huge"]}, "scenarios"),
+        ({"engine": "vllm"}, "engine"),
+        ({"sim_time_scale": 0}, "sim_time_scale"),
+    ],
+)
 def test_airflow_param_validation_rejects_bad_form_input(bad, field):
     from airflow.sdk.exceptions import ParamValidationError
 
@@ -86,7 +98,7 @@ def test_airflow_param_validation_rejects_bad_form_input(bad, field):
 
 
 def test_form_enums_come_from_the_catalogs():
-    from frontier import catalog
+    from frontier.domain import catalog
 
     dag = _adhoc_dag()
     assert dag.params.get_param("model").schema["enum"] == catalog.model_names()
@@ -97,8 +109,8 @@ def test_form_enums_come_from_the_catalogs():
 def test_pools_one_per_hardware_slots_are_gpus():
     from pathlib import Path
 
-    from frontier import pools
-    from frontier.spec import load_spec
+    from frontier.domain.spec import load_spec
+    from frontier.planning import pools
 
     root = Path(__file__).resolve().parents[2]
     nightly = pools.pools_for_spec(load_spec(root / "sweeps/nightly.yaml"))
@@ -106,7 +118,10 @@ def test_pools_one_per_hardware_slots_are_gpus():
     smoke = pools.pools_for_spec(load_spec(root / "sweeps/smoke.yaml"))  # no inventory: largest label
     assert [(p.name, p.slots) for p in smoke] == [("frontier_gpu_h100_sxm", 2), ("frontier_gpu_h200_sxm", 8)]
     merged = pools.merge([nightly, smoke])
-    assert [(p.name, p.slots) for p in merged] == [("frontier_gpu_h100_sxm", 2), ("frontier_gpu_h200_sxm", 16)]
+    assert [(p.name, p.slots) for p in merged] == [
+        ("frontier_gpu_h100_sxm", 2),
+        ("frontier_gpu_h200_sxm", 16),
+    ]
     assert pools.slots_for(12, 16) == 12 and pools.slots_for(32, 16) == 16
     spec = spec_from_params(GOOD)
     assert [(p.name, p.slots) for p in pools.pools_for_spec(spec)] == [("frontier_gpu_h200_sxm", 12)]
@@ -115,7 +130,7 @@ def test_pools_one_per_hardware_slots_are_gpus():
 def test_pools_cli_dry_run_prints_airflow_import_json(capsys):
     import json
 
-    from frontier.pools_cli import main
+    from frontier.cli.pools import main
 
     assert main(["sync", "sweeps/smoke.yaml", "--dry-run"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -123,12 +138,35 @@ def test_pools_cli_dry_run_prints_airflow_import_json(capsys):
 
 
 def test_report_markdown_names_failures_and_regressions():
-    from frontier.report import RunReport
+    from frontier.analysis.report import RunReport
 
-    r = RunReport("r1", "partial", failures=[{"label": "DEP8", "scenario": "8k1k", "model": "m", "hardware": "h",
-                                                "max_concurrency": 64, "stage": "point", "reason": "5 of 20 failed"}],
-                  regressions=[{"label": "TP8", "scenario": "1k1k", "model": "m", "hardware": "h",
-                                "metric": "band_50", "before": 1000.0, "after": 800.0, "change_pct": -20.0}])
+    r = RunReport(
+        "r1",
+        "partial",
+        failures=[
+            {
+                "label": "DEP8",
+                "scenario": "8k1k",
+                "model": "m",
+                "hardware": "h",
+                "max_concurrency": 64,
+                "stage": "point",
+                "reason": "5 of 20 failed",
+            }
+        ],
+        regressions=[
+            {
+                "label": "TP8",
+                "scenario": "1k1k",
+                "model": "m",
+                "hardware": "h",
+                "metric": "band_50",
+                "before": 1000.0,
+                "after": 800.0,
+                "change_pct": -20.0,
+            }
+        ],
+    )
     assert not r.ok
     assert "1 failure(s) in DEP8 / 8k1k" in r.headline() and "TP8 band_50 -20.0%" in r.headline()
     md = r.markdown()

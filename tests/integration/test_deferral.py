@@ -32,7 +32,7 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def _spec(tmp: Path, faults: dict | None = None, **top):
-    from frontier.spec import parse_spec
+    from frontier.domain.spec import parse_spec
 
     data = copy.deepcopy(BASE)
     data["matrix"][0]["labels"] = ["TP1"]
@@ -47,15 +47,22 @@ def _spec(tmp: Path, faults: dict | None = None, **top):
 
 
 def _op(tmp: Path, faults: dict | None = None, **top):
-    from frontier.plan import plan
+    from frontier.planning.planner import plan
     from operators.frontier_ops import BenchmarkDeploymentOperator
 
     path, spec = _spec(tmp, faults, **top)
     (item,) = plan(spec)
-    op = BenchmarkDeploymentOperator(task_id="benchmark", deferrable=True, poll_s=0.1,
-                                     entry={"spec_path": str(path), "item": item.model_dump(mode="json")})
-    context = {"params": {"warehouse": str(tmp / "wh"), "artifacts": str(tmp / "art")},
-               "run_id": "defer-1", "dag_run": None}
+    op = BenchmarkDeploymentOperator(
+        task_id="benchmark",
+        deferrable=True,
+        poll_s=0.1,
+        entry={"spec_path": str(path), "item": item.model_dump(mode="json")},
+    )
+    context = {
+        "params": {"warehouse": str(tmp / "wh"), "artifacts": str(tmp / "art")},
+        "run_id": "defer-1",
+        "dag_run": None,
+    }
     return op, context, item
 
 
@@ -75,7 +82,7 @@ def _defer(op, context):
 
 def _forget_local_processes(monkeypatch):
     """As on another worker: no Popen objects, only process group ids."""
-    from frontier.targets.local import LocalTarget
+    from frontier.launch.targets.local import LocalTarget
 
     monkeypatch.setattr(LocalTarget, "_started", {})
 
@@ -93,7 +100,10 @@ def test_defer_then_resume_on_another_worker(tmp_path, monkeypatch):
     assert out["status"] == "success" and out["points_ok"] == 2, out
     assert out["engine_version"].startswith("0.5.23")
     assert gone(h["pid"]) and not sim_children()
-    assert q(tmp_path / "wh", "points", "select max_concurrency, status from t order by 1") == [(1, "ok"), (2, "ok")]
+    assert q(tmp_path / "wh", "points", "select max_concurrency, status from t order by 1") == [
+        (1, "ok"),
+        (2, "ok"),
+    ]
     (row,) = q(tmp_path / "wh", "deployments", "select status, engine_version, commands_json from t")
     assert row[0] == "success" and row[1].startswith("0.5.23") and "frontier.sim.launch_server" in row[2]
     # the resumed task without next_kwargs (what dag.test() hands back) finds the handle on disk
@@ -121,8 +131,9 @@ def test_readiness_timeout_lands_the_failure_and_raises(tmp_path):
 
 
 def test_on_kill_during_the_resumed_ladder_stops_the_server(tmp_path):
-    op, context, _ = _op(tmp_path, {"slow_tokens": 200}, scenarios=[{"name": "t", "isl": 16, "osl": 64}],
-                            request_timeout_s=60)
+    op, context, _ = _op(
+        tmp_path, {"slow_tokens": 200}, scenarios=[{"name": "t", "isl": 16, "osl": 64}], request_timeout_s=60
+    )
     trig, state = _defer(op, context)
     pid = state["deployment"]["handles"][0]["pid"]
     ev = first_event(trig)
@@ -158,9 +169,12 @@ def test_dag_test_runs_the_deferral_in_process(tmp_path_factory):
     spec["concurrencies"] = [1]
     path = tmp / "tiny.yaml"
     path.write_text(yaml.safe_dump(spec))
-    env = {"FRONTIER_WAREHOUSE": str(tmp / "warehouse"), "FRONTIER_SITE": str(tmp / "site"),
-           "FRONTIER_ARTIFACTS": str(tmp / "artifacts"),
-           "FRONTIER_DEFERRABLE": "1"}  # a one-machine Airflow: local-target deployments may defer too
+    env = {
+        "FRONTIER_WAREHOUSE": str(tmp / "warehouse"),
+        "FRONTIER_SITE": str(tmp / "site"),
+        "FRONTIER_ARTIFACTS": str(tmp / "artifacts"),
+        "FRONTIER_DEFERRABLE": "1",
+    }  # a one-machine Airflow: local-target deployments may defer too
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     from operators.local_run import init_db, run_dag_once
@@ -188,23 +202,47 @@ def test_deferred_pd_launch_starts_the_router_after_its_servers(tmp_path, monkey
     """A PD plan defers on its servers only; the resumed task starts the router, then stops all."""
     import sys
 
-    from frontier import engines
-    from frontier.commands import LaunchPlan, RouterCommand, ServerCommand
-    from frontier.engines.process import free_port
-    from frontier.plan import plan
-    from frontier.targets import split_cluster
+    from frontier.launch import engines
+    from frontier.launch.process import free_port
+    from frontier.launch.targets import split_cluster
+    from frontier.planning.planner import plan
+    from frontier.planning.sglang_args import LaunchPlan, RouterCommand, ServerCommand
 
     _, spec = _spec(tmp_path)
     (item,) = plan(spec)
     sp, rp = free_port(), free_port()
 
     def sim(port):
-        return [sys.executable, "-m", "frontier.sim.launch_server", "--port", str(port), "--host", "127.0.0.1"]
+        return [
+            sys.executable,
+            "-m",
+            "frontier.sim.launch_server",
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+        ]
 
-    lp = LaunchPlan(label="TP1", engine="sim", endpoint_url=f"http://127.0.0.1:{rp}", servers=[ServerCommand(
-        role="prefill", group_index=0, replica=0, node_rank=0, nnodes=1, host="127.0.0.1", port=sp, gpus=1,
-        argv=sim(sp), url=f"http://127.0.0.1:{sp}")],
-        router=RouterCommand(argv=sim(rp), host="127.0.0.1", port=rp, url=f"http://127.0.0.1:{rp}"))
+    lp = LaunchPlan(
+        label="TP1",
+        engine="sim",
+        endpoint_url=f"http://127.0.0.1:{rp}",
+        servers=[
+            ServerCommand(
+                role="prefill",
+                group_index=0,
+                replica=0,
+                node_rank=0,
+                nnodes=1,
+                host="127.0.0.1",
+                port=sp,
+                gpus=1,
+                argv=sim(sp),
+                url=f"http://127.0.0.1:{sp}",
+            )
+        ],
+        router=RouterCommand(argv=sim(rp), host="127.0.0.1", port=rp, url=f"http://127.0.0.1:{rp}"),
+    )
     monkeypatch.setattr(engines, "target_plan", lambda it, sp_: (lp, split_cluster({})[1]))
     dep = engines.start(item, spec, tmp_path / "item")
     assert len(dep.processes) == 1 and dep.router_pending
@@ -239,7 +277,14 @@ def test_killing_the_deferred_task_stops_its_deployment(tmp_path, monkeypatch):
 def test_deferral_defaults_to_remote_targets_only(monkeypatch):
     from operators.wiring import deferrable
 
-    for value, want in (("auto", "auto"), ("", "auto"), ("1", True), ("always", True), ("0", False), ("off", False)):
+    for value, want in (
+        ("auto", "auto"),
+        ("", "auto"),
+        ("1", True),
+        ("always", True),
+        ("0", False),
+        ("off", False),
+    ):
         monkeypatch.setenv("FRONTIER_DEFERRABLE", value)
         assert deferrable() == want, value
     monkeypatch.delenv("FRONTIER_DEFERRABLE")
@@ -251,12 +296,14 @@ def test_a_local_handle_is_never_signalled_from_another_machine(tmp_path):
     import subprocess
 
     from frontier.errors import FrontierError
-    from frontier.targets.base import Handle
-    from frontier.targets.local import LocalTarget
+    from frontier.launch.targets.base import Handle
+    from frontier.launch.targets.local import LocalTarget
 
     proc = subprocess.Popen(["sleep", "30"], start_new_session=True)
     try:
-        handle = Handle(target="local", name="server 0", host="127.0.0.1", pid=proc.pid, machine="another-worker")
+        handle = Handle(
+            target="local", name="server 0", host="127.0.0.1", pid=proc.pid, machine="another-worker"
+        )
         with pytest.raises(FrontierError, match="runs on worker 'another-worker'"):
             LocalTarget().stop(handle, grace_s=0.1)
         with pytest.raises(FrontierError, match="only be used and stopped on the machine that started it"):

@@ -16,10 +16,20 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def test_flags_parse_and_roundtrip_from_spec_keys():
-    from frontier.spec import Faults
+    from frontier.domain.spec import Faults
 
-    f = Faults(crash_after=5, hang_start=True, malformed_sse=0.25, http_error=0.1, http_status=503,
-               cut_stream=0.5, slow_tokens=2.0, slow_start=1.5, hang_after=7, oom_start=True)
+    f = Faults(
+        crash_after=5,
+        hang_start=True,
+        malformed_sse=0.25,
+        http_error=0.1,
+        http_status=503,
+        cut_stream=0.5,
+        slow_tokens=2.0,
+        slow_start=1.5,
+        hang_after=7,
+        oom_start=True,
+    )
     argv = F.to_argv(f.flags())
     cfg = parse_config(["--seed", "4", *argv])
     assert cfg.faults == F.FaultConfig(**f.model_dump(), seed=4)
@@ -69,8 +79,13 @@ def test_hang_after_freezes_on_request_n_plus_one():
 
 
 def test_oom_start_prints_sglang_oom_and_exits_1():
-    out = subprocess.run([sys.executable, "-m", "frontier.sim.launch_server", "--port", "0", "--fault-oom-start"],
-                         capture_output=True, text=True, timeout=30, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "frontier.sim.launch_server", "--port", "0", "--fault-oom-start"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert out.returncode == 1
     assert "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate" in out.stderr
     assert "Scheduler hit an exception" in out.stderr
@@ -83,14 +98,28 @@ def test_http_errors_follow_the_seed_over_http(tmp_path):
     import urllib.error
     import urllib.request
 
-    from frontier.engines.process import ManagedProcess, free_port
+    from frontier.launch.process import ManagedProcess, free_port
 
     def statuses(seed: int) -> list[int]:
         port = free_port()
-        mp = ManagedProcess([sys.executable, "-m", "frontier.sim.launch_server", "--port", str(port),
-                             "--time-scale", "20", "--seed", str(seed),
-                             "--fault-http-error", "0.5", "--fault-http-status", "503"],
-                            tmp_path / f"s{seed}-{time.monotonic_ns()}.log").start()
+        mp = ManagedProcess(
+            [
+                sys.executable,
+                "-m",
+                "frontier.sim.launch_server",
+                "--port",
+                str(port),
+                "--time-scale",
+                "20",
+                "--seed",
+                str(seed),
+                "--fault-http-error",
+                "0.5",
+                "--fault-http-status",
+                "503",
+            ],
+            tmp_path / f"s{seed}-{time.monotonic_ns()}.log",
+        ).start()
         try:
             mp.wait_ready(f"http://127.0.0.1:{port}", 20, paths=("/health",))
             out = []
@@ -98,7 +127,8 @@ def test_http_errors_follow_the_seed_over_http(tmp_path):
                 req = urllib.request.Request(
                     f"http://127.0.0.1:{port}/generate",
                     data=json.dumps({"text": "a b c", "sampling_params": {"max_new_tokens": 2}}).encode(),
-                    headers={"Content-Type": "application/json"})
+                    headers={"Content-Type": "application/json"},
+                )
                 try:
                     with urllib.request.urlopen(req, timeout=10) as r:
                         out.append(r.status)

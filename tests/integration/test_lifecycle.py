@@ -28,7 +28,7 @@ pytestmark = pytest.mark.timeout(90)
 def _spec(tmp: Path, faults: dict, **top) -> tuple[Path, object]:
     import copy
 
-    from frontier.spec import parse_spec
+    from frontier.domain.spec import parse_spec
 
     data = copy.deepcopy(BASE)
     data["matrix"][0]["labels"] = ["TP1"]
@@ -42,15 +42,19 @@ def _spec(tmp: Path, faults: dict, **top) -> tuple[Path, object]:
 
 def _run_operator_and_kill(tmp: Path, faults: dict, ready, **top):
     pytest.importorskip("airflow")
-    from frontier.plan import plan
+    from frontier.planning.planner import plan
     from operators.frontier_ops import BenchmarkDeploymentOperator
 
     path, spec = _spec(tmp, faults, **top)
     (item,) = plan(spec)
-    op = BenchmarkDeploymentOperator(task_id="benchmark", entry={"spec_path": str(path),
-                                                                  "item": item.model_dump(mode="json")})
-    context = {"params": {"warehouse": str(tmp / "wh"), "artifacts": str(tmp / "art")},
-               "run_id": "kill-1", "dag_run": None}
+    op = BenchmarkDeploymentOperator(
+        task_id="benchmark", entry={"spec_path": str(path), "item": item.model_dump(mode="json")}
+    )
+    context = {
+        "params": {"warehouse": str(tmp / "wh"), "artifacts": str(tmp / "art")},
+        "run_id": "kill-1",
+        "dag_run": None,
+    }
     result: dict = {}
 
     def work():
@@ -81,7 +85,8 @@ def _run_operator_and_kill(tmp: Path, faults: dict, ready, **top):
 
 def test_on_kill_during_launch_stops_the_server(tmp_path):
     result, took, item = _run_operator_and_kill(
-        tmp_path, {"slow_start": 60}, ready=lambda dep: True, ready_timeout_s=60)
+        tmp_path, {"slow_start": 60}, ready=lambda dep: True, ready_timeout_s=60
+    )
     assert took < 15
     assert "error" in result  # a launch failure fails the task (Airflow may retry it)
     assert "deployment failed" in str(result["error"])
@@ -93,8 +98,12 @@ def test_on_kill_during_launch_stops_the_server(tmp_path):
 def test_on_kill_mid_ladder_stops_the_server_and_records_why(tmp_path):
     # a very degraded GPU: each request takes seconds, so the kill lands mid-point
     _, took, _ = _run_operator_and_kill(
-        tmp_path, {"slow_tokens": 200}, ready=lambda dep: bool(dep.server_info),
-        scenarios=[{"name": "t", "isl": 16, "osl": 64}], request_timeout_s=60)
+        tmp_path,
+        {"slow_tokens": 200},
+        ready=lambda dep: bool(dep.server_info),
+        scenarios=[{"name": "t", "isl": 16, "osl": 64}],
+        request_timeout_s=60,
+    )
     assert took < 15
     fails = q(tmp_path / "wh", "failures", "select max_concurrency, reason from t order by 1")
     assert [f[0] for f in fails] == [1, 2]
@@ -112,7 +121,7 @@ time.sleep(120)
 
 
 def test_stop_kills_the_whole_process_group(tmp_path):
-    from frontier.engines.process import ManagedProcess
+    from frontier.launch.process import ManagedProcess
 
     mp = ManagedProcess([sys.executable, "-c", _STUBBORN], tmp_path / "stubborn.log", name="stubborn").start()
     deadline = time.monotonic() + 10
@@ -136,7 +145,7 @@ def test_stop_kills_the_whole_process_group(tmp_path):
 
 def test_sigterm_ends_a_hung_sim_server_promptly(tmp_path):
     """A frozen server (hang_start) still exits on SIGTERM within its shutdown timeout."""
-    from frontier.engines.process import ManagedProcess, free_port
+    from frontier.launch.process import ManagedProcess, free_port
 
     port = free_port()
     argv = [sys.executable, "-m", "frontier.sim.launch_server", "--port", str(port), "--fault-hang-start"]
@@ -146,8 +155,9 @@ def test_sigterm_ends_a_hung_sim_server_promptly(tmp_path):
         time.sleep(0.05)
     # an open, never-answered request while it stops
     probe = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}/health', timeout=30)"
-    held = subprocess.Popen([sys.executable, "-c", probe],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    held = subprocess.Popen(
+        [sys.executable, "-c", probe], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     time.sleep(0.5)
     t0 = time.monotonic()
     code = mp.stop(grace_s=8.0)
@@ -157,8 +167,8 @@ def test_sigterm_ends_a_hung_sim_server_promptly(tmp_path):
 
 
 def test_artifacts_keep_each_items_server_log(tmp_path):
-    from frontier.pipeline import RunContext, run_item
-    from frontier.plan import plan
+    from frontier.planning.planner import plan
+    from frontier.run.pipeline import RunContext, run_item
 
     _, spec = _spec(tmp_path, {"crash_after": 1})
     (item,) = plan(spec)

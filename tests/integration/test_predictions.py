@@ -15,18 +15,21 @@ from pathlib import Path
 
 import pytest
 
-from frontier.pipeline import PREDICT_MAX_CONCURRENCY, RunContext, predict_item, run_sweep
-from frontier.plan import plan
-from frontier.spec import parse_spec
+from frontier.domain.spec import parse_spec
+from frontier.planning.planner import plan
+from frontier.run.pipeline import PREDICT_MAX_CONCURRENCY, RunContext, predict_item, run_sweep
 
 pytestmark = pytest.mark.timeout(180)
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 
 SMOKE = {
-    "name": "pred", "engine": "sim",
+    "name": "pred",
+    "engine": "sim",
     "scenarios": [{"name": "s", "isl": 256, "osl": 16}],
     "concurrencies": [1, 4],
-    "num_prompts_multiplier": 2, "min_prompts": 4, "warmup_multiplier": 1.0,
+    "num_prompts_multiplier": 2,
+    "min_prompts": 4,
+    "warmup_multiplier": 1.0,
     "sim": {"time_scale": 4.0},
     "matrix": [{"model": LLAMA, "hardware": "h100_sxm", "precision": "fp8", "labels": ["TP1", "TP2"]}],
 }
@@ -47,10 +50,16 @@ def test_predictions_land_per_point(smoke_run):
 
     tmp, ctx = smoke_run
     con = connect(ctx.warehouse)
-    rows = con.execute("select label, scenario, max_concurrency, gpus, error, tok_s_gpu, tpot_ms, model_version "
-                       "from predictions where run_id = 'pred-1' order by 1, 3").fetchall()
-    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [("TP1", "s", 1, 1), ("TP1", "s", 4, 1),
-                                                         ("TP2", "s", 1, 2), ("TP2", "s", 4, 2)]
+    rows = con.execute(
+        "select label, scenario, max_concurrency, gpus, error, tok_s_gpu, tpot_ms, model_version "
+        "from predictions where run_id = 'pred-1' order by 1, 3"
+    ).fetchall()
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+        ("TP1", "s", 1, 1),
+        ("TP1", "s", 4, 1),
+        ("TP2", "s", 1, 2),
+        ("TP2", "s", 4, 2),
+    ]
     assert all(r[4] is None and r[5] > 0 and r[6] > 0 and r[7] for r in rows)
     # one Parquet part per item, like every other table: a retried item replaces its own rows
     parts = sorted(p.name for p in (tmp / "wh" / "predictions").rglob("*.parquet"))
@@ -84,12 +93,22 @@ def test_site_draws_the_predicted_curves(smoke_run):
 
 
 def test_unpredictable_points_keep_a_row_with_the_reason():
-    spec = parse_spec({
-        "name": "x", "engine": "sim", "scenarios": [{"name": "big", "isl": 8192, "osl": 1024}],
-        "concurrencies": [1, 2, PREDICT_MAX_CONCURRENCY + 1],
-        "matrix": [{"model": "deepseek-ai/DeepSeek-R1", "hardware": "h200_sxm", "precision": "fp8",
-                    "labels": ["TP8", "TP2"]}],
-    })
+    spec = parse_spec(
+        {
+            "name": "x",
+            "engine": "sim",
+            "scenarios": [{"name": "big", "isl": 8192, "osl": 1024}],
+            "concurrencies": [1, 2, PREDICT_MAX_CONCURRENCY + 1],
+            "matrix": [
+                {
+                    "model": "deepseek-ai/DeepSeek-R1",
+                    "hardware": "h200_sxm",
+                    "precision": "fp8",
+                    "labels": ["TP8", "TP2"],
+                }
+            ],
+        }
+    )
     items = {it.label: it for it in plan(spec)}
     ok = predict_item(items["TP8"], spec)
     assert [r["max_concurrency"] for r in ok] == [1, 2]  # above the cap: skipped
@@ -101,7 +120,7 @@ def test_unpredictable_points_keep_a_row_with_the_reason():
 
 def test_sglang_items_get_the_fp8_kv_prediction():
     """engine sglang: the prediction models the KV cache dtype its command line sets."""
-    from frontier.pipeline import _kv_dtype
+    from frontier.run.pipeline import _kv_dtype
 
     spec = parse_spec({**SMOKE, "engine": "sglang", "sim": {}})
     item = plan(spec)[0]
@@ -112,7 +131,7 @@ def test_sglang_items_get_the_fp8_kv_prediction():
 
 def test_cli_run_lands_predictions(tmp_path: Path):
     """``run_item`` with predict=False lands none (the switch exists for callers that predict elsewhere)."""
-    from frontier.pipeline import run_item
+    from frontier.run.pipeline import run_item
     from frontier.warehouse import connect
 
     spec = parse_spec({**SMOKE, "concurrencies": [1], "matrix": [{**SMOKE["matrix"][0], "labels": ["TP1"]}]})

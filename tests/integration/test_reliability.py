@@ -1,4 +1,4 @@
-"""Issue 10: every injected fault, end to end through ``frontier.pipeline.run_sweep``.
+"""Issue 10: every injected fault, end to end through ``frontier.run.pipeline.run_sweep``.
 
 Each row runs a tiny sweep (ISL 16, OSL 4, ladder [1, 2], 4 prompts per point) with two labels:
 the faulted one first (TP2) and a healthy one after it (TP1), on real simulated-server processes
@@ -20,9 +20,9 @@ import duckdb
 import psutil
 import pytest
 
-from frontier.pipeline import RunContext, run_sweep
-from frontier.plan import plan
-from frontier.spec import parse_spec
+from frontier.domain.spec import parse_spec
+from frontier.planning.planner import plan
+from frontier.run.pipeline import RunContext, run_sweep
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -82,7 +82,9 @@ def q(wh: Path, table: str, sql: str) -> list[tuple]:
     if not files:
         return []
     con = duckdb.connect()
-    con.execute(f"create view t as select * from read_parquet({[str(f) for f in files]!r}, union_by_name=true)")
+    con.execute(
+        f"create view t as select * from read_parquet({[str(f) for f in files]!r}, union_by_name=true)"
+    )
     return con.execute(sql).fetchall()
 
 
@@ -101,18 +103,27 @@ class Run:
             self.pids.setdefault(key, []).extend(dep.pids())
 
         kw.setdefault("retry_delay_s", 0.2)
-        self.status, self.outcomes = run_sweep(spec, self.ctx, progress=self.messages.append,
-                                               on_started=started, **kw)
+        self.status, self.outcomes = run_sweep(
+            spec, self.ctx, progress=self.messages.append, on_started=started, **kw
+        )
         self.elapsed = time.monotonic() - t0
         self.by_label = {o["label"]: o for o in self.outcomes}
 
     def failures(self, label: str = "TP2") -> list[tuple]:
-        return q(self.wh, "failures", f"select max_concurrency, stage, reason, log_tail from t "
-                                      f"where label = '{label}' order by max_concurrency nulls first")
+        return q(
+            self.wh,
+            "failures",
+            f"select max_concurrency, stage, reason, log_tail from t "
+            f"where label = '{label}' order by max_concurrency nulls first",
+        )
 
     def points(self, label: str) -> list[tuple]:
-        return q(self.wh, "points", f"select max_concurrency, status, completed, failed, error_rate, "
-                                    f"median_tpot_ms from t where label = '{label}' order by 1")
+        return q(
+            self.wh,
+            "points",
+            f"select max_concurrency, status, completed, failed, error_rate, "
+            f"median_tpot_ms from t where label = '{label}' order by 1",
+        )
 
     def log(self, label: str = "TP2") -> str:
         return (self.art / self.run_id / self.items[label].key / "sim-server.log").read_text()
@@ -296,4 +307,7 @@ def test_rerun_same_run_id_replaces_and_concurrent_runs_both_land(tmp_path):
     wh = tmp_path / "shared" / "wh"
     rows = q(wh, "points", "select run_id, count(*), count(distinct label) from t group by 1 order by 1")
     assert rows == [("conc-a", 4, 2), ("conc-b", 4, 2)]
-    assert q(wh, "runs", "select run_id, status from t order by 1") == [("conc-a", "success"), ("conc-b", "success")]
+    assert q(wh, "runs", "select run_id, status from t order by 1") == [
+        ("conc-a", "success"),
+        ("conc-b", "success"),
+    ]

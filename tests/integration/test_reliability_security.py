@@ -20,9 +20,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from frontier.pipeline import RunContext, build_marts, run_sweep
-from frontier.redact import MASK, redact_argv, redact_obj, redact_text
-from frontier.spec import parse_spec
+from frontier.common.redact import MASK, redact_argv, redact_obj, redact_text
+from frontier.domain.spec import parse_spec
+from frontier.run.pipeline import RunContext, build_marts, run_sweep
 from tests.integration.test_reliability import BASE, q
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,10 +36,12 @@ ENV_SECRET = "Zp3-very-private-passphrase"
 # ---- the redaction rules ------------------------------------------------------------------------
 def test_redact_text_masks_env_values_flags_and_token_shapes():
     env = {"HF_TOKEN": HF, "DB_PASSWORD": ENV_SECRET, "TOKENIZERS_PARALLELISM": "false", "SSH_KEY_PATH": "x"}
-    text = (f"launch --api-key {API_KEY} --hf-token={HF} --admin-api-key 'abc12345' pw {ENV_SECRET} "
-            f"Authorization: Bearer abcdefghijkl HF_TOKEN={HF} "
-            "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY----- "
-            "ghp_" + "a" * 36 + " AKIAABCDEFGHIJKLMNOP")
+    text = (
+        f"launch --api-key {API_KEY} --hf-token={HF} --admin-api-key 'abc12345' pw {ENV_SECRET} "
+        f"Authorization: Bearer abcdefghijkl HF_TOKEN={HF} "
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY----- "
+        "ghp_" + "a" * 36 + " AKIAABCDEFGHIJKLMNOP"
+    )
     out = redact_text(text, env)
     for secret in (API_KEY, HF, "abc12345", ENV_SECRET, "abcdefghijkl", "MIIEow", "ghp_aaaa", "AKIAABCD"):
         assert secret not in out, (secret, out)
@@ -52,10 +54,23 @@ def test_redact_text_masks_env_values_flags_and_token_shapes():
 
 def test_redact_argv_and_objects():
     argv = ["python", "-m", "sglang.launch_server", "--api-key", API_KEY, "--hf-token=" + HF, "--tp", "8"]
-    assert redact_argv(argv) == ["python", "-m", "sglang.launch_server", "--api-key", MASK, "--hf-token=***",
-                                 "--tp", "8"]
-    info = {"api_key": API_KEY, "hf_token": None, "tp_size": 8, "ignored_args": ["--api-key", API_KEY],
-            "nested": [{"password": "x"}, f"see {HF}"]}
+    assert redact_argv(argv) == [
+        "python",
+        "-m",
+        "sglang.launch_server",
+        "--api-key",
+        MASK,
+        "--hf-token=***",
+        "--tp",
+        "8",
+    ]
+    info = {
+        "api_key": API_KEY,
+        "hf_token": None,
+        "tp_size": 8,
+        "ignored_args": ["--api-key", API_KEY],
+        "nested": [{"password": "x"}, f"see {HF}"],
+    }
     out = redact_obj(info)
     assert API_KEY not in json.dumps(out) and HF not in json.dumps(out)
     assert out["tp_size"] == 8 and out["hf_token"] is None and out["nested"][0]["password"] == MASK
@@ -80,8 +95,10 @@ def test_secrets_in_env_and_flags_never_reach_warehouse_site_logs(tmp_path, monk
     monkeypatch.setenv("HF_TOKEN", HF)
     monkeypatch.setenv("FRONTIER_TEST_SECRET", ENV_SECRET)
     data = copy.deepcopy(BASE)
-    data["matrix"][0]["server_args"] = {"TP1": ["--api-key", API_KEY, f"--hf-token={HF}"],
-                                        "TP2": ["--api-key", API_KEY]}
+    data["matrix"][0]["server_args"] = {
+        "TP1": ["--api-key", API_KEY, f"--hf-token={HF}"],
+        "TP2": ["--api-key", API_KEY],
+    }
     data["matrix"][0]["faults"] = {"TP2": {"crash_after": 1}}  # a failure with a log tail
     spec = parse_spec(data)
     ctx = RunContext("sec-1", dt.date(2026, 3, 1), str(tmp_path / "wh"), str(tmp_path / "art"))
@@ -95,7 +112,9 @@ def test_secrets_in_env_and_flags_never_reach_warehouse_site_logs(tmp_path, monk
     for secret in (HF, API_KEY):
         assert secret not in text
     # the commands and server info are still there, masked
-    cmds = q(tmp_path / "wh", "deployments", "select commands_json, server_info_json from t where label = 'TP1'")
+    cmds = q(
+        tmp_path / "wh", "deployments", "select commands_json, server_info_json from t where label = 'TP1'"
+    )
     assert '"--api-key", "***"' in cmds[0][0] and "--hf-token=***" in cmds[0][0]
     assert MASK in cmds[0][1]
 
@@ -169,7 +188,7 @@ def test_hostile_server_text_cannot_inject_sql_or_html(tmp_path):
     assert len(reasons) == 2 and all(EVIL[:40] in r[0] for r in reasons)
     assert q(wh, "points", "select count(*) from t where run_id = 'evil-1'") == [(2,)]
     assert q(wh, "deployments", "select engine_version from t where run_id = 'evil-1'") == [(EVIL,)]
-    from frontier.pipeline import item_statuses
+    from frontier.run.pipeline import item_statuses
 
     assert item_statuses(ctx) == [{"status": "failed", "engine_version": EVIL}]
     from frontier.site import publish
@@ -232,8 +251,13 @@ def test_worker_sigkilled_mid_landing_leaves_a_readable_warehouse(tmp_path):
 
     root = tmp_path / "wh"
     for delay in (0.6, 1.1, 1.7):
-        p = subprocess.Popen([sys.executable, "-c", _LANDER, str(root)], stdout=subprocess.PIPE, text=True,
-                             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        p = subprocess.Popen(
+            [sys.executable, "-c", _LANDER, str(root)],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         assert p.stdout.readline().strip() == "ready"
         time.sleep(delay)
         p.send_signal(signal.SIGKILL)
@@ -242,7 +266,9 @@ def test_worker_sigkilled_mid_landing_leaves_a_readable_warehouse(tmp_path):
         assert report.ok, report.quarantined  # nothing half-written became visible
         files = list(root.rglob("*.parquet"))
         assert len(files) == 1
-        n, gens = duckdb.sql(f"select count(*), count(distinct error) from read_parquet('{files[0]}')").fetchall()[0]
+        n, gens = duckdb.sql(
+            f"select count(*), count(distinct error) from read_parquet('{files[0]}')"
+        ).fetchall()[0]
         assert (n, gens) == (2000, 1)  # one whole generation: no duplicate, no half rows
         assert not [f for f in root.rglob("*") if f.name.endswith(".tmp")]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from frontier.commands import LaunchOptions, build_launch_plan
+from frontier.planning.sglang_args import LaunchOptions, build_launch_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV_PY = Path(os.environ.get("FRONTIER_SGLANG_PYTHON", ROOT / ".venv-sglang" / "bin" / "python"))

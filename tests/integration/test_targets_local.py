@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from frontier.engines.process import LaunchError, free_port
-from frontier.targets import LocalTarget, launch, stop_all
-from frontier.targets.plans import deployment_plan
+from frontier.launch.process import LaunchError, free_port
+from frontier.launch.targets import LocalTarget, launch, stop_all
+from frontier.launch.targets.plans import deployment_plan
 
 pytestmark = pytest.mark.timeout(60)
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
@@ -26,8 +26,14 @@ def gone(pid: int) -> bool:
 
 
 def _plan(label="TP2", **cluster):
-    return deployment_plan(label, model=LLAMA, hardware="h100_sxm", precision="fp8", engine="sim",
-                           cluster={"python": sys.executable, "base_port": free_port(), **cluster})[0]
+    return deployment_plan(
+        label,
+        model=LLAMA,
+        hardware="h100_sxm",
+        precision="fp8",
+        engine="sim",
+        cluster={"python": sys.executable, "base_port": free_port(), **cluster},
+    )[0]
 
 
 def test_local_sim_lifecycle(tmp_path):
@@ -61,11 +67,12 @@ def test_exit_before_ready_is_a_launch_error(tmp_path):
 
 
 def test_gpu_slices_and_base_gpu_id(tmp_path, monkeypatch):
-    from frontier.commands import build_launch_plan
+    from frontier.planning.sglang_args import build_launch_plan
 
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3,5,7,8,9,10,11,12")
-    plan = build_launch_plan("2xTEP4+1xDEP8", model="deepseek-ai/DeepSeek-R1", hardware="h200_sxm",
-                             precision="fp8")
+    plan = build_launch_plan(
+        "2xTEP4+1xDEP8", model="deepseek-ai/DeepSeek-R1", hardware="h200_sxm", precision="fp8"
+    )
     servers = plan.servers[:2]  # two 4-GPU prefill servers on one node; the second has --base-gpu-id 4
     assert "--base-gpu-id" in servers[1].argv
     t = LocalTarget(gpus="auto")

@@ -2,7 +2,7 @@
 
 - engine sglang on target local: each server gets its own ``CUDA_VISIBLE_DEVICES`` slice and
   loses ``--base-gpu-id`` (golden argv and env, through ``engines.launch``'s real code path);
-- a sweep with ``target: ssh`` on the simulated engine through ``frontier.pipeline`` end to end
+- a sweep with ``target: ssh`` on the simulated engine through ``frontier.run.pipeline`` end to end
   (``run_sweep`` -> ``run_item``) against a real loopback sshd (skipped when sshd cannot start),
   with ``cluster.ssh`` settings in the spec, over the OpenSSH client and over Airflow's SSHHook;
 - ``target: kubernetes`` through ``engines.launch`` / ``start`` / ``attach`` with the in-memory
@@ -20,9 +20,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from frontier.engines.process import LaunchError, free_port
-from frontier.pipeline import RunContext, run_sweep
-from frontier.spec import parse_spec
+from frontier.domain.spec import parse_spec
+from frontier.launch.process import LaunchError, free_port
+from frontier.run.pipeline import RunContext, run_sweep
 from tests.integration.test_targets_ssh import group_left, sshd  # noqa: F401  (the module-scoped fixture)
 from tests.unit.test_targets import FakeKube
 
@@ -36,39 +36,92 @@ def q(wh: Path, table: str, sql: str) -> list[tuple]:
     if not files:
         return []
     con = duckdb.connect()
-    con.execute(f"create view t as select * from read_parquet({[str(f) for f in files]!r}, union_by_name=true)")
+    con.execute(
+        f"create view t as select * from read_parquet({[str(f) for f in files]!r}, union_by_name=true)"
+    )
     return con.execute(sql).fetchall()
 
 
 # --------------------------------------------------------------------------- --base-gpu-id (local sglang)
 
-PD_SPEC = {"name": "g", "engine": "sglang", "scenarios": ["1k1k"], "concurrencies": [1], "ready_timeout_s": 5,
-           "matrix": [{"model": LLAMA, "hardware": "h100_sxm", "precision": "fp8", "labels": ["2xTP2+1xTP4"]}]}
+PD_SPEC = {
+    "name": "g",
+    "engine": "sglang",
+    "scenarios": ["1k1k"],
+    "concurrencies": [1],
+    "ready_timeout_s": 5,
+    "matrix": [{"model": LLAMA, "hardware": "h100_sxm", "precision": "fp8", "labels": ["2xTP2+1xTP4"]}],
+}
 SERVER = ["python3", "-m", "sglang.launch_server", "--model-path", LLAMA, "--host", "127.0.0.1"]
 FLAGS = ["--quantization", "fp8", "--kv-cache-dtype", "fp8_e4m3"]
 GOLDEN = [  # (argv, CUDA_VISIBLE_DEVICES) with CUDA_VISIBLE_DEVICES=3,4,5,6,7,8,9,10 on the worker
-    (SERVER + ["--port", "30000", "--tp-size", "2", *FLAGS, "--disaggregation-mode", "prefill",
-               "--disaggregation-transfer-backend", "mooncake", "--disaggregation-bootstrap-port", "8998"], "3,4"),
-    (SERVER + ["--port", "30010", "--tp-size", "2", *FLAGS, "--disaggregation-mode", "prefill",
-               "--disaggregation-transfer-backend", "mooncake", "--disaggregation-bootstrap-port", "8999"], "5,6"),
-    (SERVER + ["--port", "30020", "--tp-size", "4", *FLAGS, "--disaggregation-mode", "decode",
-               "--disaggregation-transfer-backend", "mooncake"], "7,8,9,10"),
+    (
+        SERVER
+        + [
+            "--port",
+            "30000",
+            "--tp-size",
+            "2",
+            *FLAGS,
+            "--disaggregation-mode",
+            "prefill",
+            "--disaggregation-transfer-backend",
+            "mooncake",
+            "--disaggregation-bootstrap-port",
+            "8998",
+        ],
+        "3,4",
+    ),
+    (
+        SERVER
+        + [
+            "--port",
+            "30010",
+            "--tp-size",
+            "2",
+            *FLAGS,
+            "--disaggregation-mode",
+            "prefill",
+            "--disaggregation-transfer-backend",
+            "mooncake",
+            "--disaggregation-bootstrap-port",
+            "8999",
+        ],
+        "5,6",
+    ),
+    (
+        SERVER
+        + [
+            "--port",
+            "30020",
+            "--tp-size",
+            "4",
+            *FLAGS,
+            "--disaggregation-mode",
+            "decode",
+            "--disaggregation-transfer-backend",
+            "mooncake",
+        ],
+        "7,8,9,10",
+    ),
 ]
 
 
 def test_local_sglang_slices_gpus_and_drops_base_gpu_id(tmp_path, monkeypatch):
-    from frontier import engines
-    from frontier.plan import plan, plan_launch
+    from frontier.launch import engines
+    from frontier.planning.planner import plan, plan_launch
 
     spec = parse_spec(PD_SPEC)
     (item,) = plan(spec)
     lp = plan_launch(spec, item.label, item.model, item.hardware, item.precision)
     # the plan places the servers on one 8-GPU node: offsets 0, 2, 4 ...
-    assert [s.argv[s.argv.index("--base-gpu-id") + 1] if "--base-gpu-id" in s.argv else "0"
-            for s in lp.servers] == ["0", "2", "4"]
+    assert [
+        s.argv[s.argv.index("--base-gpu-id") + 1] if "--base-gpu-id" in s.argv else "0" for s in lp.servers
+    ] == ["0", "2", "4"]
     # ... which must not survive the per-server slice (the second server would look at GPUs 2-3 of a 2-GPU slice)
-    assert [(a, e["CUDA_VISIBLE_DEVICES"]) for a, e in
-            engines.local_gpu_commands(lp.servers, "3,4,5,6,7,8,9,10")] == GOLDEN
+    assert [
+        (a, e["CUDA_VISIBLE_DEVICES"]) for a, e in engines.local_gpu_commands(lp.servers, "3,4,5,6,7,8,9,10")
+    ] == GOLDEN
 
     started: list[tuple[list[str], dict]] = []
 
@@ -100,14 +153,25 @@ def test_local_sglang_slices_gpus_and_drops_base_gpu_id(tmp_path, monkeypatch):
 
 # --------------------------------------------------------------------------- ssh, end to end
 
+
 def _ssh_spec(sshd, tmp: Path, **ssh) -> dict:  # noqa: F811
     return {
-        "name": "ssh-e2e", "engine": "sim", "target": "ssh",
-        "scenarios": [{"name": "t", "isl": 32, "osl": 8}], "concurrencies": [1, 2],
-        "num_prompts": 4, "warmup_multiplier": 0, "ready_timeout_s": 40, "request_timeout_s": 20,
+        "name": "ssh-e2e",
+        "engine": "sim",
+        "target": "ssh",
+        "scenarios": [{"name": "t", "isl": 32, "osl": 8}],
+        "concurrencies": [1, 2],
+        "num_prompts": 4,
+        "warmup_multiplier": 0,
+        "ready_timeout_s": 40,
+        "request_timeout_s": 20,
         "sim": {"time_scale": 4.0},
-        "cluster": {"python": sys.executable, "host": "127.0.0.1", "base_port": free_port(),
-                    "ssh": {"remote_dir": str(tmp / "remote"), "workdir": str(ROOT), **ssh}},
+        "cluster": {
+            "python": sys.executable,
+            "host": "127.0.0.1",
+            "base_port": free_port(),
+            "ssh": {"remote_dir": str(tmp / "remote"), "workdir": str(ROOT), **ssh},
+        },
         "matrix": [{"model": LLAMA, "hardware": "h100_sxm", "precision": "fp8", "labels": ["TP2"]}],
     }
 
@@ -140,18 +204,22 @@ def _check_ssh_sweep(spec_data: dict, tmp: Path) -> None:
 
 
 def dep_key(spec) -> str:
-    from frontier.plan import plan
+    from frontier.planning.planner import plan
 
     return plan(spec)[0].key
 
 
 def test_ssh_sweep_end_to_end_openssh(sshd, tmp_path):  # noqa: F811
-    from frontier import targets
-    from frontier.targets import OpenSSHTransport
+    from frontier.launch import targets
+    from frontier.launch.targets import OpenSSHTransport
 
     before = dict(targets._PROVIDERS)
-    targets.register_provider("ssh", lambda opts: OpenSSHTransport(
-        port=sshd["port"], identity_file=sshd["key"], known_hosts_file=sshd["known_hosts"]))
+    targets.register_provider(
+        "ssh",
+        lambda opts: OpenSSHTransport(
+            port=sshd["port"], identity_file=sshd["key"], known_hosts_file=sshd["known_hosts"]
+        ),
+    )
     try:
         _check_ssh_sweep(_ssh_spec(sshd, tmp_path), tmp_path)
     finally:
@@ -163,27 +231,39 @@ def test_ssh_sweep_end_to_end_airflow_sshhook(sshd, tmp_path, monkeypatch):  # n
     """The operators' provider registration: Airflow's SSHHook, Connection from ``cluster.ssh.conn_ids``."""
     pytest.importorskip("airflow.providers.ssh", reason="pip install apache-airflow-providers-ssh")
     import operators.targets  # noqa: F401  registers SSHHook / KubernetesHook
-    from frontier import targets
+    from frontier.launch import targets
 
     assert "ssh" in targets._PROVIDERS
-    conn = {"conn_type": "ssh", "host": "127.0.0.1", "port": sshd["port"], "login": getpass.getuser(),
-            "extra": {"key_file": sshd["key"], "host_key": " ".join(sshd["host_key"]), "look_for_keys": "false"}}
+    conn = {
+        "conn_type": "ssh",
+        "host": "127.0.0.1",
+        "port": sshd["port"],
+        "login": getpass.getuser(),
+        "extra": {"key_file": sshd["key"], "host_key": " ".join(sshd["host_key"]), "look_for_keys": "false"},
+    }
     monkeypatch.setenv("AIRFLOW_CONN_GPU_NODE_A", json.dumps(conn))
     _check_ssh_sweep(_ssh_spec(sshd, tmp_path, conn_ids={"127.0.0.1": "gpu_node_a"}), tmp_path)
 
 
 # --------------------------------------------------------------------------- kubernetes
 
-K8S_SPEC = {"name": "k", "engine": "sglang", "target": "kubernetes", "scenarios": ["1k1k"], "concurrencies": [1],
-            "ready_timeout_s": 5,
-            "cluster": {"kubernetes": {"namespace": "bench", "image": "example/sglang:test"}},
-            "matrix": [{"model": "deepseek-ai/DeepSeek-R1", "hardware": "h200_sxm", "precision": "fp8",
-                        "labels": ["TP8"]}]}
+K8S_SPEC = {
+    "name": "k",
+    "engine": "sglang",
+    "target": "kubernetes",
+    "scenarios": ["1k1k"],
+    "concurrencies": [1],
+    "ready_timeout_s": 5,
+    "cluster": {"kubernetes": {"namespace": "bench", "image": "example/sglang:test"}},
+    "matrix": [
+        {"model": "deepseek-ai/DeepSeek-R1", "hardware": "h200_sxm", "precision": "fp8", "labels": ["TP8"]}
+    ],
+}
 
 
 @pytest.fixture
 def kube(monkeypatch):
-    from frontier import targets
+    from frontier.launch import targets
 
     fake = FakeKube()
     monkeypatch.setitem(targets._PROVIDERS, "kubernetes", lambda opts: fake)
@@ -191,21 +271,24 @@ def kube(monkeypatch):
 
 
 def test_kubernetes_launch_through_engines(kube, tmp_path):
-    from frontier import engines
-    from frontier.plan import plan
+    from frontier.launch import engines
+    from frontier.planning.planner import plan
 
     spec = parse_spec(K8S_SPEC)
     (item,) = plan(spec)
     dep = engines.launch(item, spec, tmp_path)
     pods = [o for (k, _, _), o in kube.objects.items() if k == "Pod"]
-    assert [(p["metadata"]["namespace"], p["metadata"]["name"]) for p in pods] == [("bench", "frontier-tp8-n0")]
+    assert [(p["metadata"]["namespace"], p["metadata"]["name"]) for p in pods] == [
+        ("bench", "frontier-tp8-n0")
+    ]
     (c,) = pods[0]["spec"]["containers"]
     assert c["image"] == "example/sglang:test" and c["resources"]["limits"]["nvidia.com/gpu"] == 8
     assert dep.base_url == "http://frontier-tp8.bench.svc.cluster.local:30000"
     assert dep.dead_reason() is None and dep.target == "kubernetes"
     # a container that dies is seen, with the reason
-    kube.status["frontier-tp8-n0"]["containers"][c["name"]].update(state="terminated", exit_code=137,
-                                                                   reason="OOMKilled")
+    kube.status["frontier-tp8-n0"]["containers"][c["name"]].update(
+        state="terminated", exit_code=137, reason="OOMKilled"
+    )
     assert "exited" in dep.dead_reason()
     dep.stop()
     assert kube.objects == {}  # pod and both services deleted
@@ -213,14 +296,16 @@ def test_kubernetes_launch_through_engines(kube, tmp_path):
 
 def test_kubernetes_start_handle_attach_stop(kube, tmp_path):
     """The deferrable path: start (no wait), JSON handle, attach elsewhere, stop by name."""
-    from frontier import engines
-    from frontier.plan import plan
+    from frontier.launch import engines
+    from frontier.planning.planner import plan
 
     spec = parse_spec(K8S_SPEC)
     (item,) = plan(spec)
     dep = engines.start(item, spec, tmp_path)
-    assert dep.ready_urls() == ["http://frontier-tp8-n0.frontier-tp8-nodes.bench.svc.cluster.local:30000/health",
-                                "http://frontier-tp8-n0.frontier-tp8-nodes.bench.svc.cluster.local:30000/health_generate"]
+    assert dep.ready_urls() == [
+        "http://frontier-tp8-n0.frontier-tp8-nodes.bench.svc.cluster.local:30000/health",
+        "http://frontier-tp8-n0.frontier-tp8-nodes.bench.svc.cluster.local:30000/health_generate",
+    ]
     handle = json.loads(json.dumps(dep.to_handle()))
     again = engines.attach(handle)
     assert again.base_url == dep.base_url and again.dead_reason() is None
@@ -232,7 +317,7 @@ def test_kubernetes_start_handle_attach_stop(kube, tmp_path):
 
 
 def test_cluster_target_keys_do_not_reach_launch_options():
-    from frontier.plan import launch_options, plan
+    from frontier.planning.planner import launch_options, plan
 
     spec = parse_spec(K8S_SPEC)
     assert launch_options(spec).host == "127.0.0.1"

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from frontier.engines.process import LaunchError, free_port
-from frontier.targets import OpenSSHTransport, SSHTarget, launch, stop_all
-from frontier.targets.options import SSHOptions
-from frontier.targets.plans import deployment_plan
+from frontier.launch.process import LaunchError, free_port
+from frontier.launch.targets import OpenSSHTransport, SSHTarget, launch, stop_all
+from frontier.launch.targets.options import SSHOptions
+from frontier.launch.targets.plans import deployment_plan
 
 pytestmark = pytest.mark.timeout(90)
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,18 +57,34 @@ def sshd(tmp_path_factory):
         pytest.skip("openssh-client not installed")
     d = tmp_path_factory.mktemp("sshd")
     port = free_port()
-    r = subprocess.run(["bash", str(ROOT / "scripts" / "test-sshd.sh"), "start", str(d), str(port)],
-                       capture_output=True, text=True, timeout=40, check=False)
+    r = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "test-sshd.sh"), "start", str(d), str(port)],
+        capture_output=True,
+        text=True,
+        timeout=40,
+        check=False,
+    )
     if r.returncode != 0:
         pytest.skip(f"cannot start a test sshd on 127.0.0.1: {(r.stderr or r.stdout).strip()[-300:]}")
-    yield {"dir": d, "port": port, "key": str(d / "client_ed25519"), "known_hosts": str(d / "known_hosts"),
-           "host_key": (d / "host_ed25519.pub").read_text().split()[:2]}
+    yield {
+        "dir": d,
+        "port": port,
+        "key": str(d / "client_ed25519"),
+        "known_hosts": str(d / "known_hosts"),
+        "host_key": (d / "host_ed25519.pub").read_text().split()[:2],
+    }
     subprocess.run(["bash", str(ROOT / "scripts" / "test-sshd.sh"), "stop", str(d)], timeout=20, check=False)
 
 
 def _plan(sshd, tmp_path):
-    plan, _ = deployment_plan("TP2", model=LLAMA, hardware="h100_sxm", precision="fp8", engine="sim",
-                              cluster={"python": sys.executable, "base_port": free_port()})
+    plan, _ = deployment_plan(
+        "TP2",
+        model=LLAMA,
+        hardware="h100_sxm",
+        precision="fp8",
+        engine="sim",
+        cluster={"python": sys.executable, "base_port": free_port()},
+    )
     return plan
 
 
@@ -93,8 +109,13 @@ def test_sshhook_transport_lifecycle(sshd, tmp_path, monkeypatch):
     pytest.importorskip("airflow.providers.ssh", reason="pip install apache-airflow-providers-ssh")
     from operators.ssh_transport import SSHHookTransport
 
-    conn = {"conn_type": "ssh", "host": "127.0.0.1", "port": sshd["port"], "login": getpass.getuser(),
-            "extra": {"key_file": sshd["key"], "host_key": " ".join(sshd["host_key"]), "look_for_keys": "false"}}
+    conn = {
+        "conn_type": "ssh",
+        "host": "127.0.0.1",
+        "port": sshd["port"],
+        "login": getpass.getuser(),
+        "extra": {"key_file": sshd["key"], "host_key": " ".join(sshd["host_key"]), "look_for_keys": "false"},
+    }
     monkeypatch.setenv("AIRFLOW_CONN_FRONTIER_NODE_127_0_0_1", json.dumps(conn))
     tr = SSHHookTransport(SSHOptions())
     assert tr.conn_id("127.0.0.1") == "frontier_node_127_0_0_1"
@@ -139,15 +160,30 @@ def test_engines_glue_over_ssh(sshd, tmp_path, monkeypatch):
     import signal
     from types import SimpleNamespace
 
-    import frontier.targets as ft
-    from frontier.engines import RunningDeployment
-    from frontier.targets.engine import launch_on_target
+    import frontier.launch.targets as ft
+    from frontier.launch.engines import RunningDeployment
+    from frontier.launch.targets.engine import launch_on_target
 
-    monkeypatch.setattr(ft, "_PROVIDERS", {"ssh": lambda opts: OpenSSHTransport(
-        port=sshd["port"], identity_file=sshd["key"], known_hosts_file=sshd["known_hosts"])})
-    spec = SimpleNamespace(engine="sim", target="ssh", backend="sglang", ready_timeout_s=40, cluster={
-        "python": sys.executable, "base_port": free_port(),
-        "ssh": {"remote_dir": str(tmp_path / "remote"), "workdir": str(ROOT)}})
+    monkeypatch.setattr(
+        ft,
+        "_PROVIDERS",
+        {
+            "ssh": lambda opts: OpenSSHTransport(
+                port=sshd["port"], identity_file=sshd["key"], known_hosts_file=sshd["known_hosts"]
+            )
+        },
+    )
+    spec = SimpleNamespace(
+        engine="sim",
+        target="ssh",
+        backend="sglang",
+        ready_timeout_s=40,
+        cluster={
+            "python": sys.executable,
+            "base_port": free_port(),
+            "ssh": {"remote_dir": str(tmp_path / "remote"), "workdir": str(ROOT)},
+        },
+    )
     item = SimpleNamespace(label="TP2", model=LLAMA, hardware="h100_sxm", precision="fp8")
     seen = []
     dep = launch_on_target(item, spec, tmp_path / "item", seen.append, RunningDeployment)

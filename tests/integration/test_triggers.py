@@ -12,9 +12,9 @@ import yaml
 
 pytest.importorskip("airflow")
 
-from frontier.engines.process import free_port
-from frontier.targets import Handle, LocalTarget, launch, stop_all
-from frontier.targets.plans import deployment_plan
+from frontier.launch.process import free_port
+from frontier.launch.targets import Handle, LocalTarget, launch, stop_all
+from frontier.launch.targets.plans import deployment_plan
 from operators.triggers import ServerReadyTrigger, expand_urls
 
 pytestmark = pytest.mark.timeout(60)
@@ -34,8 +34,14 @@ def first_event(trigger, limit_s: float = 30.0):
 
 @pytest.fixture
 def sim_server(tmp_path):
-    plan, _ = deployment_plan("TP1", model=LLAMA, hardware="h100_sxm", precision="fp8", engine="sim",
-                              cluster={"python": sys.executable, "base_port": free_port()})
+    plan, _ = deployment_plan(
+        "TP1",
+        model=LLAMA,
+        hardware="h100_sxm",
+        precision="fp8",
+        engine="sim",
+        cluster={"python": sys.executable, "base_port": free_port()},
+    )
     t = LocalTarget()
     hs = launch(t, plan, tmp_path, ready_timeout_s=None)  # started, not waited for
     yield plan.servers[0].url
@@ -44,7 +50,10 @@ def sim_server(tmp_path):
 
 def test_expand_and_serialize():
     assert expand_urls(["http://a:1", "http://b:2/", "http://r:3/health"]) == [
-        "http://a:1/health", "http://a:1/health_generate", "http://b:2/health", "http://b:2/health_generate",
+        "http://a:1/health",
+        "http://a:1/health_generate",
+        "http://b:2/health",
+        "http://b:2/health_generate",
         "http://r:3/health",
     ]
     t = ServerReadyTrigger(["http://a:1"], timeout_s=60, poll_s=2)
@@ -73,15 +82,22 @@ def test_deferred_launch_operator_roundtrip(tmp_path):
 
     from operators.targets import LaunchDeploymentOperator, StopDeploymentOperator
 
-    spec = {"name": "t", "engine": "sim", "target": "local", "scenarios": ["1k1k"], "concurrencies": [1],
-            "ready_timeout_s": 30,
-            "cluster": {"python": sys.executable, "base_port": free_port()},
-            "matrix": [{"model": LLAMA, "hardware": "h100_sxm", "precision": "fp8", "labels": ["TP1"]}]}
+    spec = {
+        "name": "t",
+        "engine": "sim",
+        "target": "local",
+        "scenarios": ["1k1k"],
+        "concurrencies": [1],
+        "ready_timeout_s": 30,
+        "cluster": {"python": sys.executable, "base_port": free_port()},
+        "matrix": [{"model": LLAMA, "hardware": "h100_sxm", "precision": "fp8", "labels": ["TP1"]}],
+    }
     sp = tmp_path / "spec.yaml"
     sp.write_text(yaml.safe_dump(spec))
     item = {"label": "TP1", "model": LLAMA, "hardware": "h100_sxm", "precision": "fp8", "server_args": []}
-    op = LaunchDeploymentOperator(task_id="launch", spec_path=str(sp), item=item, log_dir=str(tmp_path / "logs"),
-                                  poll_s=0.1)
+    op = LaunchDeploymentOperator(
+        task_id="launch", spec_path=str(sp), item=item, log_dir=str(tmp_path / "logs"), poll_s=0.1
+    )
     with pytest.raises(TaskDeferred) as d:
         op.execute({})
     trig, kwargs = d.value.trigger, d.value.kwargs
@@ -100,5 +116,7 @@ def test_deferred_launch_operator_roundtrip(tmp_path):
     from airflow.sdk.exceptions import AirflowException
 
     with pytest.raises(AirflowException, match="not healthy within"):
-        op.execute_complete({}, {"status": "timeout", "message": "x/health not healthy within 1 s"}, **d2.value.kwargs)
+        op.execute_complete(
+            {}, {"status": "timeout", "message": "x/health not healthy within 1 s"}, **d2.value.kwargs
+        )
     assert not LocalTarget().alive(Handle.from_dict(d2.value.kwargs["handles"][0]))

@@ -43,8 +43,12 @@ def s3(endpoint, monkeypatch, request):
     }.items():
         monkeypatch.setenv(key, value)
     fs = pafs.S3FileSystem(
-        endpoint_override=endpoint.split("://")[1], scheme="http", access_key="testing", secret_key="testing",
-        region="us-east-1", allow_bucket_creation=True,
+        endpoint_override=endpoint.split("://")[1],
+        scheme="http",
+        access_key="testing",
+        secret_key="testing",
+        region="us-east-1",
+        allow_bucket_creation=True,
     )
     if fs.get_file_info(BUCKET).type == pafs.FileType.NotFound:
         fs.create_dir(BUCKET)
@@ -55,22 +59,42 @@ def s3(endpoint, monkeypatch, request):
 
 def pt(label, mc, tok_s_gpu, tok_s_user, **kw):
     row = {
-        "label": label, "model": "meta-llama/Llama-3.1-8B-Instruct", "hardware": "h100_sxm", "precision": "fp8",
-        "scenario": "1k1k", "isl": 1024, "osl": 1024, "gpus": 8, "max_concurrency": mc, "completed": 10, "failed": 0,
-        "total_token_throughput": tok_s_gpu * 8, "output_throughput": tok_s_gpu * 4,
-        "median_tpot_ms": 1000.0 / tok_s_user, "mean_tpot_ms": 1000.0 / tok_s_user, "status": "ok",
+        "label": label,
+        "model": "meta-llama/Llama-3.1-8B-Instruct",
+        "hardware": "h100_sxm",
+        "precision": "fp8",
+        "scenario": "1k1k",
+        "isl": 1024,
+        "osl": 1024,
+        "gpus": 8,
+        "max_concurrency": mc,
+        "completed": 10,
+        "failed": 0,
+        "total_token_throughput": tok_s_gpu * 8,
+        "output_throughput": tok_s_gpu * 4,
+        "median_tpot_ms": 1000.0 / tok_s_user,
+        "mean_tpot_ms": 1000.0 / tok_s_user,
+        "status": "ok",
     }
     row.update(kw)
     return row
 
 
-POINTS = [pt("TP8", 1, 100.0, 100.0), pt("TP8", 2, 180.0, 50.0), pt("TP8", 4, 150.0, 40.0), pt("DEP8", 4, 300.0, 30.0)]
+POINTS = [
+    pt("TP8", 1, 100.0, 100.0),
+    pt("TP8", 2, 180.0, 50.0),
+    pt("TP8", 4, 150.0, 40.0),
+    pt("DEP8", 4, 300.0, 30.0),
+]
 
 
 def objects(fs, root):
     prefix = root.removeprefix("s3://")
-    return sorted(i.path[len(prefix) + 1:] for i in fs.get_file_info(pafs.FileSelector(prefix, recursive=True))
-                  if i.type == pafs.FileType.File)
+    return sorted(
+        i.path[len(prefix) + 1 :]
+        for i in fs.get_file_info(pafs.FileSelector(prefix, recursive=True))
+        if i.type == pafs.FileType.File
+    )
 
 
 def test_write_read_and_marts_equal_a_local_warehouse(s3, tmp_path):
@@ -80,8 +104,21 @@ def test_write_read_and_marts_equal_a_local_warehouse(s3, tmp_path):
         wh.write("points", POINTS[:2], run_id="r1", run_date=D1, part="a")
         wh.write("points", POINTS[2:], run_id="r1", run_date=D1, part="b")
         wh.write("points", [pt("TP8", 1, 50.0, 100.0)], run_id="r0", run_date=D1)
-    path = remote.write("deployments", [{"label": "TP8", "model": "m", "hardware": "h100_sxm", "precision": "fp8",
-                                         "scenario": "1k1k", "gpus": 8}], run_id="r1", run_date=D1)
+    path = remote.write(
+        "deployments",
+        [
+            {
+                "label": "TP8",
+                "model": "m",
+                "hardware": "h100_sxm",
+                "precision": "fp8",
+                "scenario": "1k1k",
+                "gpus": 8,
+            }
+        ],
+        run_id="r1",
+        run_date=D1,
+    )
     assert remote.uri(path) == f"{root}/deployments/run_date=2026-11-24/run_id=r1/part-0.parquet"
     assert [p.name for p in remote.parts("points", "r1")] == ["a.parquet", "b.parquet"]
     assert not [o for o in objects(fs, root) if ".tmp" in o]  # temp objects are gone after publishing
@@ -128,7 +165,11 @@ def test_clear_run_check_and_compact(s3):
     with fs.open_output_stream(str(bad.parent / ".part-9.parquet.dead.tmp")) as fh:
         fh.write(b"left by a writer that died")
     report = wh.check()
-    assert report.checked == 3 and [src for src, _, _ in report.quarantined] == [bad] and len(report.removed_temp) == 1
+    assert (
+        report.checked == 3
+        and [src for src, _, _ in report.quarantined] == [bad]
+        and len(report.removed_temp) == 1
+    )
     assert "_quarantine/points/run_date=2026-11-25/run_id=r2/bad.parquet" in objects(fs, root)
     assert len(wh.clear_run("r1")) == 1
     assert [p.parent.name for p in wh.parts("points")] == ["run_id=r2"]

@@ -1,4 +1,4 @@
-"""frontier.commands: golden command lines per mode / PD / multi-node, and plan-time rejections.
+"""frontier.planning.sglang_args: golden command lines per mode / PD / multi-node, and plan-time rejections.
 
 Regenerate the golden files after a deliberate change with
 ``FRONTIER_UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/test_commands.py`` and review the diff.
@@ -13,7 +13,8 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from frontier.commands import (
+from frontier.errors import FrontierError
+from frontier.planning.sglang_args import (
     SGLANG_VERSION,
     LaunchOptions,
     UnsupportedLabel,
@@ -21,7 +22,6 @@ from frontier.commands import (
     build_sim_command,
     total_nodes,
 )
-from frontier.errors import FrontierError
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden_commands"
 R1, LLAMA = "deepseek-ai/DeepSeek-R1", "meta-llama/Llama-3.1-8B-Instruct"

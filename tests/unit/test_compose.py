@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from frontier.commands import SGLANG_VERSION
+from frontier.planning.sglang_args import SGLANG_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from frontier.cli import main
+from frontier.cli.import_bench import import_bench_serving, scenario_name
+from frontier.cli.main import main
 from frontier.errors import FrontierError
-from frontier.import_cli import import_bench_serving, scenario_name
 from frontier.warehouse import connect, run_model
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data/bench_serving/sglang_llama8b_h100_1k1k.jsonl"
@@ -21,8 +21,23 @@ def test_scenario_names():
 
 def test_import_lands_points_and_marts_see_them(tmp_path):
     lines = [json.loads(x) for x in FIXTURE.read_text().splitlines() if x.strip()]
-    rc = main(["import", "bench-serving", str(FIXTURE), "--label", "TP1", "--model", "Llama-3.1-8B-Instruct",
-               "--hardware", "h100_sxm", "--warehouse", str(tmp_path), "--run-id", "imp1"])
+    rc = main(
+        [
+            "import",
+            "bench-serving",
+            str(FIXTURE),
+            "--label",
+            "TP1",
+            "--model",
+            "Llama-3.1-8B-Instruct",
+            "--hardware",
+            "h100_sxm",
+            "--warehouse",
+            str(tmp_path),
+            "--run-id",
+            "imp1",
+        ]
+    )
     assert rc == 0
     con = connect(tmp_path)
     rows = con.execute(
@@ -41,11 +56,23 @@ def test_import_lands_points_and_marts_see_them(tmp_path):
 
 def test_import_rejects_bad_names(tmp_path):
     with pytest.raises(FrontierError, match="unknown hardware 'a100'"):
-        import_bench_serving(str(FIXTURE), label="TP1", model="Llama-3.1-8B-Instruct", hardware="a100",
-                             precision="fp8", warehouse=str(tmp_path))
+        import_bench_serving(
+            str(FIXTURE),
+            label="TP1",
+            model="Llama-3.1-8B-Instruct",
+            hardware="a100",
+            precision="fp8",
+            warehouse=str(tmp_path),
+        )
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"completed": 3}\n')
     with pytest.raises(FrontierError, match="line 1"):
-        import_bench_serving(str(bad), label="TP1", model="Llama-3.1-8B-Instruct", hardware="h100_sxm",
-                             precision="fp8", warehouse=str(tmp_path))
+        import_bench_serving(
+            str(bad),
+            label="TP1",
+            model="Llama-3.1-8B-Instruct",
+            hardware="h100_sxm",
+            precision="fp8",
+            warehouse=str(tmp_path),
+        )
     assert not list(tmp_path.rglob("*.parquet"))

@@ -1,4 +1,4 @@
-"""frontier.k8s: manifests for launch plans (structure; schemas via kubernetes-validate if installed)."""
+"""frontier.launch.targets.manifests: manifests for launch plans (structure; schemas via kubernetes-validate if installed)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from frontier.commands import build_launch_plan
-from frontier.k8s import endpoint_url, render_manifests, slug
+from frontier.launch.targets.manifests import endpoint_url, render_manifests, slug
+from frontier.planning.sglang_args import build_launch_plan
 
 R1 = "deepseek-ai/DeepSeek-R1"
 NS = "bench"

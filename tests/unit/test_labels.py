@@ -4,13 +4,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from frontier.labels import MODES, Deployment, Group, LabelError, canonical, mode_of, parse
+from frontier.domain.labels import MODES, Deployment, Group, LabelError, canonical, mode_of, parse
 
 
 @pytest.mark.parametrize(
     "label,gpus,disagg",
-    [("TP8", 8, False), ("DEP8", 8, False), ("DP4", 4, False), ("SEP4+1xDEP8", 12, True),
-     ("2xTEP4+1xDEP16", 24, True), ("DPAEP16", 16, False)],
+    [
+        ("TP8", 8, False),
+        ("DEP8", 8, False),
+        ("DP4", 4, False),
+        ("SEP4+1xDEP8", 12, True),
+        ("2xTEP4+1xDEP16", 24, True),
+        ("DPAEP16", 16, False),
+    ],
 )
 def test_gpu_counts(label, gpus, disagg):
     d = parse(label)
@@ -34,9 +40,16 @@ def test_moe_need():
 
 @pytest.mark.parametrize(
     "bad,fragment",
-    [("", "empty"), ("XP8", "not MODE+GPUS"), ("TP0", "not MODE+GPUS"), ("TP", "not MODE+GPUS"),
-     ("2xTP8", "replica count"), ("TP4+DEP8", "decode side needs its server count"),
-     ("TP4+1xDEP8+1xTP2", "exactly one '+'"), ("tp8", "not MODE+GPUS")],
+    [
+        ("", "empty"),
+        ("XP8", "not MODE+GPUS"),
+        ("TP0", "not MODE+GPUS"),
+        ("TP", "not MODE+GPUS"),
+        ("2xTP8", "replica count"),
+        ("TP4+DEP8", "decode side needs its server count"),
+        ("TP4+1xDEP8+1xTP2", "exactly one '+'"),
+        ("tp8", "not MODE+GPUS"),
+    ],
 )
 def test_bad_labels_name_the_label(bad, fragment):
     with pytest.raises(LabelError) as e:

@@ -16,8 +16,14 @@ def test_ruff_check_is_clean():
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     if ruff is None:
         pytest.skip("ruff not installed (it is in the dev extra)")
-    out = subprocess.run([ruff, "check", "--output-format", "concise", "."], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120, check=False)
+    out = subprocess.run(
+        [ruff, "check", "--output-format", "concise", "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert out.returncode == 0, out.stdout[-4000:]
 
 
@@ -32,7 +38,9 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_core_never_imports_airflow():
-    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "frontier").rglob("*.py") if "airflow" in _imports(p)]
+    offenders = [
+        str(p.relative_to(ROOT)) for p in (ROOT / "frontier").rglob("*.py") if "airflow" in _imports(p)
+    ]
     assert offenders == []
 
 

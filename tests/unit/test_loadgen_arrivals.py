@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from frontier import tokenizer
+from frontier.common import tokenizer
 from frontier.loadgen import PointConfig
 from frontier.loadgen.arrivals import arrival_offsets
 from frontier.loadgen.dataset import build_prompts

@@ -1,11 +1,11 @@
-"""frontier.memory: plan-time fit of weights + one request's KV per GPU."""
+"""frontier.planning.memory: plan-time fit of weights + one request's KV per GPU."""
 
 from __future__ import annotations
 
 import pytest
 
 from frontier.errors import FrontierError
-from frontier.memory import check_fit, estimate_fit
+from frontier.planning.memory import check_fit, estimate_fit
 
 R1, LLAMA8, LLAMA70 = (
     "deepseek-ai/DeepSeek-R1",

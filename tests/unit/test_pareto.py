@@ -1,4 +1,4 @@
-"""frontier.pareto against brute force, its edge cases, and the SQL frontier equal to it."""
+"""frontier.analysis.pareto against brute force, its edge cases, and the SQL frontier equal to it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from frontier.pareto import dominates, pareto_front
+from frontier.analysis.pareto import dominates, pareto_front
 from frontier.warehouse import connect
 
 
@@ -80,7 +80,9 @@ def sql_flags(rows):
         }
     )
     con.register("hypothesis_points", table)
-    con.execute("CREATE OR REPLACE TEMP VIEW raw_points AS SELECT * FROM _empty_points UNION ALL BY NAME SELECT * FROM hypothesis_points")
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW raw_points AS SELECT * FROM _empty_points UNION ALL BY NAME SELECT * FROM hypothesis_points"
+    )
     out = con.execute(
         "SELECT max_concurrency, tok_s_user, tok_s_gpu, label, on_label_frontier, on_overall_frontier "
         "FROM int_point_metrics ORDER BY max_concurrency"
@@ -91,7 +93,9 @@ def sql_flags(rows):
 tpots = st.sampled_from([2.0, 4.0, 5.0, 8.0, 10.0, 12.5, 20.0, 40.0])
 thrs = st.one_of(st.sampled_from([100.0, 200.0, 250.0, 400.0]), st.floats(1, 1e5, allow_nan=False))
 rows_st = st.lists(
-    st.tuples(tpots, thrs, st.sampled_from(["TP8", "DEP8", "TP4"]), st.sampled_from(["ok", "ok", "ok", "failed"])),
+    st.tuples(
+        tpots, thrs, st.sampled_from(["TP8", "DEP8", "TP4"]), st.sampled_from(["ok", "ok", "ok", "failed"])
+    ),
     min_size=1,
     max_size=30,
 )

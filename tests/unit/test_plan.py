@@ -5,9 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from frontier.labels import parse
-from frontier.plan import plan
-from frontier.spec import load_spec
+from frontier.domain.labels import parse
+from frontier.domain.spec import load_spec
+from frontier.planning.planner import plan
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +22,9 @@ def test_nightly_plan_covers_every_label_and_scenario():
         assert i.gpus == parse(i.label).gpus
         assert i.concurrencies == spec.concurrencies
         # load shape: 10 x concurrency (min 20) prompts, 2 x concurrency warm-up
-        assert all(i.num_prompts[c] == max(20, 10 * c) and i.warmup_requests[c] == 2 * c for c in i.concurrencies)
+        assert all(
+            i.num_prompts[c] == max(20, 10 * c) and i.warmup_requests[c] == 2 * c for c in i.concurrencies
+        )
         argvs = [s["argv"] for s in i.servers]
         assert argvs and all("sglang.launch_server" in a for a in argvs)
         if parse(i.label).disaggregated:
@@ -45,12 +47,24 @@ def test_sim_plan_is_one_process_per_deployment():
 def test_cli_plan_json_schema():
     out = subprocess.run(
         [sys.executable, "-m", "frontier.cli", "plan", str(ROOT / "sweeps/nightly.yaml"), "--json"],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     data = json.loads(out.stdout)
     assert len(data) == 22
     for entry in data:
-        assert {"label", "model", "hardware", "gpus", "scenario", "concurrencies", "servers", "router"} <= set(entry)
+        assert {
+            "label",
+            "model",
+            "hardware",
+            "gpus",
+            "scenario",
+            "concurrencies",
+            "servers",
+            "router",
+        } <= set(entry)
         assert set(entry["scenario"]) == {"name", "isl", "osl"}
         for s in entry["servers"]:
             assert {"role", "node_rank", "argv"} <= set(s)
@@ -60,8 +74,13 @@ def test_cli_plan_json_schema():
 def test_cli_bad_spec_exits_nonzero_with_one_line(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text((ROOT / "sweeps/smoke.yaml").read_text().replace("labels: [TP1, TP2]", "labels: [DEP8]"))
-    out = subprocess.run([sys.executable, "-m", "frontier.cli", "validate", str(bad)],
-                         capture_output=True, text=True, timeout=60, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "frontier.cli", "validate", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert out.returncode == 1
     assert len(out.stderr.strip().splitlines()) == 1
     assert "matrix[0]" in out.stderr and "needs a MoE model" in out.stderr

@@ -1,10 +1,10 @@
-"""frontier.regress.detect: step detection over nightly series."""
+"""frontier.analysis.regress.detect: step detection over nightly series."""
 
 from __future__ import annotations
 
 import random
 
-from frontier.regress import detect, segments
+from frontier.analysis.regress import detect, segments
 
 
 def test_flat_noisy_series_has_no_regression():

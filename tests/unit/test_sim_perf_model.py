@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from frontier.catalog import get_hardware, get_model
+from frontier.domain.catalog import get_hardware, get_model
 from frontier.errors import FrontierError
 from frontier.sim.perf_model import StepModel, default_params
 from frontier.sim.predict import predict_point

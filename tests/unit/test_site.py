@@ -245,7 +245,7 @@ def test_cli_publish(warehouse, tmp_path: Path, capsys):
 
 
 def test_cli_publish_through_frontier_main(warehouse, tmp_path: Path, capsys):
-    from frontier.cli import main
+    from frontier.cli.main import main
 
     root, _ = warehouse
     assert main(["publish", "--warehouse", str(root), "--site", str(tmp_path / "s"), "--no-png"]) == 0

@@ -8,7 +8,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from frontier.spec import Scenario, SpecError, load_spec, narrow, parse_spec
+from frontier.domain.spec import Scenario, SpecError, load_spec, narrow, parse_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = yaml.safe_load((ROOT / "sweeps/smoke.yaml").read_text())
@@ -44,14 +44,22 @@ def bad(mutate):
     "mutate,field,fragment",
     [
         (lambda d: d.update(bogus=1), "bogus", "unknown key"),
-        (lambda d: d["matrix"][0].update(model="nope/Model"), "matrix[0].model", "unknown model 'nope/Model'"),
+        (
+            lambda d: d["matrix"][0].update(model="nope/Model"),
+            "matrix[0].model",
+            "unknown model 'nope/Model'",
+        ),
         (lambda d: d["matrix"][0].update(hardware="a100"), "matrix[0].hardware", "unknown hardware 'a100'"),
         (lambda d: d["matrix"][0].update(labels=["QQ8"]), "matrix[0].labels", "'QQ8'"),
         (lambda d: d["matrix"][0].update(labels=["DEP8"]), "matrix[0]", "needs a MoE model"),
         (lambda d: d.update(concurrencies=[]), "concurrencies", "empty"),
         (lambda d: d.update(concurrencies=[8, 4]), "concurrencies", "ascending"),
         (lambda d: d.update(concurrencies=[4, 4]), "concurrencies", "repeat"),
-        (lambda d: d.update(scenarios=[{"name": "x", "isl": 10, "osl": 0}]), "scenarios[0].osl", "greater than 0"),
+        (
+            lambda d: d.update(scenarios=[{"name": "x", "isl": 10, "osl": 0}]),
+            "scenarios[0].osl",
+            "greater than 0",
+        ),
         (lambda d: d.update(scenarios=[{"name": "x", "isl": 200000, "osl": 10}]), "(top level)", "exceeds"),
         (lambda d: d.update(inventory={"h200_sxm": 4}), "(top level)", "needs 8 GPUs but inventory has 4"),
         (lambda d: d.update(engine="vllm"), "engine", "'sim', 'sglang' or 'endpoint'"),
@@ -90,10 +98,22 @@ def test_hash_changes_with_content():
 @given(
     st.dictionaries(
         st.sampled_from(["name", "engine", "matrix", "scenarios", "concurrencies", "target", "x"]),
-        st.one_of(st.text(max_size=8), st.integers(-5, 5), st.lists(st.integers(-2, 300), max_size=4),
-                  st.lists(st.dictionaries(st.sampled_from(["model", "hardware", "labels", "isl", "osl", "name"]),
-                                           st.one_of(st.text(max_size=12), st.integers(-1, 10**6),
-                                                     st.lists(st.text(max_size=10), max_size=3))), max_size=2)),
+        st.one_of(
+            st.text(max_size=8),
+            st.integers(-5, 5),
+            st.lists(st.integers(-2, 300), max_size=4),
+            st.lists(
+                st.dictionaries(
+                    st.sampled_from(["model", "hardware", "labels", "isl", "osl", "name"]),
+                    st.one_of(
+                        st.text(max_size=12),
+                        st.integers(-1, 10**6),
+                        st.lists(st.text(max_size=10), max_size=3),
+                    ),
+                ),
+                max_size=2,
+            ),
+        ),
     )
 )
 def test_random_specs_only_raise_spec_errors(data):
@@ -115,13 +135,37 @@ def with_faults(faults, **top):
     "data,field,fragment",
     [
         (with_faults({"TP1": {"crash_afterr": 5}}), "matrix[0].faults.TP1.crash_afterr", "unknown key"),
-        (with_faults({"TP1": {"crash_after": -1}}), "matrix[0].faults.TP1.crash_after", "greater than or equal to 0"),
-        (with_faults({"TP1": {"http_error": 1.5}}), "matrix[0].faults.TP1.http_error", "less than or equal to 1"),
+        (
+            with_faults({"TP1": {"crash_after": -1}}),
+            "matrix[0].faults.TP1.crash_after",
+            "greater than or equal to 0",
+        ),
+        (
+            with_faults({"TP1": {"http_error": 1.5}}),
+            "matrix[0].faults.TP1.http_error",
+            "less than or equal to 1",
+        ),
         (with_faults({"TP1": {"http_status": 404}}), "matrix[0].faults.TP1.http_status", "500 or 503"),
-        (with_faults({"TP1": {"slow_tokens": 0.5}}), "matrix[0].faults.TP1.slow_tokens", "greater than or equal to 1"),
-        (with_faults({"TP4": {"crash_after": 1}}), "matrix[0]", "faults names labels not in this entry: ['TP4']"),
-        (with_faults({"TP1": {"crash_after": 1}}, engine="sglang"), "(top level)", "matrix[0].faults: fault injection needs engine 'sim'"),
-        (with_faults({"TP1": {"oom_start": "yes please"}}), "matrix[0].faults.TP1.oom_start", "valid boolean"),
+        (
+            with_faults({"TP1": {"slow_tokens": 0.5}}),
+            "matrix[0].faults.TP1.slow_tokens",
+            "greater than or equal to 1",
+        ),
+        (
+            with_faults({"TP4": {"crash_after": 1}}),
+            "matrix[0]",
+            "faults names labels not in this entry: ['TP4']",
+        ),
+        (
+            with_faults({"TP1": {"crash_after": 1}}, engine="sglang"),
+            "(top level)",
+            "matrix[0].faults: fault injection needs engine 'sim'",
+        ),
+        (
+            with_faults({"TP1": {"oom_start": "yes please"}}),
+            "matrix[0].faults.TP1.oom_start",
+            "valid boolean",
+        ),
     ],
 )
 def test_bad_faults_name_the_field(data, field, fragment):
@@ -133,7 +177,7 @@ def test_bad_faults_name_the_field(data, field, fragment):
 
 
 def test_faults_become_sim_flags_only_for_their_label():
-    from frontier.plan import plan
+    from frontier.planning.planner import plan
 
     spec = parse_spec(with_faults({"TP2": {"crash_after": 5, "http_error": 0.5, "http_status": 503}}))
     items = {i.label: i for i in plan(spec)}
@@ -154,7 +198,7 @@ def test_faults_become_sim_flags_only_for_their_label():
 
 
 def test_servers_bind_loopback_unless_the_target_says_otherwise():
-    from frontier.plan import plan
+    from frontier.planning.planner import plan
 
     for engine in ("sim", "sglang"):
         spec = parse_spec({**copy.deepcopy(SMOKE), "engine": engine})
@@ -168,19 +212,42 @@ def test_servers_bind_loopback_unless_the_target_says_otherwise():
 
 
 def test_plan_masks_secret_flags_in_rendered_commands(monkeypatch):
-    from frontier.plan import plan
+    from frontier.planning.planner import plan
 
     monkeypatch.setenv("HF_TOKEN", "hf_abcdefghijklmnopqrstuvwxyz0123")
     data = copy.deepcopy(SMOKE)
-    data["matrix"][0]["server_args"] = {"TP1": ["--api-key", "s3cr3t-value-xyz", "--hf-token=hf_abcdefghijklmnopqrstuvwxyz0123"]}
+    data["matrix"][0]["server_args"] = {
+        "TP1": ["--api-key", "s3cr3t-value-xyz", "--hf-token=hf_abcdefghijklmnopqrstuvwxyz0123"]
+    }
     text = str([i.model_dump() for i in plan(parse_spec(data))])
     assert "s3cr3t-value-xyz" not in text and "hf_abcdefghijklmnopqrstuvwxyz0123" not in text
     assert "'--api-key', '***'" in text and "--hf-token=***" in text
 
 
 _label_text = st.one_of(
-    st.sampled_from(["TP1", "TP2", "TP8", "DEP8", "TEP8", "DP8", "SEP4+1xDEP8", "DEP4+1xDEP8", "TP4+1xTP4",
-                     "2xTEP4+1xDEP16", "DEP16", "TP16", "EP8", "SEP8+1xDEP8", "tp8", "TP0", "DEP", "+", ""]),
+    st.sampled_from(
+        [
+            "TP1",
+            "TP2",
+            "TP8",
+            "DEP8",
+            "TEP8",
+            "DP8",
+            "SEP4+1xDEP8",
+            "DEP4+1xDEP8",
+            "TP4+1xTP4",
+            "2xTEP4+1xDEP16",
+            "DEP16",
+            "TP16",
+            "EP8",
+            "SEP8+1xDEP8",
+            "tp8",
+            "TP0",
+            "DEP",
+            "+",
+            "",
+        ]
+    ),
     st.text(alphabet="TPDESx+0123456789 ", max_size=14),
 )
 
@@ -194,22 +261,36 @@ _label_text = st.one_of(
     isl=st.integers(-2, 200_000),
     osl=st.integers(-2, 70_000),
     ladder=st.lists(st.integers(-1, 600), max_size=4),
-    inventory=st.dictionaries(st.sampled_from(["h100_sxm", "h200_sxm", "zz"]), st.integers(-1, 32), max_size=2),
-    faults=st.one_of(st.none(), st.dictionaries(st.sampled_from(["crash_after", "http_error", "bogus", "slow_tokens"]),
-                                                st.one_of(st.integers(-2, 5), st.floats(-1, 3), st.text(max_size=3)),
-                                                max_size=2)),
+    inventory=st.dictionaries(
+        st.sampled_from(["h100_sxm", "h200_sxm", "zz"]), st.integers(-1, 32), max_size=2
+    ),
+    faults=st.one_of(
+        st.none(),
+        st.dictionaries(
+            st.sampled_from(["crash_after", "http_error", "bogus", "slow_tokens"]),
+            st.one_of(st.integers(-2, 5), st.floats(-1, 3), st.text(max_size=3)),
+            max_size=2,
+        ),
+    ),
 )
-def test_random_specs_validate_and_plan_or_raise_spec_errors(model, hardware, labels, engine, isl, osl, ladder,
-                                                              inventory, faults):
+def test_random_specs_validate_and_plan_or_raise_spec_errors(
+    model, hardware, labels, engine, isl, osl, ladder, inventory, faults
+):
     """Random specs through the validator and the planner: a result, or a one-line-per-field error."""
     from frontier.errors import FrontierError
-    from frontier.plan import plan
+    from frontier.planning.planner import plan
 
     m = {"model": model, "hardware": hardware, "labels": labels}
     if faults is not None and labels:
         m["faults"] = {labels[0]: faults}
-    data = {"name": "h", "engine": engine, "matrix": [m], "scenarios": [{"name": "s", "isl": isl, "osl": osl}],
-            "concurrencies": ladder, "inventory": inventory}
+    data = {
+        "name": "h",
+        "engine": engine,
+        "matrix": [m],
+        "scenarios": [{"name": "s", "isl": isl, "osl": osl}],
+        "concurrencies": ladder,
+        "inventory": inventory,
+    }
     if engine == "endpoint":
         data["endpoint"] = {"base_url": "http://127.0.0.1:9"}
     try:

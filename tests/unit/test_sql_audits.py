@@ -14,17 +14,37 @@ D1 = dt.date(2026, 11, 25)
 
 def pt(label="TP8", mc=4, gpus=8, tok_s_gpu=1000.0, tok_s_user=50.0, **kw):
     row = {
-        "label": label, "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k", "isl": 1024, "osl": 1024, "gpus": gpus,
-        "max_concurrency": mc, "completed": 40, "total_token_throughput": tok_s_gpu * gpus,
-        "output_throughput": tok_s_gpu * gpus / 2, "median_tpot_ms": 1000.0 / tok_s_user, "status": "ok",
+        "label": label,
+        "model": M,
+        "hardware": H,
+        "precision": "fp8",
+        "scenario": "1k1k",
+        "isl": 1024,
+        "osl": 1024,
+        "gpus": gpus,
+        "max_concurrency": mc,
+        "completed": 40,
+        "total_token_throughput": tok_s_gpu * gpus,
+        "output_throughput": tok_s_gpu * gpus / 2,
+        "median_tpot_ms": 1000.0 / tok_s_user,
+        "status": "ok",
     }
     row.update(kw)
     return row
 
 
 def req(i, mc=4, out=1024, success=True):
-    return {"label": "TP8", "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k", "max_concurrency": mc,
-                "request_index": i, "output_tokens": out, "success": success}
+    return {
+        "label": "TP8",
+        "model": M,
+        "hardware": H,
+        "precision": "fp8",
+        "scenario": "1k1k",
+        "max_concurrency": mc,
+        "request_index": i,
+        "output_tokens": out,
+        "success": success,
+    }
 
 
 @pytest.fixture()
@@ -32,15 +52,24 @@ def clean(tmp_path):
     wh = Warehouse(tmp_path)
     wh.write("points", [pt(mc=4), pt(mc=8)], run_id="good", run_date=D1)
     wh.write("requests", [req(0), req(1)], run_id="good", run_date=D1)
-    wh.write("deployments", [{"label": "TP8", "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k", "gpus": 8}],
-             run_id="good", run_date=D1)
+    wh.write(
+        "deployments",
+        [{"label": "TP8", "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k", "gpus": 8}],
+        run_id="good",
+        run_date=D1,
+    )
     return wh
 
 
 def test_clean_warehouse_passes(clean):
     results = run_audits(connect(clean.root))
-    assert set(results) == {"zero_completed", "physical_bound", "gpu_count_mismatch", "duplicate_point_keys",
-                            "output_tokens_mismatch"}
+    assert set(results) == {
+        "zero_completed",
+        "physical_bound",
+        "gpu_count_mismatch",
+        "duplicate_point_keys",
+        "output_tokens_mismatch",
+    }
     assert all(df.empty for df in results.values()), {k: len(v) for k, v in results.items()}
 
 
@@ -54,8 +83,12 @@ def test_clean_warehouse_passes(clean):
         ("physical_bound", "points", [pt(mc=16, tok_s_user=20_000.0)], {"max_concurrency": 16}),
         ("gpu_count_mismatch", "points", [pt(label="SEP4+1xDEP8", mc=16, gpus=8)], {"label_gpus": 12}),
         ("gpu_count_mismatch", "points", [pt(label="XYZ8", mc=16)], {"label": "XYZ8"}),
-        ("gpu_count_mismatch", "deployments", [{"label": "TP4", "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k", "gpus": 8}],
-         {"label_gpus": 4}),
+        (
+            "gpu_count_mismatch",
+            "deployments",
+            [{"label": "TP4", "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k", "gpus": 8}],
+            {"label_gpus": 4},
+        ),
         ("duplicate_point_keys", "points", [pt(mc=32), pt(mc=32)], {"rows": 2}),
         ("output_tokens_mismatch", "requests", [req(7, out=1000)], {"request_index": 7}),
     ],
@@ -63,8 +96,23 @@ def test_clean_warehouse_passes(clean):
 def test_audit_finds_planted_row(clean, audit, table, rows, expect):
     clean.write(table, rows, run_id="bad", run_date=D1, part="planted")
     if table == "requests":  # the run's OSL comes from its deployment (no points in this run)
-        clean.write("deployments", [{"label": "TP8", "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k", "gpus": 8, "osl": 1024}],
-                    run_id="bad", run_date=D1, part="planted")
+        clean.write(
+            "deployments",
+            [
+                {
+                    "label": "TP8",
+                    "model": M,
+                    "hardware": H,
+                    "precision": "fp8",
+                    "scenario": "1k1k",
+                    "gpus": 8,
+                    "osl": 1024,
+                }
+            ],
+            run_id="bad",
+            run_date=D1,
+            part="planted",
+        )
     con = connect(clean.root)
     results = run_audits(con)
     offending = results.pop(audit)

@@ -17,10 +17,22 @@ D1, D2, D3 = dt.date(2026, 11, 24), dt.date(2026, 11, 25), dt.date(2026, 11, 26)
 def pt(label, mc, tok_s_gpu, tok_s_user, gpus=8, status="ok", **kw):
     """A point whose axes come out exactly: tok_s_gpu * gpus throughput, 1000 / tok_s_user tpot."""
     row = {
-        "label": label, "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k", "isl": 1024, "osl": 1024, "gpus": gpus,
-        "max_concurrency": mc, "completed": 10 if status == "ok" else 0, "failed": 0,
-        "total_token_throughput": tok_s_gpu * gpus, "output_throughput": tok_s_gpu * gpus / 2,
-        "median_tpot_ms": 1000.0 / tok_s_user, "mean_tpot_ms": 1000.0 / tok_s_user, "status": status,
+        "label": label,
+        "model": M,
+        "hardware": H,
+        "precision": "fp8",
+        "scenario": "1k1k",
+        "isl": 1024,
+        "osl": 1024,
+        "gpus": gpus,
+        "max_concurrency": mc,
+        "completed": 10 if status == "ok" else 0,
+        "failed": 0,
+        "total_token_throughput": tok_s_gpu * gpus,
+        "output_throughput": tok_s_gpu * gpus / 2,
+        "median_tpot_ms": 1000.0 / tok_s_user,
+        "mean_tpot_ms": 1000.0 / tok_s_user,
+        "status": status,
     }
     row.update(kw)
     return row
@@ -55,7 +67,9 @@ def test_frontier_points_contract_and_flags(wh):
     contract = (Path(__file__).parents[2] / "docs/contracts.md").read_text()
     cols = contract.split("its columns:")[1].split(".\n")[0].replace("\n", " ")
     assert list(df.columns) == [c.strip() for c in cols.split(",")]
-    got = {(r.label, r.max_concurrency): (r.on_label_frontier, r.on_overall_frontier) for r in df.itertuples()}
+    got = {
+        (r.label, r.max_concurrency): (r.on_label_frontier, r.on_overall_frontier) for r in df.itertuples()
+    }
     assert got == {
         ("TP8", 1): (True, True),
         ("TP8", 2): (True, True),
@@ -74,8 +88,21 @@ def test_frontier_points_contract_and_flags(wh):
 def test_marts_pick_latest_run_with_points_or_the_given_run(wh):
     wh.write("points", [pt("TP8", 1, 100.0, 100.0)], run_id="old", run_date=D1)
     wh.write("points", [pt("TP8", 1, 200.0, 100.0)], run_id="new", run_date=D2)
-    wh.write("failures", [{"label": "TP8", "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k", "reason": "boom"}],
-             run_id="failed-only", run_date=D3)
+    wh.write(
+        "failures",
+        [
+            {
+                "label": "TP8",
+                "model": M,
+                "hardware": H,
+                "precision": "fp8",
+                "scenario": "1k1k",
+                "reason": "boom",
+            }
+        ],
+        run_id="failed-only",
+        run_date=D3,
+    )
     con = connect(wh.root)
     assert run_model(con, "frontier_points").run_id.tolist() == ["new"]
     assert run_model(con, "frontier_points", run_id="old").tok_s_gpu.tolist() == [100.0]
@@ -88,16 +115,54 @@ def test_frontier_points_single_point_curve_and_no_gpus_falls_back_to_label(wh):
     row["gpus"] = None  # the label gives 1 x 4 + 1 x 8 = 12
     wh.write("points", [row], run_id="r1", run_date=D1)
     df = run_model(connect(wh.root), "frontier_points")
-    assert rows(df, "gpus", "tok_s_gpu", "on_label_frontier", "on_overall_frontier") == [(12, 120.0, True, True)]
+    assert rows(df, "gpus", "tok_s_gpu", "on_label_frontier", "on_overall_frontier") == [
+        (12, 120.0, True, True)
+    ]
 
 
 def test_label_summary(wh):
-    wh.write("points", [pt("TP8", 1, 100.0, 100.0), pt("TP8", 2, 180.0, 50.0), pt("TP8", 4, 0.0, 1.0, status="failed"),
-                        pt("DEP8", 4, 300.0, 30.0)], run_id="r1", run_date=D1)
-    wh.write("failures", [{"label": "TP16", "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k", "stage": "launch", "reason": "OOM"}],
-             run_id="r1", run_date=D1)
-    df = run_model(connect(wh.root), "label_summary").fillna({"best_tok_s_gpu": -1, "tok_s_user_at_best": -1}).round(6)
-    assert rows(df, "label", "best_tok_s_gpu", "tok_s_user_at_best", "points", "ok_points", "failed_points", "failures") == [
+    wh.write(
+        "points",
+        [
+            pt("TP8", 1, 100.0, 100.0),
+            pt("TP8", 2, 180.0, 50.0),
+            pt("TP8", 4, 0.0, 1.0, status="failed"),
+            pt("DEP8", 4, 300.0, 30.0),
+        ],
+        run_id="r1",
+        run_date=D1,
+    )
+    wh.write(
+        "failures",
+        [
+            {
+                "label": "TP16",
+                "model": M,
+                "hardware": H,
+                "precision": "fp8",
+                "scenario": "1k1k",
+                "stage": "launch",
+                "reason": "OOM",
+            }
+        ],
+        run_id="r1",
+        run_date=D1,
+    )
+    df = (
+        run_model(connect(wh.root), "label_summary")
+        .fillna({"best_tok_s_gpu": -1, "tok_s_user_at_best": -1})
+        .round(6)
+    )
+    assert rows(
+        df,
+        "label",
+        "best_tok_s_gpu",
+        "tok_s_user_at_best",
+        "points",
+        "ok_points",
+        "failed_points",
+        "failures",
+    ) == [
         ("DEP8", 300.0, 30.0, 1, 1, 0, 0),
         ("TP8", 180.0, 50.0, 3, 2, 1, 0),
         ("TP16", -1, -1, 0, 0, 0, 1),  # a deployment that failed before any point
@@ -109,10 +174,13 @@ def test_best_by_band_interpolates_along_the_frontier(wh):
         "points",
         [
             # TP8 curve: (10, 400) (50, 200) (100, 100); band 20 -> 350, 50 -> 200 (exact), 100 -> 100 (edge)
-            pt("TP8", 32, 400.0, 10.0), pt("TP8", 8, 200.0, 50.0), pt("TP8", 1, 100.0, 100.0),
+            pt("TP8", 32, 400.0, 10.0),
+            pt("TP8", 8, 200.0, 50.0),
+            pt("TP8", 1, 100.0, 100.0),
             pt("TP8", 16, 150.0, 30.0),  # dominated: ignored by the curve
             # DEP8 curve: (20, 500) (60, 150): band 20 -> 500 (edge), 50 -> 237.5, 100 outside -> none
-            pt("DEP8", 64, 500.0, 20.0), pt("DEP8", 8, 150.0, 60.0),
+            pt("DEP8", 64, 500.0, 20.0),
+            pt("DEP8", 8, 150.0, 60.0),
             # TP4 single point at 50: band 50 only
             pt("TP4", 4, 210.0, 50.0, gpus=4),
         ],
@@ -133,9 +201,15 @@ def test_best_by_band_interpolates_along_the_frontier(wh):
 
 def test_night_over_night_matches_interactivity(wh):
     wh.write("points", [pt("TP8", 8, 200.0, 20.0), pt("TP8", 1, 100.0, 100.0)], run_id="n1", run_date=D1)
-    wh.write("points", [pt("OTHER", 1, 1.0, 1.0, scenario="8k1k")], run_id="n2", run_date=D2)  # other scenario
-    wh.write("points", [pt("TP8", 8, 220.0, 60.0), pt("TP8", 1, 90.0, 120.0), pt("TP4", 1, 50.0, 50.0, gpus=4)],
-             run_id="n3", run_date=D3)
+    wh.write(
+        "points", [pt("OTHER", 1, 1.0, 1.0, scenario="8k1k")], run_id="n2", run_date=D2
+    )  # other scenario
+    wh.write(
+        "points",
+        [pt("TP8", 8, 220.0, 60.0), pt("TP8", 1, 90.0, 120.0), pt("TP4", 1, 50.0, 50.0, gpus=4)],
+        run_id="n3",
+        run_date=D3,
+    )
     df = run_model(connect(wh.root), "night_over_night")
     # previous TP8 curve at 60 tok/s/user: 200 + (100 - 200) * (60 - 20) / 80 = 150; 120 is outside it
     got = rows(df, "label", "prev_run_id", "tok_s_user", "tok_s_gpu", "prev_tok_s_gpu", "delta_pct")
@@ -145,13 +219,40 @@ def test_night_over_night_matches_interactivity(wh):
 
 
 def test_prediction_error(wh):
-    wh.write("points", [pt("TP8", 4, 200.0, 50.0), pt("TP8", 8, 300.0, 25.0, status="failed")], run_id="r1", run_date=D1)
+    wh.write(
+        "points",
+        [pt("TP8", 4, 200.0, 50.0), pt("TP8", 8, 300.0, 25.0, status="failed")],
+        run_id="r1",
+        run_date=D1,
+    )
     wh.write(
         "predictions",
-        [{"label": "TP8", "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k", "max_concurrency": 4, "gpus": 8,
-              "tpot_ms": 22.0, "tok_s_gpu": 180.0, "ttft_ms": None, "model_version": "sim-1"},
-         {"label": "TP8", "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k", "max_concurrency": 8, "gpus": 8,
-              "tpot_ms": 1.0, "tok_s_gpu": 1.0}],
+        [
+            {
+                "label": "TP8",
+                "model": M,
+                "hardware": H,
+                "precision": "fp8",
+                "scenario": "1k1k",
+                "max_concurrency": 4,
+                "gpus": 8,
+                "tpot_ms": 22.0,
+                "tok_s_gpu": 180.0,
+                "ttft_ms": None,
+                "model_version": "sim-1",
+            },
+            {
+                "label": "TP8",
+                "model": M,
+                "hardware": H,
+                "precision": "fp8",
+                "scenario": "1k1k",
+                "max_concurrency": 8,
+                "gpus": 8,
+                "tpot_ms": 1.0,
+                "tok_s_gpu": 1.0,
+            },
+        ],
         run_id="r1",
         run_date=D1,
     )
@@ -163,7 +264,12 @@ def test_prediction_error(wh):
 
 
 def test_cost_uses_hardware_catalog(wh):
-    wh.write("points", [pt("TP8", 4, 1000.0, 50.0), pt("TP8", 4, 1000.0, 50.0, hardware="unknown_gpu")], run_id="r1", run_date=D1)
+    wh.write(
+        "points",
+        [pt("TP8", 4, 1000.0, 50.0), pt("TP8", 4, 1000.0, 50.0, hardware="unknown_gpu")],
+        run_id="r1",
+        run_date=D1,
+    )
     df = run_model(connect(wh.root), "cost").set_index("hardware")
     h100 = df.loc[H]  # 2.5 $/GPU-hour, 700 W
     assert h100.usd_per_mtok == pytest.approx(2.5 / (1000 * 3600) * 1e6)
@@ -175,8 +281,12 @@ def test_cost_uses_hardware_catalog(wh):
 def test_regressions_from_the_step_detector(wh):
     for i, d in enumerate([dt.date(2026, 11, k) for k in range(1, 9)]):
         thr = 200.0 if i < 5 else 150.0  # drop of 25 % from night 6
-        wh.write("points", [pt("TP8", 8, thr, 20.0), pt("TP8", 1, 100.0, 100.0),
-                            pt("DEP8", 8, 300.0 + i % 2, 20.0)], run_id=f"n{i}", run_date=d)
+        wh.write(
+            "points",
+            [pt("TP8", 8, thr, 20.0), pt("TP8", 1, 100.0, 100.0), pt("DEP8", 8, 300.0 + i % 2, 20.0)],
+            run_id=f"n{i}",
+            run_date=d,
+        )
     con = connect(wh.root)
     df = run_model(con, "regressions")
     assert set(df.metric) == {"band_20", "band_50", "peak_tok_s_gpu"} and set(df.label) == {"TP8"}
@@ -198,7 +308,9 @@ def test_query_and_errors(wh):
     con = connect(wh.root)
     assert query(con, "frontier_points", {"run_id": "r1"}).shape[0] == 1
     assert query(con, "SELECT count(*) AS n FROM points WHERE run_id = ?", ["r1"]).n.tolist() == [1]
-    assert query(con, "SELECT count(*) AS n FROM points WHERE run_id = $r", {"r": "x'; DROP TABLE points; --"}).n.tolist() == [0]
+    assert query(
+        con, "SELECT count(*) AS n FROM points WHERE run_id = $r", {"r": "x'; DROP TABLE points; --"}
+    ).n.tolist() == [0]
     with pytest.raises(FrontierError, match="unknown model 'frontier_pointz'"):
         run_model(con, "frontier_pointz")
     with pytest.raises(FrontierError, match="has no parameter\\(s\\) runid; its parameters are: run_id"):

@@ -1,4 +1,4 @@
-"""frontier.targets: pure command builders (golden strings), handles, options, the ssh target
+"""frontier.launch.targets: pure command builders (golden strings), handles, options, the ssh target
 over a recording transport, the kubernetes target over an in-memory client (manifests validated)."""
 
 from __future__ import annotations
@@ -8,10 +8,9 @@ import shlex
 
 import pytest
 
-from frontier.commands import LaunchOptions, build_launch_plan
-from frontier.engines.process import LaunchError
 from frontier.errors import FrontierError
-from frontier.targets import (
+from frontier.launch.process import LaunchError
+from frontier.launch.targets import (
     Handle,
     KubernetesTarget,
     OpenSSHTransport,
@@ -22,9 +21,10 @@ from frontier.targets import (
     split_cluster,
     stop_all,
 )
-from frontier.targets.local import drop_flag
-from frontier.targets.plans import deployment_plan, plan_from_json
-from frontier.targets.ssh import alive_command, signal_command, start_command, tail_command
+from frontier.launch.targets.local import drop_flag
+from frontier.launch.targets.plans import deployment_plan, plan_from_json
+from frontier.launch.targets.ssh import alive_command, signal_command, start_command, tail_command
+from frontier.planning.sglang_args import LaunchOptions, build_launch_plan
 
 R1 = "deepseek-ai/DeepSeek-R1"
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
@@ -49,8 +49,15 @@ def test_start_command_golden():
     )
     # the argv survives the shell round trip exactly
     launched = cmd.split("setsid nohup ", 1)[1].split(" > ", 1)[0]
-    assert shlex.split(launched)[3:] == ["python3", "-m", "sglang.launch_server", "--model-path", "a b",
-                                         "--served-model-name", "it's"]
+    assert shlex.split(launched)[3:] == [
+        "python3",
+        "-m",
+        "sglang.launch_server",
+        "--model-path",
+        "a b",
+        "--served-model-name",
+        "it's",
+    ]
 
 
 def test_start_command_minimal():
@@ -74,9 +81,26 @@ def test_stop_alive_tail_commands_golden():
 def test_openssh_argv_golden():
     t = OpenSSHTransport(user="bench", port=2222, identity_file="/k/id", known_hosts_file="/k/kh")
     assert t.argv("node0", "echo hi") == [
-        "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "StrictHostKeyChecking=yes",
-        "-o", "UserKnownHostsFile=/k/kh", "-i", "/k/id", "-o", "IdentitiesOnly=yes", "-p", "2222",
-        "-l", "bench", "node0", "--", "echo hi",
+        "ssh",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=10",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "UserKnownHostsFile=/k/kh",
+        "-i",
+        "/k/id",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-p",
+        "2222",
+        "-l",
+        "bench",
+        "node0",
+        "--",
+        "echo hi",
     ]
 
 
@@ -87,9 +111,12 @@ def test_readiness_urls_pd_multinode():
     plan = build_launch_plan("2xTEP4+1xDEP16", model=R1, hardware="h200_sxm", precision="fp8")
     urls = readiness_urls(plan)
     assert urls == [
-        "http://node0:30000/health", "http://node0:30000/health_generate",
-        "http://node0:30010/health", "http://node0:30010/health_generate",
-        "http://node1:30020/health", "http://node1:30020/health_generate",  # rank 1 on node2 serves no HTTP
+        "http://node0:30000/health",
+        "http://node0:30000/health_generate",
+        "http://node0:30010/health",
+        "http://node0:30010/health_generate",
+        "http://node1:30020/health",
+        "http://node1:30020/health_generate",  # rank 1 on node2 serves no HTTP
         "http://127.0.0.1:31000/health",
     ]
 
@@ -101,8 +128,11 @@ def test_handle_roundtrip_json():
 
 def test_split_cluster_and_conn_ids():
     launch_keys, opts = split_cluster(
-        {"nodes": ["gpu-01", "10.0.0.7"], "ssh": {"conn_ids": {"10.0.0.7": "special"}},
-         "kubernetes": {"namespace": "bench"}},
+        {
+            "nodes": ["gpu-01", "10.0.0.7"],
+            "ssh": {"conn_ids": {"10.0.0.7": "special"}},
+            "kubernetes": {"namespace": "bench"},
+        },
         environ={"FRONTIER_SSH_ENV_FILE": "/etc/frontier/env"},
     )
     assert launch_keys == {"nodes": ["gpu-01", "10.0.0.7"]}
@@ -117,15 +147,29 @@ def test_split_cluster_and_conn_ids():
 
 
 def test_deployment_plan_sim_and_roundtrip():
-    plan, _ = deployment_plan("TP2", model=LLAMA, hardware="h100_sxm", precision="fp8", engine="sim", cluster={})
+    plan, _ = deployment_plan(
+        "TP2", model=LLAMA, hardware="h100_sxm", precision="fp8", engine="sim", cluster={}
+    )
     assert plan.servers[0].argv[:3] == ["python3", "-m", "frontier.sim.launch_server"]
     assert "--tp-size" in plan.servers[0].argv and "--hardware" in plan.servers[0].argv
-    pd, _ = deployment_plan("1xTEP4+1xDEP8", model=R1, hardware="h200_sxm", precision="fp8", engine="sim",
-                            cluster={"nodes": ["n0", "n1"]})
+    pd, _ = deployment_plan(
+        "1xTEP4+1xDEP8",
+        model=R1,
+        hardware="h200_sxm",
+        precision="fp8",
+        engine="sim",
+        cluster={"nodes": ["n0", "n1"]},
+    )
     assert pd.router is None and len(pd.servers) == 1 and pd.servers[0].gpus == 12
     assert pd.servers[0].argv[-2:] == ["--deployment", "1xTEP4+1xDEP8"] and pd.servers[0].host == "n0"
-    real, _ = deployment_plan("DEP16", model=R1, hardware="h200_sxm", precision="fp8", engine="sglang",
-                              cluster={"nodes": ["a", "b"]})
+    real, _ = deployment_plan(
+        "DEP16",
+        model=R1,
+        hardware="h200_sxm",
+        precision="fp8",
+        engine="sglang",
+        cluster={"nodes": ["a", "b"]},
+    )
     assert plan_from_json(json.loads(json.dumps(real.to_json()))) == real
 
 
@@ -134,7 +178,7 @@ def test_drop_flag():
 
 
 def test_make_target_kinds(monkeypatch):
-    import frontier.targets as ft
+    import frontier.launch.targets as ft
 
     monkeypatch.setattr(ft, "_PROVIDERS", {})
     plan = build_launch_plan("TP8", model=R1, hardware="h200_sxm", precision="fp8")
@@ -168,14 +212,24 @@ class RecordingTransport:
 
 
 def test_ssh_target_multinode_start_and_stop(tmp_path):
-    plan = build_launch_plan("DEP16", model=R1, hardware="h200_sxm", precision="fp8",
-                             options=LaunchOptions(nodes=["gpu-a", "gpu-b"]))
+    plan = build_launch_plan(
+        "DEP16",
+        model=R1,
+        hardware="h200_sxm",
+        precision="fp8",
+        options=LaunchOptions(nodes=["gpu-a", "gpu-b"]),
+    )
     tr = RecordingTransport(alive_answers=[True, False, True, True, True])
     t = SSHTarget(tr, remote_dir="/scratch/frontier", poll_s=0.001)
     hs = launch(t, plan, tmp_path / "item", ready_timeout_s=None)
-    assert [(h.host, h.pid, h.url) for h in hs] == [("gpu-a", 1001, "http://gpu-a:30000"), ("gpu-b", 1002, None)]
+    assert [(h.host, h.pid, h.url) for h in hs] == [
+        ("gpu-a", 1001, "http://gpu-a:30000"),
+        ("gpu-b", 1002, None),
+    ]
     assert hs[0].log == "/scratch/frontier/item/server-single-0-rank0.log"
-    assert tr.calls[0][1].startswith("set -e; mkdir -p /scratch/frontier/item; setsid nohup python3 -m sglang")
+    assert tr.calls[0][1].startswith(
+        "set -e; mkdir -p /scratch/frontier/item; setsid nohup python3 -m sglang"
+    )
     assert "--node-rank 1" in tr.calls[1][1]
     tr.calls.clear()
     errors = stop_all(t, hs, grace_s=0.002)  # rank 1 first: dies in time; rank 0 needs SIGKILL
@@ -188,8 +242,13 @@ def test_ssh_target_multinode_start_and_stop(tmp_path):
 
 
 def test_ssh_target_refuses_secrets_and_reports_start_failure(tmp_path):
-    plan = build_launch_plan("TP8", model=R1, hardware="h200_sxm", precision="fp8",
-                             options=LaunchOptions(env={"HF_TOKEN": "hf_xxxxxxxxxxxxxxxxxxxx"}))
+    plan = build_launch_plan(
+        "TP8",
+        model=R1,
+        hardware="h200_sxm",
+        precision="fp8",
+        options=LaunchOptions(env={"HF_TOKEN": "hf_xxxxxxxxxxxxxxxxxxxx"}),
+    )
     tr = RecordingTransport()
     with pytest.raises(FrontierError, match="HF_TOKEN would put a secret"):
         SSHTarget(tr).start(plan.servers[0], tmp_path / "x.log")
@@ -223,8 +282,10 @@ class FakeKube:
         if obj["kind"] == "Pod":
             self.status[obj["metadata"]["name"]] = {
                 "phase": "Running",
-                "containers": {c["name"]: {"ready": True, "state": "running", "exit_code": None, "reason": None}
-                               for c in obj["spec"]["containers"]},
+                "containers": {
+                    c["name"]: {"ready": True, "state": "running", "exit_code": None, "reason": None}
+                    for c in obj["spec"]["containers"]
+                },
             }
 
     def delete(self, kind, name, namespace, grace_period_s=None):
@@ -256,8 +317,13 @@ def test_kubernetes_target_lifecycle_and_valid_manifests(tmp_path):
     ]
     for obj in kube.objects.values():
         kv.validate(obj, kv.latest_version(), strict=True)
-    gpus = sum(c["resources"]["limits"]["nvidia.com/gpu"] for (k, _, _), o in kube.objects.items() if k == "Pod"
-               for c in o["spec"]["containers"] if "resources" in c)
+    gpus = sum(
+        c["resources"]["limits"]["nvidia.com/gpu"]
+        for (k, _, _), o in kube.objects.items()
+        if k == "Pod"
+        for c in o["spec"]["containers"]
+        if "resources" in c
+    )
     assert gpus == 24
     assert [(h.pod, h.container) for h in hs] == [
         ("frontier-2xtep4-1xdep16-n0", "prefill-g0-r0-rank0"),
@@ -266,21 +332,32 @@ def test_kubernetes_target_lifecycle_and_valid_manifests(tmp_path):
         ("frontier-2xtep4-1xdep16-n2", "decode-g1-r0-rank1"),
         ("frontier-2xtep4-1xdep16-router", "router"),
     ]
-    assert hs[2].url == "http://frontier-2xtep4-1xdep16-n1.frontier-2xtep4-1xdep16-nodes.bench.svc.cluster.local:30020"
+    assert (
+        hs[2].url
+        == "http://frontier-2xtep4-1xdep16-n1.frontier-2xtep4-1xdep16-nodes.bench.svc.cluster.local:30020"
+    )
     assert hs[3].url is None and hs[4].url == t.endpoint_url
     assert all(t.alive(h) for h in hs)
     # a container that dies is seen (OOMKilled), and its log is readable with secrets masked
     kube.status["frontier-2xtep4-1xdep16-n2"]["containers"]["decode-g1-r0-rank1"].update(
-        state="terminated", exit_code=137, reason="OOMKilled")
+        state="terminated", exit_code=137, reason="OOMKilled"
+    )
     assert not t.alive(hs[3])
     assert "supersecretvalue1" not in t.log_tail(hs[3])
     kube.events.clear()
     assert stop_all(t, hs, grace_s=30) == []
     deletes = [e for e in kube.events if e[0] == "delete"]
     assert deletes[0] == ("delete", "Pod", "bench", "frontier-2xtep4-1xdep16-router", 30)
-    assert {e[3] for e in deletes if e[1] == "Service"} == {"frontier-2xtep4-1xdep16-nodes", "frontier-2xtep4-1xdep16"}
+    assert {e[3] for e in deletes if e[1] == "Service"} == {
+        "frontier-2xtep4-1xdep16-nodes",
+        "frontier-2xtep4-1xdep16",
+    }
     assert kube.objects == {}
-    assert (tmp_path / "item" / "router.log").read_text().startswith("log of frontier-2xtep4-1xdep16-router/router")
+    assert (
+        (tmp_path / "item" / "router.log")
+        .read_text()
+        .startswith("log of frontier-2xtep4-1xdep16-router/router")
+    )
 
 
 def test_kubernetes_readiness_failure_names_reason(tmp_path):
@@ -290,9 +367,18 @@ def test_kubernetes_readiness_failure_names_reason(tmp_path):
         def create(self, obj):
             super().create(obj)
             if obj["kind"] == "Pod":
-                self.status[obj["metadata"]["name"]] = {"phase": "Pending", "containers": {
-                    c["name"]: {"ready": False, "state": "waiting", "exit_code": None, "reason": "ImagePullBackOff"}
-                    for c in obj["spec"]["containers"]}}
+                self.status[obj["metadata"]["name"]] = {
+                    "phase": "Pending",
+                    "containers": {
+                        c["name"]: {
+                            "ready": False,
+                            "state": "waiting",
+                            "exit_code": None,
+                            "reason": "ImagePullBackOff",
+                        }
+                        for c in obj["spec"]["containers"]
+                    },
+                }
 
     kube = Pending()
     t = KubernetesTarget(kube, plan, image="nope:1", namespace="bench", poll_s=0.01)

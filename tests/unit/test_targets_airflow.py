@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 
 pytest.importorskip("airflow.providers.ssh", reason="pip install apache-airflow-providers-ssh")
-pytest.importorskip("airflow.providers.cncf.kubernetes", reason="pip install apache-airflow-providers-cncf-kubernetes")
+pytest.importorskip(
+    "airflow.providers.cncf.kubernetes", reason="pip install apache-airflow-providers-cncf-kubernetes"
+)
 
 from kubernetes import client as k
 from kubernetes.client.exceptions import ApiException
 
-from frontier.targets.options import SSHOptions
+from frontier.launch.targets.options import SSHOptions
 from operators.kube_client import KubernetesHookClient, pod_status_dict
 from operators.ssh_transport import SSHHookTransport
 
@@ -32,8 +34,10 @@ class FakeHook:
 
 def test_sshhook_transport_conn_per_node():
     made = []
-    tr = SSHHookTransport(SSHOptions(conn_ids={"gpu-b": "b_conn"}),
-                          hook_factory=lambda cid: made.append(FakeHook(cid)) or made[-1])
+    tr = SSHHookTransport(
+        SSHOptions(conn_ids={"gpu-b": "b_conn"}),
+        hook_factory=lambda cid: made.append(FakeHook(cid)) or made[-1],
+    )
     assert tr.run("gpu-a", "echo $!", timeout=5) == (0, "4242\n", "")
     assert tr.run("gpu-a", "true") == (0, "4242\n", "")
     tr.run("gpu-b", "true")
@@ -48,18 +52,44 @@ def test_sshhook_transport_failure_is_an_exit_code():
 
 
 def test_pod_status_dict():
-    pod = k.V1Pod(status=k.V1PodStatus(phase="Running", container_statuses=[
-        k.V1ContainerStatus(name="a", ready=True, restart_count=0, image="i", image_id="",
-                            state=k.V1ContainerState(running=k.V1ContainerStateRunning())),
-        k.V1ContainerStatus(name="b", ready=False, restart_count=0, image="i", image_id="",
-                            state=k.V1ContainerState(terminated=k.V1ContainerStateTerminated(exit_code=137,
-                                                                                            reason="OOMKilled"))),
-    ]))
-    assert pod_status_dict(pod) == {"phase": "Running", "containers": {
-        "a": {"ready": True, "state": "running", "exit_code": None, "reason": None},
-        "b": {"ready": False, "state": "terminated", "exit_code": 137, "reason": "OOMKilled"}}}
-    pending = k.V1Pod(status=k.V1PodStatus(phase="Pending", conditions=[
-        k.V1PodCondition(type="PodScheduled", status="False", reason="Unschedulable")]))
+    pod = k.V1Pod(
+        status=k.V1PodStatus(
+            phase="Running",
+            container_statuses=[
+                k.V1ContainerStatus(
+                    name="a",
+                    ready=True,
+                    restart_count=0,
+                    image="i",
+                    image_id="",
+                    state=k.V1ContainerState(running=k.V1ContainerStateRunning()),
+                ),
+                k.V1ContainerStatus(
+                    name="b",
+                    ready=False,
+                    restart_count=0,
+                    image="i",
+                    image_id="",
+                    state=k.V1ContainerState(
+                        terminated=k.V1ContainerStateTerminated(exit_code=137, reason="OOMKilled")
+                    ),
+                ),
+            ],
+        )
+    )
+    assert pod_status_dict(pod) == {
+        "phase": "Running",
+        "containers": {
+            "a": {"ready": True, "state": "running", "exit_code": None, "reason": None},
+            "b": {"ready": False, "state": "terminated", "exit_code": 137, "reason": "OOMKilled"},
+        },
+    }
+    pending = k.V1Pod(
+        status=k.V1PodStatus(
+            phase="Pending",
+            conditions=[k.V1PodCondition(type="PodScheduled", status="False", reason="Unschedulable")],
+        )
+    )
     assert pod_status_dict(pending)["containers"]["*"]["reason"] == "Unschedulable"
 
 
@@ -104,7 +134,9 @@ def test_kubernetes_hook_client_dispatch():
     assert c.pod_status("p", "ns") is None
     assert c.read_log("p", "ns", "router", tail_lines=5) == "hello\n"
     assert hook.core_v1_client.calls == [
-        ("create pod", "ns", "p"), ("create svc", "ns", "s"), ("delete pod", "p", 30),
+        ("create pod", "ns", "p"),
+        ("create svc", "ns", "s"),
+        ("delete pod", "p", 30),
         ("log", {"name": "p", "namespace": "ns", "container": "router", "tail_lines": 5}),
     ]
     with pytest.raises(ValueError, match="unsupported kind"):

@@ -17,9 +17,19 @@ def parse(*argv):
 
 
 def point(mc, completed=10):
-    return {"label": "TP8", "model": "meta-llama/Llama-3.1-8B-Instruct", "hardware": "h100_sxm", "precision": "fp8",
-                "scenario": "1k1k", "gpus": 8, "max_concurrency": mc, "completed": completed, "total_token_throughput": 800.0 * mc,
-                "median_tpot_ms": 5.0 * mc, "status": "ok"}
+    return {
+        "label": "TP8",
+        "model": "meta-llama/Llama-3.1-8B-Instruct",
+        "hardware": "h100_sxm",
+        "precision": "fp8",
+        "scenario": "1k1k",
+        "gpus": 8,
+        "max_concurrency": mc,
+        "completed": completed,
+        "total_token_throughput": 800.0 * mc,
+        "median_tpot_ms": 5.0 * mc,
+        "status": "ok",
+    }
 
 
 def test_query_audit_compact(tmp_path, capsys):

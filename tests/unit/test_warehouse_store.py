@@ -19,10 +19,21 @@ D2 = dt.date(2026, 11, 26)
 
 def point(label="TP8", mc=4, **kw):
     row = {
-        "label": label, "model": "meta-llama/Llama-3.1-8B-Instruct", "hardware": "h100_sxm", "precision": "fp8",
-        "scenario": "1k1k", "isl": 1024, "osl": 1024, "gpus": 8, "max_concurrency": mc, "completed": 10,
-        "total_token_throughput": 1000.0 * mc, "output_throughput": 500.0 * mc, "median_tpot_ms": 5.0 * mc,
-        "mean_tpot_ms": 5.0 * mc, "status": "ok",
+        "label": label,
+        "model": "meta-llama/Llama-3.1-8B-Instruct",
+        "hardware": "h100_sxm",
+        "precision": "fp8",
+        "scenario": "1k1k",
+        "isl": 1024,
+        "osl": 1024,
+        "gpus": 8,
+        "max_concurrency": mc,
+        "completed": 10,
+        "total_token_throughput": 1000.0 * mc,
+        "output_throughput": 500.0 * mc,
+        "median_tpot_ms": 5.0 * mc,
+        "mean_tpot_ms": 5.0 * mc,
+        "status": "ok",
     }
     row.update(kw)
     return row
@@ -30,9 +41,21 @@ def point(label="TP8", mc=4, **kw):
 
 def request(i, mc=4, **kw):
     row = {
-        "label": "TP8", "model": "meta-llama/Llama-3.1-8B-Instruct", "hardware": "h100_sxm", "precision": "fp8",
-        "scenario": "1k1k", "max_concurrency": mc, "request_index": i, "is_warmup": False, "ttft_ms": 10.0,
-        "e2e_ms": 100.0, "tpot_ms": 1.0, "itl_ms": [1.0, 2.0], "input_tokens": 1024, "output_tokens": 1024, "success": True,
+        "label": "TP8",
+        "model": "meta-llama/Llama-3.1-8B-Instruct",
+        "hardware": "h100_sxm",
+        "precision": "fp8",
+        "scenario": "1k1k",
+        "max_concurrency": mc,
+        "request_index": i,
+        "is_warmup": False,
+        "ttft_ms": 10.0,
+        "e2e_ms": 100.0,
+        "tpot_ms": 1.0,
+        "itl_ms": [1.0, 2.0],
+        "input_tokens": 1024,
+        "output_tokens": 1024,
+        "success": True,
     }
     row.update(kw)
     return row
@@ -44,8 +67,13 @@ def count(root, sql):
 
 def test_write_layout_and_context_columns(tmp_path):
     wh = Warehouse(tmp_path)
-    path = wh.write("points", [point()], run_id="manual__2026-11-25T02:00:00+00:00", run_date=D1, part="TP8-1k1k")
-    assert path == tmp_path / "points/run_date=2026-11-25/run_id=manual__2026-11-25T02:00:00+00:00/TP8-1k1k.parquet"
+    path = wh.write(
+        "points", [point()], run_id="manual__2026-11-25T02:00:00+00:00", run_date=D1, part="TP8-1k1k"
+    )
+    assert (
+        path
+        == tmp_path / "points/run_date=2026-11-25/run_id=manual__2026-11-25T02:00:00+00:00/TP8-1k1k.parquet"
+    )
     t = pq.read_table(path)
     assert t.schema.equals(schemas.POINTS)
     assert t.column("schema_version").to_pylist() == [schemas.SCHEMA_VERSION]
@@ -145,7 +173,10 @@ def test_concurrent_writers_of_two_runs_do_not_clobber(tmp_path):
     for p in procs:
         p.join(30)
         assert p.exitcode == 0
-    df = query(connect(tmp_path), "SELECT run_id, count(*) n, sum(max_concurrency) s FROM points GROUP BY 1 ORDER BY 1")
+    df = query(
+        connect(tmp_path),
+        "SELECT run_id, count(*) n, sum(max_concurrency) s FROM points GROUP BY 1 ORDER BY 1",
+    )
     # each run: parts p0, p1, p2 hold the last write of each: i = 27, 28, 29 -> mc 28 + 29 + 30
     assert df.values.tolist() == [["r1", 3, 87], ["r2", 3, 87]]
     assert not [p for p in tmp_path.rglob("*.tmp")]
@@ -218,8 +249,16 @@ def test_older_schema_version_missing_a_column_reads_null(tmp_path, monkeypatch)
     wh = Warehouse(tmp_path)
     wh.write("points", [point()], run_id="new", run_date=D2)
     old = pa.table(
-        {"schema_version": pa.array([0], pa.int32()), "run_id": ["old"], "run_date": [D1], "label": ["TP8"],
-         "model": ["m"], "hardware": ["h100_sxm"], "precision": ["fp8"], "scenario": ["1k1k"]}
+        {
+            "schema_version": pa.array([0], pa.int32()),
+            "run_id": ["old"],
+            "run_date": [D1],
+            "label": ["TP8"],
+            "model": ["m"],
+            "hardware": ["h100_sxm"],
+            "precision": ["fp8"],
+            "scenario": ["1k1k"],
+        }
     )
     path = tmp_path / "points/run_date=2026-11-25/run_id=old/part-0.parquet"
     path.parent.mkdir(parents=True)
@@ -233,8 +272,18 @@ def test_all_files_of_a_table_lacking_a_new_column_still_have_it(tmp_path):
     path = tmp_path / "failures/run_date=2026-11-25/run_id=r1/part-0.parquet"
     path.parent.mkdir(parents=True)
     pq.write_table(
-        pa.table({"schema_version": pa.array([1], pa.int32()), "run_id": ["r1"], "run_date": [D1], "label": ["TP8"],
-                  "model": ["m"], "hardware": ["h"], "precision": ["fp8"], "scenario": ["1k1k"]}),
+        pa.table(
+            {
+                "schema_version": pa.array([1], pa.int32()),
+                "run_id": ["r1"],
+                "run_date": [D1],
+                "label": ["TP8"],
+                "model": ["m"],
+                "hardware": ["h"],
+                "precision": ["fp8"],
+                "scenario": ["1k1k"],
+            }
+        ),
         path,
     )
     df = query(connect(tmp_path), "SELECT label, reason, log_tail FROM failures")

@@ -1,0 +1,1 @@
+"""Analysis: Pareto frontiers, regressions, run reports."""

@@ -1,0 +1,3 @@
+from frontier.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,233 @@
+"""The ``frontier`` command line: validate, plan, run, publish, query, and the parts' commands.
+
+Every failure exits non-zero with a one-line reason on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import json
+import os
+import sys
+
+from frontier.errors import FrontierError
+
+# each area registers its own sub-commands (frontier/<area>/cli.py: register(subparsers))
+AREA_CLIS = (
+    "frontier.sim.cli",
+    "frontier.loadgen.cli",
+    "frontier.warehouse.cli",
+    "frontier.site.cli",
+    "frontier.cli.pools",
+    "frontier.cli.import_bench",
+)
+
+
+def default_warehouse() -> str:
+    return os.environ.get("FRONTIER_WAREHOUSE", "warehouse")
+
+
+def default_site() -> str:
+    return os.environ.get("FRONTIER_SITE", "site")
+
+
+def default_artifacts() -> str:
+    return os.environ.get("FRONTIER_ARTIFACTS", "artifacts")
+
+
+def _cmd_validate(args) -> int:
+    from frontier.domain.spec import load_spec
+
+    spec = load_spec(args.spec)
+    n = sum(len(m.labels) for m in spec.matrix)
+    print(
+        f"{args.spec}: valid ({n} deployment label(s), {len(spec.scenarios)} scenario(s), engine {spec.engine})"
+    )
+    return 0
+
+
+def _load(args):
+    from frontier.domain.spec import load_spec, narrow
+
+    spec = load_spec(args.spec)
+    labels = [x for x in (getattr(args, "labels", None) or "").split(",") if x]
+    scenarios = [x for x in (getattr(args, "scenarios", None) or "").split(",") if x]
+    conc = [int(x) for x in (getattr(args, "concurrencies", None) or "").split(",") if x]
+    engine = getattr(args, "engine", None)
+    if labels or scenarios or conc or engine:
+        spec = narrow(
+            spec, labels_subset=labels, scenarios_subset=scenarios, concurrencies=conc, engine=engine
+        )
+    return spec
+
+
+def _cmd_plan(args) -> int:
+    from frontier.planning.planner import plan
+
+    spec = _load(args)
+    items = plan(spec)
+    if args.json:
+        print(json.dumps([i.public() for i in items], indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"plan for {spec.name} (engine {spec.engine})")
+    for col in ("label", "model", "hardware", "GPUs", "scenario", "concurrencies", "processes"):
+        t.add_column(col)
+    for i in items:
+        nproc = len(i.servers) + (1 if i.router else 0)
+        t.add_row(
+            i.label,
+            i.model,
+            i.hardware,
+            str(i.gpus),
+            i.scenario["name"],
+            " ".join(map(str, i.concurrencies)),
+            str(nproc),
+        )
+    Console().print(t)
+    return 0
+
+
+def _num(value, fmt: str) -> str:
+    import math
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return format(value, fmt)
+
+
+def print_summary(df, title: str = "best tok/s/GPU per label") -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title)
+    for col in (
+        "model",
+        "hardware",
+        "scenario",
+        "label",
+        "best tok/s/GPU",
+        "at tok/s/user",
+        "points",
+        "failed",
+    ):
+        t.add_column(col, justify="right" if col[0] in "abpf" and col != "label" else "left")
+    for r in df.itertuples(index=False):
+        best = getattr(r, "best_tok_s_gpu", None)
+        at = getattr(r, "tok_s_user_at_best", None)
+        t.add_row(
+            str(r.model).split("/")[-1],
+            str(r.hardware),
+            str(r.scenario),
+            str(r.label),
+            _num(best, ",.0f"),
+            _num(at, ",.1f"),
+            str(getattr(r, "points", "")),
+            str(getattr(r, "failed_points", "")),
+        )
+    Console(width=max(120, Console().width)).print(t)
+
+
+def _cmd_run(args) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from frontier.planning.planner import plan
+    from frontier.run import pipeline
+
+    spec = _load(args)
+    run_id = args.run_id or pipeline.default_run_id()
+    ctx = pipeline.RunContext(
+        run_id=run_id,
+        run_date=dt.date.today(),
+        warehouse=args.warehouse,
+        artifacts=args.artifacts,
+        trigger="cli",
+        triggered_by=os.environ.get("USER", ""),
+    )
+    console = Console(stderr=True)
+    total = len(plan(spec))
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task(f"run {run_id}", total=total)
+        status, outcomes = pipeline.run_sweep(
+            spec,
+            ctx,
+            progress=lambda msg: bar.console.log(msg),
+            on_item=lambda i, n, out: bar.advance(task),
+        )
+    print(f"run {run_id}: {status} ({len(outcomes)} item(s)); warehouse {args.warehouse}")
+    print_summary(pipeline.label_summary(args.warehouse, run_id))
+    if args.publish:
+        from frontier.site import publish
+
+        index = publish(args.warehouse, args.site, run_id=run_id)
+        print(f"site: {index}")
+    return 0 if status != "failed" else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="frontier", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    v = sub.add_parser("validate", help="check a sweep spec")
+    v.add_argument("spec")
+    v.set_defaults(handler=_cmd_validate)
+
+    def narrowing(q):
+        q.add_argument("spec")
+        q.add_argument("--engine", choices=["sim", "sglang", "endpoint"])
+        q.add_argument("--labels", help="comma-separated subset of the spec's labels")
+        q.add_argument("--scenarios", help="comma-separated subset of the spec's scenarios")
+        q.add_argument("--concurrencies", help="comma-separated ladder replacing the spec's")
+
+    pl = sub.add_parser("plan", help="every deployment x scenario with its launch commands")
+    narrowing(pl)
+    pl.add_argument("--json", action="store_true")
+    pl.set_defaults(handler=_cmd_plan)
+
+    r = sub.add_parser("run", help="run a whole sweep without Airflow")
+    narrowing(r)
+    r.add_argument("--warehouse", default=default_warehouse())
+    r.add_argument("--artifacts", default=default_artifacts())
+    r.add_argument("--site", default=default_site())
+    r.add_argument("--run-id")
+    r.add_argument("--publish", action=argparse.BooleanOptionalAction, default=True)
+    r.set_defaults(handler=_cmd_run)
+
+    for mod in AREA_CLIS:
+        try:
+            module = importlib.import_module(mod)
+        except ImportError as e:  # an area not installed in this build
+            if not mod.startswith(e.name or "\0"):
+                raise
+            continue
+        module.register(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except FrontierError as e:
+        msg = "; ".join(line.strip() for line in str(e).splitlines() if line.strip())
+        print(f"frontier {args.command}: error: {msg}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"frontier {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Small shared helpers: secret redaction, the fake word tokenizer."""

@@ -1,0 +1,1 @@
+"""Domain: the deployment label grammar, the model/hardware catalog, sweep specs."""

@@ -1,0 +1,1 @@
+"""Launch: engines produce launch plans; targets start, check and stop their processes."""

@@ -1,0 +1,1 @@
+"""Planning: spec -> plan items, SGLang arguments, memory fit, GPU pools."""

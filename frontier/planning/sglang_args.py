@@ -1,0 +1,483 @@
+"""SGLang launch commands for a deployment label: pure argv builders, no I/O, no Airflow.
+
+``build_launch_plan("SEP4+1xDEP8", model=..., hardware=..., precision=...)`` returns a
+:class:`LaunchPlan`: one :class:`ServerCommand` per server process (one per node for a server
+larger than a node) and, for a disaggregated label, the ``sglang_router`` command in front.
+Every flag is checked against SGLang 0.5.23's ``server_args.py`` (see ``SGLANG_VERSION``);
+``tests/integration/test_sglang_parser.py`` parses the generated commands with sglang's own
+parser.
+
+Mapping of one group (``n`` GPUs per server), SGLang 0.5.23:
+
+==========  ==========================================================================
+``TPn``     ``--tp-size n``
+``DPn``     ``--dp-size n`` (n replicas of a TP1 model in one server; one node at most)
+``TEPn``    ``--tp-size n --ep-size n``                                   (MoE only)
+``DEPn``    ``--tp-size n --attn-dp-size n --ep-size n`` (0.5.23 form of the deprecated
+            ``--dp-size n --enable-dp-attention``)                         (MoE only)
+``DPATPn``  ``--tp-size n --attn-dp-size n``
+``SEPn``    ``--tp-size n --attn-cp-size n --enable-prefill-cp --cp-strategy zigzag
+            --ep-size n`` (0.5.23 rejects prefill CP without ``--cp-strategy`` at launch;
+            MoE models with prefill-CP support only: DeepSeek V2/V3/R1, Qwen3-MoE)
+``EPn``,    rejected: the label gives the EP width but not the server's TP width, which
+``DPAEPn``  differs from it by definition (the simulated engine still models them)
+==========  ==========================================================================
+
+Precision: ``fp8`` adds ``--quantization fp8`` (online FP8 of a BF16 checkpoint) unless the
+checkpoint is already FP8 (DeepSeek-V3/R1) or FP4 (gpt-oss), and ``--kv-cache-dtype fp8_e4m3``
+always (the performance model halves KV bytes at fp8). ``bf16`` adds nothing: for a natively
+FP8 model it needs a BF16 checkpoint, given through ``LaunchOptions.model_path``.
+
+A server larger than a node runs one process per node with ``--nnodes``, ``--node-rank`` and
+``--dist-init-addr``; only rank 0 serves HTTP. Smaller servers are packed onto nodes in order
+(prefill first), a second server on a node starting at ``--base-gpu-id``. Ports: server ``i``
+(in plan order) listens on ``base_port + port_stride*i``, its torch.distributed rendezvous is
+``dist_init_port + i``, prefill server ``j`` bootstraps on ``bootstrap_port + j``.
+
+Engine ``sim`` builds the same argv with ``frontier.sim.launch_server`` and ``--hardware
+--precision`` added, every process on ``host`` unless ``nodes`` is given, and one process per
+server (no ``--nnodes`` split: the simulator reads the whole server's size from its flags).
+
+``extra_args`` keys, applied in this order to every matching server: ``"*"``, the role
+(``single``/``prefill``/``decode``), the group (``DEP8``), the canonical label (``1xSEP4+1xDEP8``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from frontier.domain.catalog import ModelSpec, get_hardware, get_model
+from frontier.domain.labels import Deployment, Group, LabelError, parse
+from frontier.errors import FrontierError
+
+SGLANG_VERSION = "0.5.23"
+SGLANG_ROUTER_VERSION = "0.3.2"
+
+Engine = Literal["sglang", "sim"]
+SERVER_MODULES: dict[str, str] = {"sglang": "sglang.launch_server", "sim": "frontier.sim.launch_server"}
+ROUTER_MODULE = "sglang_router.launch_router"
+
+# checkpoints published in FP8: --quantization fp8 would be wrong for them
+NATIVE_FP8_MODELS = frozenset({"deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-V3"})
+# model families whose SGLang 0.5.23 implementation supports prefill context parallel
+PREFILL_CP_FAMILIES = ("deepseek", "qwen3")
+CP_STRATEGY = "zigzag"
+FP8_KV_CACHE_DTYPE = "fp8_e4m3"
+
+
+class UnsupportedLabel(FrontierError):
+    """A label SGLang 0.5.23 cannot express for this model: raised at plan time."""
+
+
+class LaunchOptions(BaseModel):
+    """Cluster and launch settings that are not part of the label."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    bind_host: str | None = Field(
+        default=None, description="--host of the servers; default host on one node, 0.0.0.0 on several"
+    )
+    base_port: int = 30000
+    port_stride: int = 10
+    python: str = "python3"
+    nodes: list[str] = Field(default_factory=list, description="hostnames; default host, or node0..")
+    dist_init_port: int = 5000
+    transfer_backend: str = "mooncake"
+    ib_device: str | None = None
+    bootstrap_port: int = 8998
+    router_port: int | None = Field(default=None, description="default base_port + 1000")
+    router_host: str | None = Field(default=None, description="default host")
+    moe_a2a_backend: str | None = None
+    mem_fraction_static: float | None = None
+    model_path: str | None = Field(default=None, description="default the catalog's HF id")
+    extra_args: dict[str, list[str]] = Field(default_factory=dict)
+    server_module: str | None = Field(default=None, description="default per engine")
+    router_module: str = ROUTER_MODULE
+    env: dict[str, str] = Field(default_factory=dict)
+
+
+@dataclass
+class ServerCommand:
+    """One server process (one node of a multi-node server)."""
+
+    role: str  # "single" | "prefill" | "decode"
+    group_index: int
+    replica: int
+    node_rank: int
+    nnodes: int
+    host: str  # where it runs (node hostname)
+    port: int
+    gpus: int  # GPUs of this process
+    argv: list[str]
+    url: str  # the server's HTTP endpoint (rank 0's for a multi-node server)
+    base_gpu_id: int = 0
+    bootstrap_port: int | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def serves_http(self) -> bool:
+        return self.node_rank == 0
+
+
+@dataclass
+class RouterCommand:
+    argv: list[str]
+    host: str
+    port: int
+    url: str
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class LaunchPlan:
+    label: str
+    engine: str
+    servers: list[ServerCommand]
+    router: RouterCommand | None
+    endpoint_url: str
+
+    @property
+    def nodes(self) -> list[str]:
+        """Distinct hosts of the server processes, in plan order."""
+        return list(dict.fromkeys(s.host for s in self.servers))
+
+    def to_json(self) -> dict:
+        return {
+            "label": self.label,
+            "engine": self.engine,
+            "endpoint_url": self.endpoint_url,
+            "servers": [
+                {
+                    "role": s.role,
+                    "group_index": s.group_index,
+                    "replica": s.replica,
+                    "node_rank": s.node_rank,
+                    "nnodes": s.nnodes,
+                    "host": s.host,
+                    "port": s.port,
+                    "gpus": s.gpus,
+                    "base_gpu_id": s.base_gpu_id,
+                    "url": s.url,
+                    "env": dict(s.env),
+                    "argv": list(s.argv),
+                }
+                for s in self.servers
+            ],
+            "router": None if self.router is None else asdict(self.router),
+        }
+
+
+# --------------------------------------------------------------------------- per-group flags
+
+
+def _supports_prefill_cp(spec: ModelSpec) -> bool:
+    name = spec.name.lower()
+    return spec.is_moe and any(f in name for f in PREFILL_CP_FAMILIES)
+
+
+def parallel_args(group: Group, spec: ModelSpec, label: str, gpus_per_node: int = 8) -> list[str]:
+    """The parallelism flags of one server of ``group``; raises :class:`UnsupportedLabel`."""
+    n, mode = group.gpus, group.mode
+    where = f"label {label!r} ({group} on {spec.name})"
+    if mode in ("EP", "DPAEP"):
+        raise UnsupportedLabel(
+            f"{where}: {mode}n means expert parallel n with a different TP width that the label "
+            f"does not give; SGLang {SGLANG_VERSION} needs both. Use TEP{n} or DEP{n} "
+            f"(the simulated engine still models {mode})"
+        )
+    if group.expert_parallel and not spec.is_moe:
+        raise UnsupportedLabel(
+            f"{where}: {mode} runs MoE experts expert-parallel but {spec.name} is a dense model; "
+            f"use TP{n}" + (f" or DP{n}" if mode == "DEP" else "")
+        )
+    if group.expert_parallel and spec.moe is not None and spec.moe.experts % n:
+        raise UnsupportedLabel(
+            f"{where}: {spec.moe.experts} experts do not split evenly over expert parallel {n}"
+        )
+    if mode == "SEP" and not _supports_prefill_cp(spec):
+        raise UnsupportedLabel(
+            f"{where}: SGLang {SGLANG_VERSION} implements prefill context parallel "
+            f"(--enable-prefill-cp) only for DeepSeek V2/V3/R1 and Qwen3-MoE; use TEP{n} or DEP{n}"
+        )
+    if mode == "DP" and n > gpus_per_node:
+        raise UnsupportedLabel(
+            f"{where}: --dp-size replicas run inside one server on one node ({gpus_per_node} GPUs); "
+            f"launch several DP{gpus_per_node} deployments instead"
+        )
+    attn_split = {"DEP": n, "DPATP": n, "SEP": n}.get(mode, 1)
+    attn_tp = n // attn_split if mode != "DP" else 1
+    if attn_tp > 1 and spec.heads % attn_tp:
+        raise UnsupportedLabel(
+            f"{where}: {spec.heads} attention heads do not split over tensor parallel {attn_tp}"
+        )
+    s = str(n)
+    if mode == "TP":
+        return ["--tp-size", s]
+    if mode == "DP":
+        return ["--dp-size", s]
+    if mode == "TEP":
+        return ["--tp-size", s, "--ep-size", s]
+    if mode == "DEP":
+        return ["--tp-size", s, "--attn-dp-size", s, "--ep-size", s]
+    if mode == "DPATP":
+        return ["--tp-size", s, "--attn-dp-size", s]
+    if mode == "SEP":
+        return [
+            "--tp-size",
+            s,
+            "--attn-cp-size",
+            s,
+            "--enable-prefill-cp",
+            "--cp-strategy",
+            CP_STRATEGY,
+            "--ep-size",
+            s,
+        ]
+    raise UnsupportedLabel(f"{where}: mode {mode} has no SGLang mapping")  # pragma: no cover
+
+
+def precision_args(spec: ModelSpec, precision: str) -> list[str]:
+    """Quantization and KV-cache flags for ``precision`` ("bf16" | "fp8")."""
+    if precision not in ("bf16", "fp8"):
+        raise FrontierError(f"precision {precision!r}: expected bf16 or fp8")
+    if precision == "bf16":
+        return []
+    native = spec.native_precision or ("fp8" if spec.name in NATIVE_FP8_MODELS else None)
+    out = [] if native in ("fp8", "fp4") else ["--quantization", "fp8"]
+    return out + ["--kv-cache-dtype", FP8_KV_CACHE_DTYPE]
+
+
+def _extra(options: LaunchOptions, role: str, group: Group, label: str) -> list[str]:
+    out: list[str] = []
+    for key in ("*", role, str(group), label):
+        out += list(options.extra_args.get(key, []))
+    return out
+
+
+# --------------------------------------------------------------------------- placement
+
+
+@dataclass
+class _Slot:
+    group_index: int
+    group: Group
+    replica: int
+    node_index: int  # first node
+    nnodes: int
+    base_gpu_id: int
+
+
+def _place(deployment: Deployment, gpn: int, label: str) -> tuple[list[_Slot], int]:
+    """Servers onto nodes in plan order; returns (slots, number of nodes)."""
+    slots: list[_Slot] = []
+    node, used = 0, 0
+    for gi, g in enumerate(deployment.groups):
+        for r in range(g.count):
+            if g.gpus > gpn:
+                if g.gpus % gpn:
+                    raise UnsupportedLabel(
+                        f"label {label!r}: {g} spans nodes of {gpn} GPUs but {g.gpus} is not a multiple "
+                        f"of {gpn}"
+                    )
+                if used:
+                    node, used = node + 1, 0
+                k = g.gpus // gpn
+                slots.append(_Slot(gi, g, r, node, k, 0))
+                node += k
+            else:
+                if used + g.gpus > gpn:
+                    node, used = node + 1, 0
+                slots.append(_Slot(gi, g, r, node, 1, used))
+                used += g.gpus
+                if used == gpn:
+                    node, used = node + 1, 0
+    return slots, node + (1 if used else 0)
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+def build_launch_plan(
+    label: str,
+    *,
+    model: str,
+    hardware: str,
+    precision: str,
+    options: LaunchOptions | None = None,
+    engine: Engine = "sglang",
+) -> LaunchPlan:
+    """Every process to start for ``label`` (servers, then the PD router if any).
+
+    Raises :class:`UnsupportedLabel` when SGLang cannot express the label for this model, and
+    :class:`FrontierError` for an unknown model/hardware/precision or too few ``nodes``.
+    """
+    opts = options or LaunchOptions()
+    try:
+        dep = parse(label)
+        spec = get_model(model)
+        hw = get_hardware(hardware)
+    except (LabelError, KeyError) as e:
+        raise FrontierError(str(e)) from None
+    canon = str(dep)
+    gpn = hw.gpus_per_node
+    prec = precision_args(spec, precision)
+    slots, n_nodes = _place(dep, gpn, canon)
+
+    if opts.nodes:
+        if len(opts.nodes) < n_nodes:
+            raise FrontierError(
+                f"label {canon!r} on {hardware} needs {n_nodes} nodes of {gpn} GPUs, "
+                f"options.nodes names {len(opts.nodes)}"
+            )
+        hosts = list(opts.nodes)
+    elif n_nodes == 1 or engine == "sim":
+        hosts = [opts.host] * n_nodes
+    else:
+        hosts = [f"node{i}" for i in range(n_nodes)]
+    one_host = len(set(hosts[:n_nodes])) == 1
+    bind = opts.bind_host or (opts.host if one_host and hosts[0] == opts.host else "0.0.0.0")
+    module = opts.server_module or SERVER_MODULES[engine]
+    model_path = opts.model_path or spec.name
+
+    servers: list[ServerCommand] = []
+    prefill_urls: list[tuple[str, int]] = []
+    decode_urls: list[str] = []
+    n_prefill = 0
+    for i, slot in enumerate(slots):
+        g = slot.group
+        role = g.role
+        port = opts.base_port + opts.port_stride * i
+        head = hosts[slot.node_index]
+        url = f"http://{head}:{port}"
+        args = [opts.python, "-m", module, "--model-path", model_path, "--host", bind, "--port", str(port)]
+        args += parallel_args(g, spec, canon, gpn)
+        if engine == "sim":
+            args += ["--hardware", hardware, "--precision", precision]
+        args += prec
+        if opts.moe_a2a_backend and g.expert_parallel:
+            args += ["--moe-a2a-backend", opts.moe_a2a_backend]
+        if opts.mem_fraction_static is not None:
+            args += ["--mem-fraction-static", repr(opts.mem_fraction_static)]
+        if slot.base_gpu_id:
+            args += ["--base-gpu-id", str(slot.base_gpu_id)]
+        boot = None
+        if role in ("prefill", "decode"):
+            args += [
+                "--disaggregation-mode",
+                role,
+                "--disaggregation-transfer-backend",
+                opts.transfer_backend,
+            ]
+            if opts.ib_device:
+                args += ["--disaggregation-ib-device", opts.ib_device]
+            if role == "prefill":
+                boot = opts.bootstrap_port + n_prefill
+                n_prefill += 1
+                args += ["--disaggregation-bootstrap-port", str(boot)]
+                prefill_urls.append((url, boot))
+            else:
+                decode_urls.append(url)
+        extra = _extra(opts, role, g, canon)
+        nnodes = 1 if engine == "sim" else slot.nnodes
+        for rank in range(nnodes):
+            argv = list(args)
+            if nnodes > 1:
+                argv += [
+                    "--nnodes",
+                    str(slot.nnodes),
+                    "--node-rank",
+                    str(rank),
+                    "--dist-init-addr",
+                    f"{head}:{opts.dist_init_port + i}",
+                ]
+            argv += extra
+            servers.append(
+                ServerCommand(
+                    role=role,
+                    group_index=slot.group_index,
+                    replica=slot.replica,
+                    node_rank=rank,
+                    nnodes=nnodes,
+                    host=hosts[slot.node_index + rank],
+                    port=port,
+                    gpus=g.gpus if engine == "sim" else min(g.gpus, gpn),
+                    argv=argv,
+                    url=url,
+                    base_gpu_id=slot.base_gpu_id,
+                    bootstrap_port=boot,
+                    env=dict(opts.env),
+                )
+            )
+
+    router = None
+    if dep.disaggregated:
+        rhost = opts.router_host or opts.host
+        rport = opts.router_port if opts.router_port is not None else opts.base_port + 1000
+        rargv = [opts.python, "-m", opts.router_module, "--pd-disaggregation"]
+        for u, b in prefill_urls:
+            rargv += ["--prefill", u, str(b)]
+        for u in decode_urls:
+            rargv += ["--decode", u]
+        rargv += ["--host", rhost, "--port", str(rport)]
+        router = RouterCommand(
+            argv=rargv, host=rhost, port=rport, url=f"http://{rhost}:{rport}", env=dict(opts.env)
+        )
+    endpoint = router.url if router else servers[0].url
+    return LaunchPlan(label=canon, engine=engine, servers=servers, router=router, endpoint_url=endpoint)
+
+
+def build_sim_command(
+    label: str,
+    model: str,
+    hardware: str,
+    precision: str,
+    host: str = "127.0.0.1",
+    port: int = 30000,
+    extra: list[str] | None = None,
+    *,
+    python: str = "python3",
+    time_scale: float | None = None,
+) -> list[str]:
+    """One simulated server for the whole deployment (``--deployment LABEL``), any label.
+
+    The simulator models every mode, including those SGLang cannot express (EPn, DPAEPn), so
+    this only checks the label's grammar and the catalog names.
+    """
+    try:
+        canon = str(parse(label))
+        spec = get_model(model)
+        get_hardware(hardware)
+    except (LabelError, KeyError) as e:
+        raise FrontierError(str(e)) from None
+    if precision not in ("bf16", "fp8"):
+        raise FrontierError(f"precision {precision!r}: expected bf16 or fp8")
+    argv = [
+        python,
+        "-m",
+        SERVER_MODULES["sim"],
+        "--model-path",
+        spec.name,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--hardware",
+        hardware,
+        "--precision",
+        precision,
+        "--deployment",
+        canon,
+    ]
+    if time_scale is not None:
+        argv += ["--time-scale", repr(time_scale)]
+    return argv + list(extra or [])
+
+
+def total_nodes(label: str, hardware: str) -> int:
+    """Nodes a label occupies on ``hardware`` with this module's packing."""
+    dep = parse(label)
+    return _place(dep, get_hardware(hardware).gpus_per_node, str(dep))[1]

@@ -1,0 +1,1 @@
+"""Runs: the item state machine, rows for the warehouse, run records, the sweep."""
