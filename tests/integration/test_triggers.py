@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 
@@ -16,20 +15,10 @@ from frontier.launch.process import free_port
 from frontier.launch.targets import Handle, LocalTarget, launch, stop_all
 from frontier.launch.targets.plans import deployment_plan
 from operators.triggers import ServerReadyTrigger, expand_urls
+from tests.support import first_event
 
 pytestmark = pytest.mark.timeout(60)
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
-
-
-def first_event(trigger, limit_s: float = 30.0):
-    async def go():
-        agen = trigger.run()
-        try:
-            return await asyncio.wait_for(agen.__anext__(), limit_s)
-        finally:
-            await agen.aclose()
-
-    return asyncio.run(go()).payload
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from frontier.launch.targets.local import drop_flag
 from frontier.launch.targets.plans import deployment_plan, plan_from_json
 from frontier.launch.targets.ssh import alive_command, signal_command, start_command, tail_command
 from frontier.planning.sglang_args import LaunchOptions, build_launch_plan
+from tests.support import FakeKube
 
 R1 = "deepseek-ai/DeepSeek-R1"
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
@@ -264,41 +265,6 @@ def test_ssh_target_refuses_secrets_and_reports_start_failure(tmp_path):
 
 
 # --------------------------------------------------------------------------- kubernetes over an in-memory client
-
-
-class FakeKube:
-    """Records objects like an API server would keep them; pods become Running/ready on demand."""
-
-    def __init__(self):
-        self.objects: dict[tuple[str, str, str], dict] = {}
-        self.events: list[tuple] = []
-        self.status: dict[str, dict] = {}
-
-    def create(self, obj):
-        key = (obj["kind"], obj["metadata"]["namespace"], obj["metadata"]["name"])
-        assert key not in self.objects, f"{key} created twice"
-        self.objects[key] = json.loads(json.dumps(obj))
-        self.events.append(("create",) + key)
-        if obj["kind"] == "Pod":
-            self.status[obj["metadata"]["name"]] = {
-                "phase": "Running",
-                "containers": {
-                    c["name"]: {"ready": True, "state": "running", "exit_code": None, "reason": None}
-                    for c in obj["spec"]["containers"]
-                },
-            }
-
-    def delete(self, kind, name, namespace, grace_period_s=None):
-        self.events.append(("delete", kind, namespace, name, grace_period_s))
-        self.objects.pop((kind, namespace, name), None)
-        if kind == "Pod":
-            self.status.pop(name, None)
-
-    def pod_status(self, name, namespace):
-        return self.status.get(name)
-
-    def read_log(self, name, namespace, container, tail_lines=None):
-        return f"log of {name}/{container}\napi_key=supersecretvalue1\n"
 
 
 def test_kubernetes_target_lifecycle_and_valid_manifests(tmp_path):
