@@ -1,7 +1,8 @@
 """Test-wide setup: a private Airflow home on SQLite, set before anything imports airflow.
 
-Tiers: tests/unit (pure, fast), tests/integration (real servers on 127.0.0.1, real files),
-tests/e2e (whole DAG runs through Airflow).
+Tiers (tests/README.md): tests/unit (pure, fast; enforced by tests/unit/conftest.py), tests/integration
+(real servers on 127.0.0.1, real files), tests/e2e (whole DAG runs through Airflow). Shared helpers:
+tests/support.py.
 """
 
 from __future__ import annotations
