@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from frontier.domain import catalog, labels
+from frontier.domain.kinds import EngineKind, TargetKind
 from frontier.errors import FrontierError
 
 _SCENARIO_NAME = re.compile(r"^(?P<isl>[1-9][0-9]*)(?P<ik>k?)(?P<osl>[1-9][0-9]*)(?P<ok>k)$")
@@ -182,8 +183,8 @@ class Spec(Strict):
 
     name: str = Field(pattern=r"^[A-Za-z0-9._-]+$")
     description: str = ""
-    engine: Literal["sim", "sglang", "endpoint"] = "sim"
-    target: Literal["local", "ssh", "kubernetes"] = "local"
+    engine: EngineKind = "sim"
+    target: TargetKind = "local"
     matrix: list[Matrix] = Field(min_length=1)
     scenarios: list[Scenario] = Field(min_length=1)
     concurrencies: list[int]

@@ -44,7 +44,7 @@ server (no ``--nnodes`` split: the simulator reads the whole server's size from 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -52,6 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from frontier.domain.catalog import ModelSpec, get_hardware, get_model
 from frontier.domain.labels import Deployment, Group, LabelError, parse
 from frontier.errors import FrontierError
+from frontier.planning.launch_plan import LaunchPlan, RouterCommand, ServerCommand
 
 SGLANG_VERSION = "0.5.23"
 SGLANG_ROUTER_VERSION = "0.3.2"
@@ -98,77 +99,6 @@ class LaunchOptions(BaseModel):
     server_module: str | None = Field(default=None, description="default per engine")
     router_module: str = ROUTER_MODULE
     env: dict[str, str] = Field(default_factory=dict)
-
-
-@dataclass
-class ServerCommand:
-    """One server process (one node of a multi-node server)."""
-
-    role: str  # "single" | "prefill" | "decode"
-    group_index: int
-    replica: int
-    node_rank: int
-    nnodes: int
-    host: str  # where it runs (node hostname)
-    port: int
-    gpus: int  # GPUs of this process
-    argv: list[str]
-    url: str  # the server's HTTP endpoint (rank 0's for a multi-node server)
-    base_gpu_id: int = 0
-    bootstrap_port: int | None = None
-    env: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def serves_http(self) -> bool:
-        return self.node_rank == 0
-
-
-@dataclass
-class RouterCommand:
-    argv: list[str]
-    host: str
-    port: int
-    url: str
-    env: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class LaunchPlan:
-    label: str
-    engine: str
-    servers: list[ServerCommand]
-    router: RouterCommand | None
-    endpoint_url: str
-
-    @property
-    def nodes(self) -> list[str]:
-        """Distinct hosts of the server processes, in plan order."""
-        return list(dict.fromkeys(s.host for s in self.servers))
-
-    def to_json(self) -> dict:
-        return {
-            "label": self.label,
-            "engine": self.engine,
-            "endpoint_url": self.endpoint_url,
-            "servers": [
-                {
-                    "role": s.role,
-                    "group_index": s.group_index,
-                    "replica": s.replica,
-                    "node_rank": s.node_rank,
-                    "nnodes": s.nnodes,
-                    "host": s.host,
-                    "port": s.port,
-                    "gpus": s.gpus,
-                    "base_gpu_id": s.base_gpu_id,
-                    "url": s.url,
-                    "env": dict(s.env),
-                    "argv": list(s.argv),
-                }
-                for s in self.servers
-            ],
-            "router": None if self.router is None else asdict(self.router),
-        }
 
 
 # --------------------------------------------------------------------------- per-group flags
