@@ -55,6 +55,14 @@ class ModeTraits:
     prefill_cp: bool = False  # context-parallel prefill (SGLang --enable-prefill-cp)
     sim_dense_ok: bool = False  # the simulator models it on a dense model (no experts to split)
 
+    def __post_init__(self) -> None:
+        if (self.sglang is None) != bool(self.sglang_unsupported):
+            raise ValueError(f"mode {self.name}: give sglang flags or sglang_unsupported, exactly one")
+        if self.needs_moe and not self.expert_parallel:
+            raise ValueError(f"mode {self.name}: needs_moe without expert_parallel")
+        if self.sim_dense_ok and not self.needs_moe:
+            raise ValueError(f"mode {self.name}: sim_dense_ok only qualifies a mode that needs MoE")
+
     # ------------------------------------------------------------------ widths of one server of n GPUs
 
     @property
@@ -108,6 +116,7 @@ class ModeTraits:
         return [a.replace(N, str(n)) for a in self.sglang]
 
     def unsupported_reason(self, n: int, version: str) -> str:
+        """Why SGLang ``version`` cannot launch this mode over ``n`` GPUs (empty when it can)."""
         return self.sglang_unsupported.format(mode=self.name, n=n, version=version)
 
 

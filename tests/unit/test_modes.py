@@ -39,6 +39,18 @@ def test_every_grammar_mode_has_traits_and_back():
         traits("XP")
 
 
+def test_inconsistent_traits_are_rejected():
+    base = {"attention": "tp", "expert_parallel": False, "needs_moe": False, "dense_alternative": ("TP",)}
+    with pytest.raises(ValueError, match="mode X: give sglang flags or sglang_unsupported"):
+        ModeTraits("X", **base, dense_sharded=True, sglang=None)
+    with pytest.raises(ValueError, match="mode X: needs_moe without expert_parallel"):
+        ModeTraits("X", **{**base, "needs_moe": True}, dense_sharded=True, sglang=("--tp-size", "{n}"))
+    assert ModeTraits("X", **base, dense_sharded=True, sglang=("--tp-size", "{n}")).sglang_flags(3) == [
+        "--tp-size",
+        "3",
+    ]
+
+
 def test_grammar_alternation_lists_longer_modes_first():
     # labels.MODES feeds regex alternations (adhoc.LABEL_PATTERN): a prefix must come after its extensions
     order = labels.MODES
