@@ -162,7 +162,7 @@ class Matrix(Strict):
         for text in self.labels:
             d = labels.parse(text)
             if d.needs_moe and not model.is_moe:
-                modes = sorted({g.mode for g in d.groups if g.expert_parallel})
+                modes = sorted({g.mode for g in d.groups if g.needs_moe})
                 raise ValueError(
                     f"label {text!r}: {'/'.join(modes)} needs a MoE model (expert parallel), "
                     f"but {self.model} is dense; use TPn or DPn"
