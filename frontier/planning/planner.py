@@ -13,11 +13,13 @@ import re
 import sys
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from frontier.common.redact import redact_argv, redact_obj
 from frontier.domain import labels
-from frontier.domain.spec import Spec, format_validation_error
+from frontier.domain.cluster import TargetOptions
+from frontier.domain.load import LoadShape
+from frontier.domain.spec import Spec
 from frontier.errors import FrontierError
 from frontier.planning.memory import check_fit
 from frontier.planning.sglang_args import LaunchOptions, LaunchPlan, build_launch_plan
@@ -37,6 +39,7 @@ class PlanItem(BaseModel):
     concurrencies: list[int]
     num_prompts: dict[int, int]
     warmup_requests: dict[int, int]
+    load: LoadShape = Field(default_factory=LoadShape)  # the spec's load shape (lengths, ignore_eos ...)
     engine: str
     servers: list[dict[str, Any]]  # [{role, node_rank, argv}]
     router: dict[str, Any] | None  # {argv} | None
@@ -71,27 +74,17 @@ def item_key(model: str, hardware: str, precision: str, label: str, scenario: st
     return re.sub(r"[^A-Za-z0-9._-]+", "_", raw)
 
 
-# ``cluster`` keys that configure the execution target (frontier.launch.targets.options), not the commands
-TARGET_CLUSTER_KEYS = ("ssh", "kubernetes")
-
-
-def launch_options(spec: Spec) -> LaunchOptions:
-    """The spec's ``cluster`` as :class:`LaunchOptions` (its ``ssh`` / ``kubernetes`` target
-    settings are not launch options: :func:`frontier.launch.targets.split_cluster` reads those)."""
-    try:
-        return LaunchOptions(**{k: v for k, v in spec.cluster.items() if k not in TARGET_CLUSTER_KEYS})
-    except ValidationError as e:
-        raise FrontierError(format_validation_error(e, "spec `cluster`").replace("\n", "; ")) from None
+def launch_options(spec: Spec, environ: dict[str, str] | None = None) -> tuple[LaunchOptions, TargetOptions]:
+    """The spec's ``cluster`` as (:class:`LaunchOptions`, :class:`TargetOptions`): the commands'
+    settings and the ssh / kubernetes target settings, with the worker's ``FRONTIER_SSH_*`` /
+    ``FRONTIER_K8S_*`` overrides (``environ``, default ``os.environ``) applied now."""
+    return spec.cluster.resolve(environ)
 
 
 def plan_launch(
     spec: Spec, item_label: str, model: str, hardware: str, precision: str, extra: list[str] | None = None
 ) -> LaunchPlan:
-    opts = launch_options(spec)
-    if extra:  # the item's own args, on every server of its plan (once: "*" is applied once per server)
-        opts = opts.model_copy(
-            update={"extra_args": {**opts.extra_args, "*": [*opts.extra_args.get("*", []), *extra]}}
-        )
+    opts = spec.cluster.launch_options().with_extra(extra)  # the item's own args, on every server
     engine = "sglang" if spec.engine in ("sglang", "endpoint") else "sim"
     return build_launch_plan(
         item_label, model=model, hardware=hardware, precision=precision, options=opts, engine=engine
@@ -112,7 +105,7 @@ def sim_argv(
 
     It binds ``cluster.bind_host`` when the spec sets one, else 127.0.0.1 (loopback only).
     """
-    opts = launch_options(spec)
+    opts = spec.cluster.launch_options()
     argv = [
         sys.executable,
         "-m",
@@ -141,9 +134,7 @@ def sim_flags(spec: Spec, faults: dict[str, Any] | None = None, *, seed: bool = 
     from frontier.sim.faults import to_argv
 
     argv = ["--seed", str(spec.seed)] if seed else []
-    for key, value in sorted(spec.sim.items()):
-        argv += [f"--{key.replace('_', '-')}", str(value)]
-    return argv + to_argv(faults)
+    return argv + spec.sim.flags() + to_argv(faults)
 
 
 def extra_args(spec: Spec, item: PlanItem) -> list[str]:
@@ -198,7 +189,7 @@ def plan(spec: Spec) -> list[PlanItem]:
             for sc in m.scenarios or spec.scenarios:
                 fit_error = None
                 if spec.engine == "sglang":
-                    mem = launch_options(spec).mem_fraction_static or 0.88
+                    mem = spec.cluster.mem_fraction_static or 0.88
                     try:
                         check_fit(
                             label,
@@ -211,11 +202,6 @@ def plan(spec: Spec) -> list[PlanItem]:
                         )
                     except FrontierError as e:
                         fit_error = str(e)
-                num = {
-                    c: spec.num_prompts or max(spec.min_prompts, spec.num_prompts_multiplier * c)
-                    for c in ladder
-                }
-                warm = {c: round(spec.warmup_multiplier * c) for c in ladder}
                 items.append(
                     PlanItem(
                         key=item_key(m.model, m.hardware, m.precision, label, sc.name),
@@ -227,8 +213,9 @@ def plan(spec: Spec) -> list[PlanItem]:
                         gpus=dep.gpus,
                         scenario={"name": sc.name, "isl": sc.isl, "osl": sc.osl},
                         concurrencies=list(ladder),
-                        num_prompts=num,
-                        warmup_requests=warm,
+                        num_prompts=spec.load.prompts(ladder),
+                        warmup_requests=spec.load.warmups(ladder),
+                        load=spec.load,
                         engine=spec.engine,
                         servers=js["servers"],
                         router=js["router"],

@@ -99,6 +99,14 @@ class LaunchOptions(BaseModel):
     router_module: str = ROUTER_MODULE
     env: dict[str, str] = Field(default_factory=dict)
 
+    def with_extra(self, extra: list[str] | None) -> LaunchOptions:
+        """These options with ``extra`` args on every server, once (appended to ``extra_args["*"]``)."""
+        if not extra:
+            return self
+        return self.model_copy(
+            update={"extra_args": {**self.extra_args, "*": [*self.extra_args.get("*", []), *extra]}}
+        )
+
 
 @dataclass
 class ServerCommand:

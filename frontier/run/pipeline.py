@@ -411,6 +411,8 @@ def bench_item(run: ItemRun, *, health_probe_s: float = 3.0) -> None:
                 max_concurrency=c,
                 num_prompts=item.num_prompts[c],
                 warmup_requests=item.warmup_requests[c],
+                range_ratio=item.load.range_ratio,
+                ignore_eos=item.load.ignore_eos,
                 seed=spec.seed,
                 request_timeout_s=spec.request_timeout_s,
             )
@@ -481,14 +483,15 @@ def _kv_dtype(item: PlanItem) -> str:
 def predict_item(item: PlanItem, spec: Spec) -> list[dict[str, Any]]:
     """``predictions`` rows of an item: :func:`frontier.sim.predict.predict_point` in virtual time
     for each concurrency of its ladder (up to ``PREDICT_MAX_CONCURRENCY``), with the item's load
-    shape (prompts capped at 10 x C, min 20). A model that cannot predict a point says why in the
-    row's ``error``. On engine sim with ``sim.time_scale`` F the figures are scaled as the
+    shape (prompts capped at ``DEFAULT_LOAD``'s 10 x C, min 20). A model that cannot predict a point
+    says why in the row's ``error``. On engine sim with ``sim.time_scale`` F the figures are scaled as the
     simulated server runs (latencies / F, throughputs x F), so they compare with its measurement.
     """
+    from frontier.domain.load import DEFAULT_LOAD
     from frontier.sim import SIM_VERSION
     from frontier.sim.predict import predict_point
 
-    scale = float(spec.sim.get("time_scale", 1.0) or 1.0) if spec.engine == "sim" else 1.0
+    scale = spec.sim.scale if spec.engine == "sim" else 1.0
     kv = _kv_dtype(item) if spec.engine != "sim" else "bf16"
     rows = []
     for c in item.concurrencies:
@@ -504,7 +507,7 @@ def predict_item(item: PlanItem, spec: Spec) -> list[dict[str, Any]]:
             "error": None,
         }
         try:
-            n = min(item.num_prompts[c], max(20, 10 * c))
+            n = min(item.num_prompts[c], DEFAULT_LOAD.prompts_for(c))
             m = predict_point(
                 item.model,
                 item.hardware,
@@ -515,6 +518,7 @@ def predict_item(item: PlanItem, spec: Spec) -> list[dict[str, Any]]:
                 c,
                 num_prompts=n,
                 warmup=item.warmup_requests[c],
+                range_ratio=item.load.range_ratio,
                 seed=spec.seed,
                 kv_dtype=kv,
             )

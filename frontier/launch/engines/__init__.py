@@ -252,11 +252,10 @@ def target_plan(item: PlanItem, spec: Spec, *, port: int | None = None):
     in-process launch runs it). Otherwise the target plan (``frontier.launch.targets.plans``); for sim
     with the spec's seed, ``sim`` knobs and the item's faults added to the simulated server.
     """
-    from frontier.launch.targets import split_cluster
     from frontier.launch.targets.plans import deployment_plan
     from frontier.planning.sglang_args import LaunchPlan, ServerCommand
 
-    _, topts = split_cluster(spec.cluster)
+    topts = spec.cluster.target_options()  # with the worker's FRONTIER_SSH_* / FRONTIER_K8S_* overrides
     extra = extra_args(spec, item)
     if spec.target == "local":
         if spec.engine == "sim":

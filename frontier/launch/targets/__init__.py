@@ -13,7 +13,7 @@ from frontier.errors import FrontierError
 from frontier.launch.targets.base import Handle, Target, TargetProcess, launch, readiness_urls, stop_all
 from frontier.launch.targets.kubernetes import KubeClient, KubernetesTarget
 from frontier.launch.targets.local import LocalTarget
-from frontier.launch.targets.options import KubernetesOptions, SSHOptions, TargetOptions, split_cluster
+from frontier.launch.targets.options import KubernetesOptions, SSHOptions, TargetOptions
 from frontier.launch.targets.ssh import OpenSSHTransport, SSHTarget, Transport
 from frontier.planning.sglang_args import LaunchPlan
 
@@ -34,7 +34,6 @@ __all__ = [
     "make_target",
     "readiness_urls",
     "register_provider",
-    "split_cluster",
     "stop_all",
 ]
 

@@ -1,43 +1,26 @@
 """The launch plan a target runs for one deployment of a spec.
 
 ``sglang`` (and ``endpoint`` planning): :func:`frontier.planning.sglang_args.build_launch_plan` with the
-spec's ``cluster`` launch options. ``sim``: the same plan with the simulated server module (the
-same argv plus ``--hardware --precision``); a disaggregated label, whose router is SGLang's,
+spec's ``cluster`` launch options (:meth:`~frontier.domain.cluster.ClusterOptions.resolve`).
+``sim``: the same plan with the simulated server module (the same argv plus ``--hardware
+--precision``); a disaggregated label, whose router is SGLang's,
 runs as one simulated process for the whole deployment (``--deployment LABEL``, which models
 prefill, decode and the router) on the first node.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
-
-from frontier.errors import FrontierError
-from frontier.launch.targets.options import TargetOptions, split_cluster
+from frontier.launch.targets.options import ClusterOptions, TargetOptions, as_cluster
 from frontier.planning.sglang_args import (
-    LaunchOptions,
     LaunchPlan,
     RouterCommand,
     ServerCommand,
     build_launch_plan,
     build_sim_command,
 )
-
-
-def launch_options(
-    cluster: dict[str, Any], extra: list[str] | None = None, label: str | None = None
-) -> tuple[LaunchOptions, TargetOptions]:
-    launch, targets = split_cluster(cluster)
-    try:
-        opts = LaunchOptions(**launch)
-    except ValidationError as e:  # -> one line
-        raise FrontierError(f"spec field `cluster`: {e}".replace("\n", " ")) from None
-    if extra and label:  # the item's own args on every server of its plan, once ("*")
-        opts = opts.model_copy(
-            update={"extra_args": {**opts.extra_args, "*": [*opts.extra_args.get("*", []), *extra]}}
-        )
-    return opts, targets
 
 
 def deployment_plan(
@@ -47,10 +30,11 @@ def deployment_plan(
     hardware: str,
     precision: str,
     engine: str,
-    cluster: dict[str, Any],
+    cluster: ClusterOptions | Mapping[str, Any],
     extra: list[str] | None = None,
 ) -> tuple[LaunchPlan, TargetOptions]:
-    opts, targets = launch_options(cluster, extra, label)
+    opts, targets = as_cluster(cluster).resolve()
+    opts = opts.with_extra(extra)  # the item's own args on every server of its plan
     eng = "sim" if engine == "sim" else "sglang"
     plan = build_launch_plan(
         label, model=model, hardware=hardware, precision=precision, options=opts, engine=eng
