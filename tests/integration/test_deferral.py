@@ -204,7 +204,7 @@ def test_deferred_pd_launch_starts_the_router_after_its_servers(tmp_path, monkey
 
     from frontier.launch import engines
     from frontier.launch.process import free_port
-    from frontier.launch.targets import split_cluster
+    from frontier.launch.targets import TargetOptions
     from frontier.planning.planner import plan
     from frontier.planning.sglang_args import LaunchPlan, RouterCommand, ServerCommand
 
@@ -243,7 +243,7 @@ def test_deferred_pd_launch_starts_the_router_after_its_servers(tmp_path, monkey
         ],
         router=RouterCommand(argv=sim(rp), host="127.0.0.1", port=rp, url=f"http://127.0.0.1:{rp}"),
     )
-    monkeypatch.setattr(engines, "target_plan", lambda it, sp_: (lp, split_cluster({})[1]))
+    monkeypatch.setattr(engines, "target_plan", lambda it, sp_: (lp, TargetOptions()))
     dep = engines.start(item, spec, tmp_path / "item")
     assert len(dep.processes) == 1 and dep.router_pending
     assert dep.ready_urls() == [f"http://127.0.0.1:{sp}/health", f"http://127.0.0.1:{sp}/health_generate"]

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from frontier.domain.spec import parse_spec
+from frontier.domain.spec import SpecError, parse_spec
 from frontier.launch.process import LaunchError, free_port
 from frontier.run.pipeline import RunContext, run_sweep
 from tests.integration.test_targets_ssh import group_left, sshd  # noqa: F401  (the module-scoped fixture)
@@ -320,8 +320,10 @@ def test_cluster_target_keys_do_not_reach_launch_options():
     from frontier.planning.planner import launch_options, plan
 
     spec = parse_spec(K8S_SPEC)
-    assert launch_options(spec).host == "127.0.0.1"
+    opts, targets = launch_options(spec, environ={})
+    assert opts.host == "127.0.0.1" and not hasattr(opts, "kubernetes")
+    assert targets.kubernetes.namespace == spec.cluster.kubernetes.namespace
     assert plan(spec)[0].servers  # planning works with cluster.kubernetes present
-    bad = parse_spec({**K8S_SPEC, "cluster": {"kubernetes": {"namespace": "x"}, "no_such_option": 1}})
-    with pytest.raises(Exception, match="no_such_option"):
-        launch_options(bad)
+    # an unknown cluster key is refused when the spec is parsed, naming it
+    with pytest.raises(SpecError, match="cluster.no_such_option"):
+        parse_spec({**K8S_SPEC, "cluster": {"kubernetes": {"namespace": "x"}, "no_such_option": 1}})
