@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from frontier.launch.deployment import Deployment, argv_of
 from frontier.launch.errors import LaunchError
 from frontier.launch.http import http_get
-from frontier.launch.targets import Handle, TargetOptions, make_target, split_cluster
+from frontier.launch.targets import Handle, TargetOptions, make_target
 from frontier.launch.targets import launch as launch_on
 from frontier.planning.engines import get_engine
 from frontier.planning.launch_plan import LaunchPlan, plan_from_json
@@ -71,7 +71,7 @@ def launch(
         if on_started:
             on_started(dep)
         return dep
-    _, options = split_cluster(spec.cluster)
+    options = spec.cluster.target_options()
     target = make_target(spec.target, plan, options, **_target_settings(spec))
     endpoint = getattr(target, "endpoint_url", None) or plan.endpoint_url
     dep = Deployment(

@@ -10,19 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from frontier.domain.load import DEFAULT_LOAD
 from frontier.loadgen.config import PointConfig
 from frontier.loadgen.metrics import summarize
 from frontier.loadgen.result import PointResult
 from frontier.loadgen.runner import Progress, run_point_sync, settings_of
 from frontier.loadgen.sharding import processes_for
-
-
-def default_num_prompts(c: int) -> int:
-    return max(20, 10 * c)
-
-
-def default_warmup(c: int) -> int:
-    return 2 * c
 
 
 def _processes_from(done: list[PointResult], base_cfg: PointConfig, c: int) -> int:
@@ -42,8 +35,8 @@ def failed_point(cfg: PointConfig, reason: str) -> PointResult:
 def iter_ladder(
     base_cfg: PointConfig,
     concurrencies: list[int],
-    num_prompts_for: Callable[[int], int] = default_num_prompts,
-    warmup_for: Callable[[int], int] = default_warmup,
+    num_prompts_for: Callable[[int], int] = DEFAULT_LOAD.prompts_for,
+    warmup_for: Callable[[int], int] = DEFAULT_LOAD.warmups_for,
     progress: Callable[[int, int, int], None] | None = None,
 ) -> Iterator[PointResult]:
     """Run each concurrency in order, yielding each point as it ends; the caller may stop early
@@ -70,8 +63,8 @@ def iter_ladder(
 def run_ladder(
     base_cfg: PointConfig,
     concurrencies: list[int],
-    num_prompts_for: Callable[[int], int] = default_num_prompts,
-    warmup_for: Callable[[int], int] = default_warmup,
+    num_prompts_for: Callable[[int], int] = DEFAULT_LOAD.prompts_for,
+    warmup_for: Callable[[int], int] = DEFAULT_LOAD.warmups_for,
     progress: Callable[[int, int, int], None] | None = None,
 ) -> list[PointResult]:
     """Every point of :func:`iter_ladder`."""

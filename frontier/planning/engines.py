@@ -21,8 +21,6 @@ import sys
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import ValidationError
-
 from frontier.domain.kinds import ENGINE_KINDS
 from frontier.domain.labels import canonical, parse
 from frontier.errors import FrontierError
@@ -32,23 +30,11 @@ from frontier.planning.sglang_args import LaunchOptions, build_launch_plan, buil
 if TYPE_CHECKING:
     from frontier.domain.spec import Spec
 
-# ``cluster`` keys that configure the execution target (frontier.launch.targets.options), not commands
-TARGET_CLUSTER_KEYS = ("ssh", "kubernetes")
-
 
 def launch_options(spec: Spec, extra: list[str] | None = None) -> LaunchOptions:
-    """The spec's ``cluster`` as :class:`LaunchOptions`, with an item's own ``extra`` args added
-    on every server of its plan (once: ``"*"`` is applied once per server)."""
-    from frontier.domain.spec import format_validation_error
-
-    try:
-        opts = LaunchOptions(**{k: v for k, v in spec.cluster.items() if k not in TARGET_CLUSTER_KEYS})
-    except ValidationError as e:
-        raise FrontierError(format_validation_error(e, "spec `cluster`").replace("\n", "; ")) from None
-    if extra:
-        star = [*opts.extra_args.get("*", []), *extra]
-        opts = opts.model_copy(update={"extra_args": {**opts.extra_args, "*": star}})
-    return opts
+    """The spec's ``cluster`` launch options, with an item's own ``extra`` args added on every
+    server of its plan (once: ``"*"`` is applied once per server)."""
+    return spec.cluster.launch_options().with_extra(extra)
 
 
 class Engine(ABC):
@@ -99,10 +85,7 @@ def sim_flags(spec: Spec, faults: dict[str, Any] | None = None) -> list[str]:
     ``sim`` knobs (time scale ...) and the item's ``--fault-*`` flags."""
     from frontier.sim.faults import to_argv
 
-    argv = ["--seed", str(spec.seed)]
-    for key, value in sorted(spec.sim.items()):
-        argv += [f"--{key.replace('_', '-')}", str(value)]
-    return argv + to_argv(faults)
+    return ["--seed", str(spec.seed), *spec.sim.flags(), *to_argv(faults)]
 
 
 @register_engine
@@ -117,7 +100,7 @@ class SimEngine(Engine):
             host, port = "127.0.0.1", AUTO_PORT
             bind = opts.bind_host or "127.0.0.1"
             # this worker's own interpreter, unless the spec names one
-            python = opts.python if "python" in opts.model_fields_set else sys.executable
+            python = opts.python if "python" in spec.cluster.model_fields_set else sys.executable
         else:  # where the real deployment's first server would run
             real = build_launch_plan(label, model=model, hardware=hardware, precision=precision, options=opts)
             head = real.servers[0]

@@ -14,13 +14,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from frontier.common.redact import redact_argv, redact_obj
 from frontier.domain import labels
+from frontier.domain.load import LoadShape
 from frontier.domain.spec import Spec
 from frontier.errors import FrontierError
-from frontier.planning.engines import get_engine, launch_options
+from frontier.planning.engines import get_engine
 from frontier.planning.launch_plan import LaunchPlan, plan_from_json
 from frontier.planning.memory import check_fit
 
@@ -39,6 +40,7 @@ class PlanItem(BaseModel):
     concurrencies: list[int]
     num_prompts: dict[int, int]
     warmup_requests: dict[int, int]
+    load: LoadShape = Field(default_factory=LoadShape)  # the spec's load shape (lengths, ignore_eos ...)
     engine: str
     servers: list[dict[str, Any]]  # [{role, node_rank, argv}]
     router: dict[str, Any] | None  # {argv} | None
@@ -124,7 +126,7 @@ def plan(spec: Spec) -> list[PlanItem]:
             for sc in m.scenarios or spec.scenarios:
                 fit_error = None
                 if engine.checks_fit:
-                    mem = launch_options(spec).mem_fraction_static or 0.88
+                    mem = spec.cluster.mem_fraction_static or 0.88
                     try:
                         check_fit(
                             label,
@@ -137,11 +139,6 @@ def plan(spec: Spec) -> list[PlanItem]:
                         )
                     except FrontierError as e:
                         fit_error = str(e)
-                num = {
-                    c: spec.num_prompts or max(spec.min_prompts, spec.num_prompts_multiplier * c)
-                    for c in ladder
-                }
-                warm = {c: round(spec.warmup_multiplier * c) for c in ladder}
                 items.append(
                     PlanItem(
                         key=item_key(m.model, m.hardware, m.precision, label, sc.name),
@@ -153,8 +150,9 @@ def plan(spec: Spec) -> list[PlanItem]:
                         gpus=dep.gpus,
                         scenario={"name": sc.name, "isl": sc.isl, "osl": sc.osl},
                         concurrencies=list(ladder),
-                        num_prompts=num,
-                        warmup_requests=warm,
+                        num_prompts=spec.load.prompts(ladder),
+                        warmup_requests=spec.load.warmups(ladder),
+                        load=spec.load,
                         engine=spec.engine,
                         servers=shown["servers"],
                         router=shown["router"],

@@ -48,9 +48,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from frontier.domain.catalog import ModelSpec, get_hardware, get_model
+from frontier.domain.cluster import LaunchOptions
 from frontier.domain.labels import Deployment, Group, LabelError, parse
 from frontier.domain.modes import CP_STRATEGY  # noqa: F401  (re-exported: the SEP flag value)
 from frontier.errors import FrontierError
@@ -61,7 +60,6 @@ SGLANG_ROUTER_VERSION = "0.3.2"
 
 Engine = Literal["sglang", "sim"]
 SERVER_MODULES: dict[str, str] = {"sglang": "sglang.launch_server", "sim": "frontier.sim.launch_server"}
-ROUTER_MODULE = "sglang_router.launch_router"
 
 # checkpoints published in FP8: --quantization fp8 would be wrong for them
 NATIVE_FP8_MODELS = frozenset({"deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-V3"})
@@ -72,34 +70,6 @@ FP8_KV_CACHE_DTYPE = "fp8_e4m3"
 
 class UnsupportedLabel(FrontierError):
     """A label SGLang 0.5.23 cannot express for this model: raised at plan time."""
-
-
-class LaunchOptions(BaseModel):
-    """Cluster and launch settings that are not part of the label."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    host: str = "127.0.0.1"
-    bind_host: str | None = Field(
-        default=None, description="--host of the servers; default host on one node, 0.0.0.0 on several"
-    )
-    base_port: int = 30000
-    port_stride: int = 10
-    python: str = "python3"
-    nodes: list[str] = Field(default_factory=list, description="hostnames; default host, or node0..")
-    dist_init_port: int = 5000
-    transfer_backend: str = "mooncake"
-    ib_device: str | None = None
-    bootstrap_port: int = 8998
-    router_port: int | None = Field(default=None, description="default base_port + 1000")
-    router_host: str | None = Field(default=None, description="default host")
-    moe_a2a_backend: str | None = None
-    mem_fraction_static: float | None = None
-    model_path: str | None = Field(default=None, description="default the catalog's HF id")
-    extra_args: dict[str, list[str]] = Field(default_factory=dict)
-    server_module: str | None = Field(default=None, description="default per engine")
-    router_module: str = ROUTER_MODULE
-    env: dict[str, str] = Field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- per-group flags

@@ -289,6 +289,8 @@ def point_config(run: ItemRun):
         warmup_requests=item.warmup_requests[first],
         seed=spec.seed,
         request_timeout_s=spec.request_timeout_s,
+        range_ratio=item.load.range_ratio,
+        ignore_eos=item.load.ignore_eos,
     )
 
 

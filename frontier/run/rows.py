@@ -159,16 +159,17 @@ def _kv_dtype(item: PlanItem) -> str:
 def prediction_rows(item: PlanItem, spec: Spec) -> list[dict[str, Any]]:
     """``predictions`` rows of an item: :func:`frontier.sim.predict.predict_point` in virtual time
     for each concurrency of its ladder (up to ``PREDICT_MAX_CONCURRENCY``), with the item's load
-    shape (prompts capped at 10 x C, min 20). A model that cannot predict a point says why in the
+    shape (prompts capped at ``DEFAULT_LOAD``'s 10 x C, min 20). A model that cannot predict a point says why in the
     row's ``error``. On a simulated engine with ``sim.time_scale`` F the figures are scaled as the
     simulated server runs (latencies / F, throughputs x F), so they compare with its measurement.
     """
+    from frontier.domain.load import DEFAULT_LOAD
     from frontier.planning.engines import get_engine
     from frontier.sim import SIM_VERSION
     from frontier.sim.predict import predict_point
 
     simulated = get_engine(spec.engine).simulated
-    scale = float(spec.sim.get("time_scale", 1.0) or 1.0) if simulated else 1.0
+    scale = spec.sim.scale if simulated else 1.0
     kv = "bf16" if simulated else _kv_dtype(item)
     rows = []
     for c in item.concurrencies:
@@ -184,7 +185,7 @@ def prediction_rows(item: PlanItem, spec: Spec) -> list[dict[str, Any]]:
             "error": None,
         }
         try:
-            n = min(item.num_prompts[c], max(20, 10 * c))
+            n = min(item.num_prompts[c], DEFAULT_LOAD.prompts_for(c))
             m = predict_point(
                 item.model,
                 item.hardware,
@@ -197,6 +198,7 @@ def prediction_rows(item: PlanItem, spec: Spec) -> list[dict[str, Any]]:
                 warmup=item.warmup_requests[c],
                 seed=spec.seed,
                 kv_dtype=kv,
+                range_ratio=item.load.range_ratio,
             )
             row.update(
                 gpus=int(m["gpus"]),

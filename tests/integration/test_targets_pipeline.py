@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from frontier.domain.spec import parse_spec
+from frontier.domain.spec import SpecError, parse_spec
 from frontier.launch.errors import LaunchError
 from frontier.launch.http import free_port
 from frontier.run import RunContext, run_sweep
@@ -322,8 +322,10 @@ def test_cluster_target_keys_do_not_reach_launch_options():
     from frontier.planning.planner import plan
 
     spec = parse_spec(K8S_SPEC)
-    assert launch_options(spec).host == "127.0.0.1"
+    opts, targets = launch_options(spec), spec.cluster.target_options(environ={})
+    assert opts.host == "127.0.0.1" and not hasattr(opts, "kubernetes")
+    assert targets.kubernetes.namespace == spec.cluster.kubernetes.namespace
     assert plan(spec)[0].servers  # planning works with cluster.kubernetes present
-    bad = parse_spec({**K8S_SPEC, "cluster": {"kubernetes": {"namespace": "x"}, "no_such_option": 1}})
-    with pytest.raises(Exception, match="no_such_option"):
-        launch_options(bad)
+    # an unknown cluster key is refused when the spec is parsed, naming it
+    with pytest.raises(SpecError, match="cluster.no_such_option"):
+        parse_spec({**K8S_SPEC, "cluster": {"kubernetes": {"namespace": "x"}, "no_such_option": 1}})

@@ -19,10 +19,10 @@ from frontier.launch.targets import (
     launch,
     make_target,
     readiness_urls,
-    split_cluster,
     stop_all,
 )
 from frontier.launch.targets.local import drop_flag
+from frontier.launch.targets.options import ClusterOptions, as_cluster
 from frontier.launch.targets.ssh import alive_command, signal_command, start_command, tail_command
 from frontier.planning.engines import get_engine
 from frontier.planning.launch_plan import AUTO_PORT, plan_from_json
@@ -128,24 +128,26 @@ def test_handle_roundtrip_json():
     assert Handle.from_dict(json.loads(json.dumps(h.to_dict()))) == h
 
 
-def test_split_cluster_and_conn_ids():
-    launch_keys, opts = split_cluster(
+def test_cluster_resolve_and_conn_ids():
+    cluster = ClusterOptions.model_validate(
         {
             "nodes": ["gpu-01", "10.0.0.7"],
             "ssh": {"conn_ids": {"10.0.0.7": "special"}},
             "kubernetes": {"namespace": "bench"},
-        },
-        environ={"FRONTIER_SSH_ENV_FILE": "/etc/frontier/env"},
+        }
     )
-    assert launch_keys == {"nodes": ["gpu-01", "10.0.0.7"]}
-    LaunchOptions(**launch_keys)
+    launch_opts, opts = cluster.resolve(environ={"FRONTIER_SSH_ENV_FILE": "/etc/frontier/env"})
+    assert launch_opts == LaunchOptions(nodes=["gpu-01", "10.0.0.7"])
     assert opts.ssh.conn_id("gpu-01") == "frontier_node_gpu-01"
     assert opts.ssh.conn_id("gpu.01") == "frontier_node_gpu_01"
     assert opts.ssh.conn_id("10.0.0.7") == "special"
     assert opts.ssh.env_file == "/etc/frontier/env"
     assert opts.kubernetes.namespace == "bench"
-    with pytest.raises(FrontierError, match="cluster"):
-        split_cluster({"ssh": {"password": "x"}}, environ={})
+    # the environment is read when the options are resolved, not when the spec is parsed
+    assert cluster.resolve(environ={})[1].ssh.env_file is None
+    assert cluster.target_options({"FRONTIER_K8S_NAMESPACE": "prod"}).kubernetes.namespace == "prod"
+    with pytest.raises(FrontierError, match=r"field `ssh.password`: unknown key"):
+        as_cluster({"ssh": {"password": "x"}})
 
 
 def _spec(engine="sim", target="ssh", cluster=None, model=LLAMA, hardware="h100_sxm", label="TP2", **kw):

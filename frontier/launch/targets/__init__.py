@@ -11,7 +11,7 @@ from frontier.launch.targets import kubernetes, local, ssh  # noqa: F401  (each 
 from frontier.launch.targets.base import Handle, Target, launch, readiness_urls, stop_all
 from frontier.launch.targets.kubernetes import KubeClient, KubernetesTarget
 from frontier.launch.targets.local import LocalTarget
-from frontier.launch.targets.options import KubernetesOptions, SSHOptions, TargetOptions, split_cluster
+from frontier.launch.targets.options import KubernetesOptions, SSHOptions, TargetOptions
 from frontier.launch.targets.registry import make_target, register_provider, register_target, target_kinds
 from frontier.launch.targets.ssh import OpenSSHTransport, SSHTarget, Transport
 
@@ -32,7 +32,6 @@ __all__ = [
     "readiness_urls",
     "register_provider",
     "register_target",
-    "split_cluster",
     "stop_all",
     "target_kinds",
 ]

@@ -28,7 +28,7 @@ from typing import Protocol
 
 from frontier.common.redact import redact_text
 from frontier.errors import FrontierError
-from frontier.launch.process import LaunchError
+from frontier.launch.errors import LaunchError
 from frontier.launch.targets.base import Command, Handle, Target, http_of, no_secrets_in, process_name
 from frontier.launch.targets.registry import register_target
 
