@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from frontier.launch.process import free_port
+from frontier.launch.http import free_port
 from tests.support import ROOT
 
 

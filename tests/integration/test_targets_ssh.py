@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from frontier.launch.process import LaunchError, free_port
+from frontier.launch.errors import LaunchError
+from frontier.launch.http import free_port
 from frontier.launch.targets import OpenSSHTransport, SSHTarget, launch, stop_all
 from frontier.launch.targets.options import SSHOptions
-from frontier.launch.targets.plans import deployment_plan
-from tests.support import group_left, pid_gone
+from frontier.planning.engines import get_engine
+from tests.support import engine_plan, group_left, pid_gone, spec_for
 
 pytestmark = pytest.mark.timeout(90)
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,15 +29,7 @@ LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 
 
 def _plan(sshd, tmp_path):
-    plan, _ = deployment_plan(
-        "TP2",
-        model=LLAMA,
-        hardware="h100_sxm",
-        precision="fp8",
-        engine="sim",
-        cluster={"python": sys.executable, "base_port": free_port()},
-    )
-    return plan
+    return engine_plan("TP2", python=sys.executable, base_port=free_port())
 
 
 def _lifecycle(target: SSHTarget, plan, tmp_path: Path) -> None:
@@ -105,18 +98,16 @@ def test_env_file_feeds_the_remote_environment(sshd, tmp_path):
 
 
 def test_engines_glue_over_ssh(sshd, tmp_path, monkeypatch):
-    """What engines.launch does for target ssh (docs/targets-integration.md): a RunningDeployment
-    whose processes are remote; dead_reason sees a kill on the node; stop leaves nothing."""
+    """frontier.launch.launch on target ssh (the one launch path): a Deployment whose processes
+    are remote; dead_reason sees a kill on the node; stop leaves nothing."""
     import os
     import signal
-    from types import SimpleNamespace
 
-    import frontier.launch.targets as ft
-    from frontier.launch.engines import RunningDeployment
-    from frontier.launch.targets.engine import launch_on_target
+    from frontier.launch import launch as launch_deployment
+    from frontier.launch.targets import registry
 
     monkeypatch.setattr(
-        ft,
+        registry,
         "_PROVIDERS",
         {
             "ssh": lambda opts: OpenSSHTransport(
@@ -124,20 +115,19 @@ def test_engines_glue_over_ssh(sshd, tmp_path, monkeypatch):
             )
         },
     )
-    spec = SimpleNamespace(
-        engine="sim",
-        target="ssh",
-        backend="sglang",
-        ready_timeout_s=40,
-        cluster={
+    spec = spec_for(
+        "sim",
+        "ssh",
+        {
             "python": sys.executable,
             "base_port": free_port(),
             "ssh": {"remote_dir": str(tmp_path / "remote"), "workdir": str(ROOT)},
         },
+        ready_timeout_s=40,
     )
-    item = SimpleNamespace(label="TP2", model=LLAMA, hardware="h100_sxm", precision="fp8")
+    plan = get_engine("sim").launch_plan(spec, "TP2", LLAMA, "h100_sxm", "fp8")
     seen = []
-    dep = launch_on_target(item, spec, tmp_path / "item", seen.append, RunningDeployment)
+    dep = launch_deployment(plan, spec, tmp_path / "item", seen.append)
     assert seen == [dep] and dep.dead_reason() is None and dep.server_info
     (p,) = dep.processes
     os.killpg(p.pid, signal.SIGKILL)  # the node loses the server

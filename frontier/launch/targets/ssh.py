@@ -28,8 +28,9 @@ from typing import Protocol
 
 from frontier.common.redact import redact_text
 from frontier.errors import FrontierError
-from frontier.launch.process import LaunchError
+from frontier.launch.errors import LaunchError
 from frontier.launch.targets.base import Command, Handle, Target, http_of, no_secrets_in, process_name
+from frontier.launch.targets.registry import register_target
 
 _q = shlex.quote
 
@@ -234,3 +235,15 @@ class SSHTarget(Target):
     def log_tail(self, handle: Handle, lines: int = 40) -> str:
         rc, out, _ = self._run(handle.host, tail_command(handle.log, lines))
         return redact_text(out.rstrip("\n")) if rc == 0 else ""
+
+
+@register_target("ssh")
+def _make_ssh(plan, options, provided=None, *, transport: Transport | None = None) -> SSHTarget:
+    s = options.ssh
+    return SSHTarget(
+        transport or provided or OpenSSHTransport(),
+        remote_dir=s.remote_dir,
+        env_file=s.env_file,
+        workdir=s.workdir,
+        command_timeout_s=s.command_timeout_s,
+    )
