@@ -34,6 +34,7 @@ from typing import Any
 from frontier.common.redact import redact_obj
 from frontier.domain.spec import Spec
 from frontier.errors import FrontierError
+from frontier.launch import watchdog
 from frontier.launch.process import LaunchError, ManagedProcess, free_port, get_json, http_get
 from frontier.planning.planner import PlanItem, extra_args, plan_launch, sim_argv, sim_flags
 
@@ -342,14 +343,22 @@ def start(item: PlanItem, spec: Spec, workdir: Path, on_started: Started = None)
         raise FrontierError("engine endpoint starts nothing: use launch()")
     if item.fit_error and spec.engine == "sglang":
         raise FrontierError(item.fit_error)
-    return _on_target(item, spec, workdir, on_started, wait=False)
+    dep = _on_target(item, spec, workdir, on_started, wait=False)
+    if (
+        dep.target == "local"
+    ):  # deferred: a lease, not this task, keeps the servers (frontier.launch.watchdog)
+        watchdog.hold(dep.pids(), spec.ready_timeout_s + watchdog.LEASE_MARGIN_S)
+    return dep
 
 
 def attach(handle: dict[str, Any]) -> RunningDeployment:
     """The deployment of ``RunningDeployment.to_handle()``, e.g. in a task resumed after deferral."""
     from frontier.launch.targets.engine import attach as _attach
 
-    return _attach(handle, RunningDeployment)
+    dep = _attach(handle, RunningDeployment)
+    if dep.target == "local":  # the resumed task owns the servers now: they end with it
+        watchdog.adopt(dep.pids())
+    return dep
 
 
 def _launch_endpoint(item: PlanItem, spec: Spec, workdir: Path) -> RunningDeployment:
