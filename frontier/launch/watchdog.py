@@ -381,6 +381,29 @@ def adopt(pgids: Iterable[int]) -> int:
     return _update(pgids, owner=me, lease_until=0)
 
 
+def hold_deployment(dep: Any, ttl_s: float) -> None:
+    """``engines.start`` (deferrable): lease every process of a deployment for ``ttl_s``: local
+    records (:func:`hold`), or the target's own lease (ssh: a timer on the node)."""
+    if dep.target == "local":
+        hold(dep.pids(), ttl_s)
+        return
+    for p in dep.processes:
+        target, handle = getattr(p, "target", None), getattr(p, "handle", None)
+        if handle is not None and hasattr(target, "hold"):
+            target.hold(handle, ttl_s)
+
+
+def adopt_deployment(dep: Any) -> None:
+    """``engines.attach``: the resumed task owns the deployment; it ends with this process."""
+    if dep.target == "local":
+        adopt(dep.pids())
+        return
+    for p in dep.processes:
+        target, handle = getattr(p, "target", None), getattr(p, "handle", None)
+        if handle is not None and hasattr(target, "adopt"):
+            target.adopt(handle)
+
+
 # --------------------------------------------------------------------------- the watcher
 
 

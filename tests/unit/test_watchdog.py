@@ -106,3 +106,20 @@ def test_records_round_trip(tmp_path: Path):
     wd.remove_record(p, pgid=4242)
     assert not p.exists()
     assert list(wd.records(tmp_path / "missing")) == []
+
+
+def test_ssh_tether_and_lease_commands():
+    from frontier.errors import FrontierError
+    from frontier.launch.targets.ssh import lease_command, tether_command
+
+    t = tether_command(4242, grace_s=1)
+    assert t.startswith("trap '' HUP; cat > /dev/null; kill -TERM -4242 2>/dev/null;")
+    assert t.endswith("kill -KILL -4242 2>/dev/null; true")
+    lc = lease_command(4242, 90.5, "/tmp/frontier/it/server.lease")
+    assert lc.startswith(
+        "set -e; mkdir -p /tmp/frontier/it; echo 4242 > /tmp/frontier/it/server.lease; setsid nohup sh -c"
+    )
+    assert "sleep 91; if [ -e /tmp/frontier/it/server.lease ]" in lc
+    for bad in (0, 1, -5):
+        with pytest.raises(FrontierError, match="refusing to signal"):
+            tether_command(bad)

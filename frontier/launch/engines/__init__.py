@@ -344,10 +344,8 @@ def start(item: PlanItem, spec: Spec, workdir: Path, on_started: Started = None)
     if item.fit_error and spec.engine == "sglang":
         raise FrontierError(item.fit_error)
     dep = _on_target(item, spec, workdir, on_started, wait=False)
-    if (
-        dep.target == "local"
-    ):  # deferred: a lease, not this task, keeps the servers (frontier.launch.watchdog)
-        watchdog.hold(dep.pids(), spec.ready_timeout_s + watchdog.LEASE_MARGIN_S)
+    # deferred: a lease, not this task, keeps the servers (frontier.launch.watchdog)
+    watchdog.hold_deployment(dep, spec.ready_timeout_s + watchdog.LEASE_MARGIN_S)
     return dep
 
 
@@ -356,8 +354,7 @@ def attach(handle: dict[str, Any]) -> RunningDeployment:
     from frontier.launch.targets.engine import attach as _attach
 
     dep = _attach(handle, RunningDeployment)
-    if dep.target == "local":  # the resumed task owns the servers now: they end with it
-        watchdog.adopt(dep.pids())
+    watchdog.adopt_deployment(dep)  # the resumed task owns the servers now: they end with it
     return dep
 
 
