@@ -85,6 +85,13 @@ def make_target(
             )
         k = opts.kubernetes
         return KubernetesTarget(
-            kube_client, plan, image=k.image, namespace=k.namespace, gpu_resource=k.gpu_resource, name=k.name
+            kube_client,
+            plan,
+            image=k.image,
+            namespace=k.namespace,
+            gpu_resource=k.gpu_resource,
+            name=k.name,
+            active_deadline_s=k.active_deadline_s or None,
+            owner=(k.owner_pod_name, k.owner_pod_uid) if k.owner_pod_name and k.owner_pod_uid else None,
         )
     raise FrontierError(f"target {kind!r}: expected local, ssh or kubernetes")

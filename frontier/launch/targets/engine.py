@@ -55,7 +55,7 @@ def launch_on_target(
     options = options or TargetOptions()
     kind = kind or spec.target
     target = make_target(kind, plan, options, **(local if kind == "local" else {}))
-    if hasattr(target, "tether"):  # ssh: a deferred launch's servers outlive this process (a lease)
+    if hasattr(target, "tether"):  # ssh, kubernetes: a deferred launch outlives this process
         target.tether = wait
     endpoint = getattr(target, "endpoint_url", None) or plan.endpoint_url
     order = [c for c, _, _ in plan_commands(plan)]

@@ -23,7 +23,7 @@ from frontier.common.redact import redact_text
 from frontier.errors import FrontierError
 from frontier.launch.process import LaunchError
 from frontier.launch.targets.base import Command, Handle, Target, error_line, http_of, process_name
-from frontier.launch.targets.manifests import APP, endpoint_url, render_manifests, slug
+from frontier.launch.targets.manifests import APP, endpoint_url, owner_reference, render_manifests, slug
 from frontier.planning.sglang_args import LaunchPlan, RouterCommand, ServerCommand
 
 
@@ -56,12 +56,22 @@ class KubernetesTarget(Target):
         gpu_resource: str = "nvidia.com/gpu",
         name: str | None = None,
         poll_s: float = 2.0,
+        active_deadline_s: int | None = None,
+        owner: tuple[str, str] | None = None,
     ):
         self.client, self.plan, self.namespace, self.poll_s = client, plan, namespace, poll_s
         self.base = name or slug(f"{APP}-{plan.label}")
         self.manifests = render_manifests(
-            plan, image=image, namespace=namespace, gpu_resource=gpu_resource, name=self.base
+            plan,
+            image=image,
+            namespace=namespace,
+            gpu_resource=gpu_resource,
+            name=self.base,
+            active_deadline_s=active_deadline_s,
         )
+        # the driver's pod owns what a non-deferred launch creates (tether False: deferred, no owner)
+        self.owner = owner_reference(*owner) if owner else None
+        self.tether = True
         self._created: set[tuple[str, str]] = set()
         self.endpoint_url = endpoint_url(plan, namespace=namespace, name=self.base)
 
@@ -86,7 +96,10 @@ class KubernetesTarget(Target):
 
     def _ensure(self, kind: str, name: str) -> None:
         if (kind, name) not in self._created:
-            self.client.create(self._object(kind, name))
+            obj = self._object(kind, name)
+            if self.owner is not None and self.tether:
+                obj = {**obj, "metadata": {**obj["metadata"], "ownerReferences": [dict(self.owner)]}}
+            self.client.create(obj)
             self._created.add((kind, name))
 
     def _pod_dns(self, pod: str) -> str:

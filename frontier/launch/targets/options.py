@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from frontier.errors import FrontierError
 
@@ -44,6 +44,28 @@ class KubernetesOptions(BaseModel):
     image: str = "lmsysorg/sglang:v0.5.23"
     gpu_resource: str = "nvidia.com/gpu"
     name: str | None = None
+    # no pod outlives a lost driver: Kubernetes ends the server pods this long after they start
+    # (activeDeadlineSeconds; 0 = never), and, with the driver's own pod named (downward API:
+    # metadata.name / metadata.uid), deletes them along with it (ownerReferences; not while deferred)
+    active_deadline_s: int = Field(default=6 * 3600, ge=0)
+    owner_pod_name: str | None = None
+    owner_pod_uid: str | None = None
+    owner_pod_namespace: str | None = None
+
+    @model_validator(mode="after")
+    def _owner(self) -> KubernetesOptions:
+        if bool(self.owner_pod_name) != bool(self.owner_pod_uid):
+            raise ValueError(
+                "owner_pod_name and owner_pod_uid go together (FRONTIER_K8S_OWNER_POD_NAME / _UID from the "
+                "downward API fields metadata.name and metadata.uid); set both or neither"
+            )
+        if self.owner_pod_namespace and self.owner_pod_name and self.owner_pod_namespace != self.namespace:
+            raise ValueError(
+                f"owner_pod_namespace {self.owner_pod_namespace!r} is not namespace {self.namespace!r}: an "
+                f"ownerReference only works within one namespace (Kubernetes would delete the pods at once); "
+                f"run the servers in the driver's namespace or unset the owner pod"
+            )
+        return self
 
 
 class TargetOptions(BaseModel):
@@ -62,6 +84,10 @@ _ENV = {
     ("kubernetes", "namespace"): "FRONTIER_K8S_NAMESPACE",
     ("kubernetes", "image"): "FRONTIER_K8S_IMAGE",
     ("kubernetes", "gpu_resource"): "FRONTIER_K8S_GPU_RESOURCE",
+    ("kubernetes", "active_deadline_s"): "FRONTIER_K8S_ACTIVE_DEADLINE_S",
+    ("kubernetes", "owner_pod_name"): "FRONTIER_K8S_OWNER_POD_NAME",
+    ("kubernetes", "owner_pod_uid"): "FRONTIER_K8S_OWNER_POD_UID",
+    ("kubernetes", "owner_pod_namespace"): "FRONTIER_K8S_OWNER_POD_NAMESPACE",
 }
 
 

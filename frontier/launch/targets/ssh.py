@@ -293,7 +293,7 @@ class SSHTarget(Target):
         if handle.pid is None:
             return
         self._close_tether(handle)
-        self._run(handle.host, f"rm -f {_q(self.lease_path(handle))}; " + signal_command(handle.pid, "TERM"))
+        self._run(handle.host, signal_command(handle.pid, "TERM") + f"; rm -f {_q(self.lease_path(handle))}")
         for _ in range(max(1, math.ceil(grace_s / self.poll_s))):
             if not self.alive(handle):
                 break
