@@ -238,3 +238,50 @@ def test_a_resumed_task_that_adopted_the_server_takes_it_along(tmp_path: Path):
         _kill(resumed.pid)
         if watchdog.group_alive(pgid, start):
             watchdog.stop_group(pgid, start, 1)
+
+
+GPU_OWNER = """
+import json, os, signal, sys
+from pathlib import Path
+from frontier.launch import watchdog
+from frontier.launch.process import ManagedProcess
+p = ManagedProcess(["sleep", "60"], Path(sys.argv[1]) / "r-old" / "item" / "server.log", name="single server 0",
+                   env={"CUDA_VISIBLE_DEVICES": "0,1,2,3,4,5,6,7"})
+p.start()
+path, w = p._watch
+w.kill()  # the watcher dies with its driver (say the OOM killer took both)
+w.wait()
+print(json.dumps(watchdog.read_record(path)), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_stale_gpu_deployment_is_stopped_before_a_launch_on_the_same_gpus(
+    tmp_path: Path, caplog, monkeypatch
+):
+    import json
+
+    from frontier.launch.process import ManagedProcess
+
+    old = _py(tmp_path, GPU_OWNER, str(tmp_path))
+    rec = json.loads(old.stdout.readline())
+    old.wait(10)
+    assert rec["gpus"] == [str(i) for i in range(8)] and _server_left(rec)
+    monkeypatch.setenv(watchdog.STATE_ENV, str(tmp_path / "live"))
+    new = ManagedProcess(
+        ["sleep", "60"], tmp_path / "r-new" / "item" / "server.log", env={"CUDA_VISIBLE_DEVICES": "4,5"}
+    )
+    try:
+        with caplog.at_level("WARNING", logger="frontier.launch.watchdog"):
+            new.start()
+        assert not _server_left(rec), "the stale server on GPUs 0-7 should be stopped before the launch"
+        want = f"stopping stale deployment single server 0 (process group {rec['pgid']}) left by pid {old.pid} (run r-old) on GPUs 0-7"
+        assert want in caplog.text
+        assert want in (tmp_path / "r-new" / "item" / "server.log").read_text()
+        (now,) = _records(tmp_path)
+        assert now["gpus"] == ["4", "5"] and now["run"] == "r-new" and now["owner"]["pid"] == os.getpid()
+    finally:
+        new.stop(1)
+        if _server_left(rec):
+            watchdog.stop_group(rec["pgid"], rec["pgid_start"], 1)
+    assert _records(tmp_path) == []
