@@ -66,7 +66,7 @@ def trigger_of(context: dict[str, Any]) -> tuple[str, str]:
 
 
 def run_context(context: dict[str, Any]):
-    from frontier.run.pipeline import RunContext
+    from frontier.run.records import RunContext
 
     params = dict(context.get("params") or {})
     trigger, who = trigger_of(context)

@@ -8,6 +8,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
+from frontier.run.records import safe_name
 from operators import context as fctx
 
 
@@ -47,10 +48,10 @@ class PlanSweepOperator(BaseOperator):
         )
 
     def execute(self, context: dict[str, Any]) -> list[dict[str, Any]]:
+        from frontier import run as frun
         from frontier.errors import FrontierError
         from frontier.planning import pools as fpools
         from frontier.planning.planner import plan
-        from frontier.run import pipeline
 
         params = dict(context["params"])
         try:
@@ -61,11 +62,11 @@ class PlanSweepOperator(BaseOperator):
 
             raise AirflowFailException(f"invalid input: {e}".replace("\n", "; ")) from None
         ctx = fctx.run_context(context)
-        run_dir = Path(ctx.artifacts) / pipeline._safe(ctx.run_id)
+        run_dir = Path(ctx.artifacts) / safe_name(ctx.run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
         resolved = run_dir / "spec.json"
         resolved.write_text(spec.model_dump_json(indent=2))
-        pipeline.start_run(spec, ctx)
+        frun.start_run(spec, ctx)
         self.log.info(
             "run %s: %d item(s) from spec %s (engine %s)", ctx.run_id, len(items), spec.name, spec.engine
         )
@@ -89,7 +90,8 @@ class PlanSweepOperator(BaseOperator):
             {
                 "spec_path": str(resolved),
                 "name": it.name,
-                "item": it.model_dump(mode="json"),
+                "key": it.key,
+                "item": it.redacted().model_dump(mode="json"),
                 "pool": fpools.pool_name(it.hardware),
                 "pool_slots": it.gpus,
             }
@@ -103,7 +105,7 @@ class BenchmarkDeploymentOperator(BaseOperator):
     A launch failure raises after the failure is landed, so Airflow's retries (with backoff) can
     try again; points that ran and failed are results, recorded, and do not fail the task.
 
-    ``deferrable=True`` (the DAGs): the task starts the processes (``pipeline.launch_item(...,
+    ``deferrable=True`` (the DAGs): the task starts the processes (``frontier.run.launch_item(...,
     wait=False)``) and **defers** on :class:`~operators.triggers.ServerReadyTrigger`, so the model
     load does not hold a worker slot; it resumes in :meth:`execute_complete` (any worker) with the
     deployment's JSON handle (target, plan, pids = process groups / pods, log paths), attaches to
@@ -132,13 +134,15 @@ class BenchmarkDeploymentOperator(BaseOperator):
 
     def _load(self, context: dict[str, Any]):
         from frontier.domain.spec import parse_spec
-        from frontier.planning.planner import PlanItem
+        from frontier.planning.planner import PlanItem, find_item
 
         entry = self.entry
-        item = PlanItem.model_validate(entry["item"])
-        context["frontier_item"] = item.name  # rendered by map_index_template
+        shown = PlanItem.model_validate(entry["item"])
+        context["frontier_item"] = shown.name  # rendered by map_index_template
         spec = parse_spec(json.loads(Path(entry["spec_path"]).read_text()), source=entry["spec_path"])
-        if spec.target in ("ssh", "kubernetes"):
+        # the real item (its launch plan with any secret the XCom copy masks) from the run's spec
+        item = find_item(spec, entry.get("key") or shown.key)
+        if spec.target != "local":
             import operators.targets  # noqa: F401  registers SSHHook / KubernetesHook for frontier.launch.targets
         return item, spec, fctx.run_context(context)
 
@@ -158,13 +162,15 @@ class BenchmarkDeploymentOperator(BaseOperator):
         return result
 
     def execute(self, context: dict[str, Any]) -> dict[str, Any]:
-        from frontier.run import pipeline
+        from frontier import run as frun
+        from frontier.planning.engines import get_engine
 
         item, spec, ctx = self._load(context)
+        engine = get_engine(spec.engine)
         defer = self.deferrable is True or (self.deferrable == "auto" and spec.target != "local")
-        if not defer or spec.engine == "endpoint":
+        if not defer or not engine.starts_servers:
             try:
-                outcome = pipeline.run_item(item, spec, ctx, progress=self.log.info, on_started=self._started)
+                outcome = frun.run_item(item, spec, ctx, progress=self.log.info, on_started=self._started)
             finally:
                 self._running = None
             return self._result(item, outcome)
@@ -173,17 +179,15 @@ class BenchmarkDeploymentOperator(BaseOperator):
 
         from operators.triggers import ServerReadyTrigger
 
-        run = pipeline.launch_item(
-            item, spec, ctx, progress=self.log.info, on_started=self._started, wait=False
-        )
+        run = frun.launch_item(item, spec, ctx, progress=self.log.info, on_started=self._started, wait=False)
         try:
             if run.error is not None or run.dep is None:
-                return self._result(item, pipeline.stop_item(run))  # lands the failure, raises (retried)
+                return self._result(item, frun.stop_item(run))  # lands the failure, raises (retried)
             state = run.to_json()
             # also beside the item's logs: Airflow's dag.test() resumes with the trigger event only
             # (it drops next_kwargs); a real triggerer hands ``state`` back through the kwargs
             (ctx.item_dir(item) / DEFERRED_STATE).write_text(json.dumps(state))
-            poll_s = self.poll_s if self.poll_s is not None else (0.25 if spec.engine == "sim" else 5.0)
+            poll_s = self.poll_s if self.poll_s is not None else (0.25 if engine.simulated else 5.0)
             self.log.info(
                 "%s: deferring until healthy (up to %g s); the worker slot is free meanwhile",
                 item.name,
@@ -213,18 +217,18 @@ class BenchmarkDeploymentOperator(BaseOperator):
         event: dict[str, Any] | None = None,
         state: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        from frontier.run import pipeline
+        from frontier import run as frun
 
         item, spec, ctx = self._load(context)
         if state is None:  # dag.test() resumes with the event alone: the handle is kept on disk too
             state = json.loads((ctx.item_dir(item) / DEFERRED_STATE).read_text())
-        run = pipeline.resume_item(item, spec, ctx, state, progress=self.log.info, on_started=self._started)
+        run = frun.resume_item(item, spec, ctx, state, progress=self.log.info, on_started=self._started)
         try:
-            pipeline.ready_item(run, event)
-            pipeline.bench_item(run)
+            frun.ready_item(run, event)
+            frun.bench_item(run)
         finally:
             self._running = None
-        return self._result(item, pipeline.stop_item(run))
+        return self._result(item, frun.stop_item(run))
 
     def on_kill(self) -> None:
         dep = self._running
@@ -246,19 +250,19 @@ class BuildMartsOperator(BaseOperator):
         self.plan_entries = plan_entries
 
     def execute(self, context: dict[str, Any]) -> dict[str, Any]:
+        from frontier import run as frun
         from frontier.domain.spec import parse_spec
-        from frontier.run import pipeline
 
         entries = list(self.plan_entries or [])
         ctx = fctx.run_context(context)
         if entries:
             spec = parse_spec(json.loads(Path(entries[0]["spec_path"]).read_text()))
-            status = pipeline.finish_run(spec, ctx, expected_items=len(entries))
+            status = frun.finish_run(spec, ctx, expected_items=len(entries))
             self.log.info("run %s finished: %s", ctx.run_id, status)
         else:
             status = "failed"
-        result = pipeline.build_marts(ctx)
-        summary = pipeline.label_summary(ctx.warehouse, ctx.run_id)
+        result = frun.build_marts(ctx)
+        summary = frun.label_summary(ctx.warehouse, ctx.run_id)
         self.log.info("best tok/s/GPU per label:\n%s", summary.to_string(index=False))
         # the asset event (outlets) says which run the marts are for: publish_frontier reads it
         events = context.get("outlet_events")
@@ -322,11 +326,10 @@ class RunReportOperator(BaseOperator):
 
     def execute(self, context: dict[str, Any]) -> dict[str, Any]:
         from frontier.analysis.report import build_report, write_report
-        from frontier.run import pipeline
 
         ctx = fctx.run_context(context)
         report = build_report(ctx.warehouse, ctx.run_id)
-        path = write_report(report, Path(ctx.artifacts) / pipeline._safe(ctx.run_id))
+        path = write_report(report, Path(ctx.artifacts) / safe_name(ctx.run_id))
         self.log.info("report written: %s\n%s", path, report.markdown())
         if not report.ok:
             from airflow.sdk.exceptions import AirflowFailException

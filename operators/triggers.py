@@ -78,7 +78,7 @@ class ServerReadyTrigger(BaseTrigger):
             return
 
         def stop() -> None:
-            from frontier.launch.engines import attach
+            from frontier.launch import attach
 
             attach(self.handle).stop()
 

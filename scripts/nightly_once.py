@@ -31,7 +31,7 @@ def main() -> int:
     run = run_dag_once(args.dag, {"spec": args.spec, "engine": args.engine})
     state = str(getattr(run, "state", "unknown")).split(".")[-1]
     from frontier.cli.main import print_summary
-    from frontier.run.pipeline import label_summary
+    from frontier.run.records import label_summary
 
     wh, site = warehouse_dir({}), site_dir({})
     print(f"\nDAG {args.dag} run {run.run_id}: {state} in {time.monotonic() - t0:.0f} s")

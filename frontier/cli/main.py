@@ -12,6 +12,7 @@ import json
 import os
 import sys
 
+from frontier.domain.kinds import ENGINE_KINDS
 from frontier.errors import FrontierError
 
 # each area registers its own sub-commands (frontier/<area>/cli.py: register(subparsers))
@@ -136,12 +137,12 @@ def _cmd_run(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from frontier import run as frun
     from frontier.planning.planner import plan
-    from frontier.run import pipeline
 
     spec = _load(args)
-    run_id = args.run_id or pipeline.default_run_id()
-    ctx = pipeline.RunContext(
+    run_id = args.run_id or frun.default_run_id()
+    ctx = frun.RunContext(
         run_id=run_id,
         run_date=dt.date.today(),
         warehouse=args.warehouse,
@@ -159,14 +160,14 @@ def _cmd_run(args) -> int:
         console=console,
     ) as bar:
         task = bar.add_task(f"run {run_id}", total=total)
-        status, outcomes = pipeline.run_sweep(
+        status, outcomes = frun.run_sweep(
             spec,
             ctx,
             progress=lambda msg: bar.console.log(msg),
             on_item=lambda i, n, out: bar.advance(task),
         )
     print(f"run {run_id}: {status} ({len(outcomes)} item(s)); warehouse {args.warehouse}")
-    print_summary(pipeline.label_summary(args.warehouse, run_id))
+    print_summary(frun.label_summary(args.warehouse, run_id))
     if args.publish:
         from frontier.site import publish
 
@@ -185,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def narrowing(q):
         q.add_argument("spec")
-        q.add_argument("--engine", choices=["sim", "sglang", "endpoint"])
+        q.add_argument("--engine", choices=list(ENGINE_KINDS))
         q.add_argument("--labels", help="comma-separated subset of the spec's labels")
         q.add_argument("--scenarios", help="comma-separated subset of the spec's scenarios")
         q.add_argument("--concurrencies", help="comma-separated ladder replacing the spec's")

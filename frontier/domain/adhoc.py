@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from frontier.domain import catalog, labels
+from frontier.domain.load import DEFAULT_LOAD
 from frontier.domain.spec import Scenario, Spec, SpecError, parse_spec
 
 ENGINES = ("sim", "sglang", "endpoint")
@@ -30,8 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "engine": "sim",
     "target": "local",
     "base_url": None,
-    "num_prompts_multiplier": 10,
-    "min_prompts": 20,
+    "num_prompts_multiplier": DEFAULT_LOAD.num_prompts_multiplier,
+    "min_prompts": DEFAULT_LOAD.min_prompts,
     "sim_time_scale": 1.0,
 }
 
@@ -181,8 +182,10 @@ def spec_from_params(params: dict[str, Any], *, name: str = "adhoc") -> Spec:
         "target": target,
         "scenarios": scenarios,
         "concurrencies": conc,
-        "num_prompts_multiplier": _positive_number(params, "num_prompts_multiplier", integer=True),
-        "min_prompts": _positive_number(params, "min_prompts", integer=True),
+        "load": {
+            "num_prompts_multiplier": _positive_number(params, "num_prompts_multiplier", integer=True),
+            "min_prompts": _positive_number(params, "min_prompts", integer=True),
+        },
         "matrix": [{"model": model, "hardware": hardware, "precision": precision, "labels": label_list}],
     }
     if engine == "sim":
@@ -206,6 +209,8 @@ _FIELD_TO_PARAM = (
     ("concurrencies", "concurrencies"),
     ("scenarios", "scenarios"),
     ("sim", "sim_time_scale"),
+    ("load.num_prompts_multiplier", "num_prompts_multiplier"),
+    ("load.min_prompts", "min_prompts"),
 )
 
 

@@ -13,16 +13,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
-MODES = ("DPAEP", "DPATP", "TEP", "DEP", "SEP", "TP", "DP", "EP")
+from frontier.domain import modes as _modes
+from frontier.domain.modes import ModeTraits
+
+# the grammar tokens; what each mode means lives in frontier.domain.modes.MODES
 Mode = Literal["TP", "DP", "TEP", "DEP", "EP", "DPAEP", "DPATP", "SEP"]
 Role = Literal["single", "prefill", "decode"]
+if set(get_args(Mode)) != set(_modes.MODES):  # pragma: no cover - a mode added to one side only
+    raise ImportError(f"labels.Mode {get_args(Mode)} and modes.MODES {sorted(_modes.MODES)} disagree")
+# longest first, so a regex alternation never stops at a prefix (DP before DPAEP)
+MODES = tuple(sorted(_modes.MODES, key=lambda m: (-len(m), m)))
 
 # modes whose MoE layers run expert parallel: they need a MoE model
-EXPERT_PARALLEL_MODES = frozenset({"TEP", "DEP", "EP", "DPAEP", "SEP"})
+EXPERT_PARALLEL_MODES = frozenset(m for m, t in _modes.MODES.items() if t.expert_parallel)
 # modes whose attention runs data parallel (DP-attention)
-DP_ATTENTION_MODES = frozenset({"DEP", "DPAEP", "DPATP"})
+DP_ATTENTION_MODES = frozenset(m for m, t in _modes.MODES.items() if t.dp_attention)
 
 _MODE_RE = "|".join(MODES)
 _GROUP_RE = rf"(?P<mode>{_MODE_RE})(?P<gpus>[1-9][0-9]*)"
@@ -50,12 +57,21 @@ class Group:
         return self.count * self.gpus
 
     @property
+    def traits(self) -> ModeTraits:
+        """What this group's mode does (frontier.domain.modes.MODES)."""
+        return _modes.MODES[self.mode]
+
+    @property
     def expert_parallel(self) -> bool:
-        return self.mode in EXPERT_PARALLEL_MODES
+        return self.traits.expert_parallel
 
     @property
     def dp_attention(self) -> bool:
-        return self.mode in DP_ATTENTION_MODES
+        return self.traits.dp_attention
+
+    @property
+    def needs_moe(self) -> bool:
+        return self.traits.needs_moe
 
     def __str__(self) -> str:
         return f"{self.mode}{self.gpus}"
@@ -90,7 +106,7 @@ class Deployment:
 
     @property
     def needs_moe(self) -> bool:
-        return any(g.expert_parallel for g in self.groups)
+        return any(g.needs_moe for g in self.groups)
 
     def __str__(self) -> str:
         if not self.disaggregated:

@@ -18,6 +18,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from frontier.domain import catalog, labels
+from frontier.domain.cluster import ClusterOptions
+from frontier.domain.kinds import EngineKind, TargetKind
+from frontier.domain.load import LEGACY_KEYS, LoadShape
 from frontier.errors import FrontierError
 
 _SCENARIO_NAME = re.compile(r"^(?P<isl>[1-9][0-9]*)(?P<ik>k?)(?P<osl>[1-9][0-9]*)(?P<ok>k)$")
@@ -116,6 +119,38 @@ class Faults(Strict):
         return self.model_dump(exclude_defaults=True)
 
 
+class SimOptions(Strict):
+    """The simulated engine's knobs (engine ``sim``): each set one becomes a flag of
+    ``frontier.sim.launch_server`` (``time_scale: 4`` -> ``--time-scale 4``).
+
+    The server's other flags come from elsewhere: topology from the label, ``--hardware``
+    ``--precision`` from the matrix, ``--seed`` from ``seed``, ``--fault-*`` from
+    ``matrix[].faults``, SGLang's own knobs (``--mem-fraction-static`` ...) from ``cluster`` and
+    ``matrix[].server_args``. (``--model-config`` is not a spec knob: matrix models come from the
+    catalog.)
+    """
+
+    # int | float keeps the value as written (4 -> "--time-scale 4"), as the old free-form dict did
+    time_scale: int | float | None = Field(
+        default=None, gt=0, description="every simulated time runs F x faster (default 1)"
+    )
+    trace_chunks: str | None = Field(
+        default=None, description="path on the server: one JSON line of chunk emit times per request"
+    )
+
+    @property
+    def scale(self) -> float:
+        """The time scale in effect (1.0 when not set)."""
+        return float(self.time_scale or 1.0)
+
+    def flags(self) -> list[str]:
+        """``--key value`` for every knob that is set, in key order."""
+        argv: list[str] = []
+        for key, value in sorted(self.model_dump(exclude_none=True).items()):
+            argv += [f"--{key.replace('_', '-')}", str(value)]
+        return argv
+
+
 class Matrix(Strict):
     """One model on one hardware kind at one precision, with the labels to deploy."""
 
@@ -161,7 +196,7 @@ class Matrix(Strict):
         for text in self.labels:
             d = labels.parse(text)
             if d.needs_moe and not model.is_moe:
-                modes = sorted({g.mode for g in d.groups if g.expert_parallel})
+                modes = sorted({g.mode for g in d.groups if g.needs_moe})
                 raise ValueError(
                     f"label {text!r}: {'/'.join(modes)} needs a MoE model (expert parallel), "
                     f"but {self.model} is dense; use TPn or DPn"
@@ -182,28 +217,47 @@ class Spec(Strict):
 
     name: str = Field(pattern=r"^[A-Za-z0-9._-]+$")
     description: str = ""
-    engine: Literal["sim", "sglang", "endpoint"] = "sim"
-    target: Literal["local", "ssh", "kubernetes"] = "local"
+    engine: EngineKind = "sim"
+    target: TargetKind = "local"
     matrix: list[Matrix] = Field(min_length=1)
     scenarios: list[Scenario] = Field(min_length=1)
     concurrencies: list[int]
-    num_prompts: int | None = Field(
-        default=None, gt=0, description="per point; default 10 x concurrency, min 20"
+    load: LoadShape = Field(
+        default_factory=LoadShape,
+        description="prompts / warm-ups per concurrency and request lengths (frontier.domain.load)",
     )
-    num_prompts_multiplier: int = Field(default=10, gt=0)
-    min_prompts: int = Field(default=20, gt=0)
-    warmup_multiplier: float = Field(default=2.0, ge=0, description="warm-up requests = this x concurrency")
     backend: Literal["sglang", "openai", "openai-chat"] = "sglang"
     request_timeout_s: float = Field(default=600, gt=0)
     max_error_rate: float = Field(default=0.05, ge=0, le=1, description="a point above it is failed")
     ready_timeout_s: float = Field(default=900, gt=0, description="server start to healthy")
     inventory: dict[str, int] = Field(default_factory=dict, description="GPUs available per hardware kind")
     endpoint: Endpoint | None = None
-    cluster: dict[str, Any] = Field(
-        default_factory=dict, description="launch options (frontier.planning.sglang_args)"
+    cluster: ClusterOptions = Field(
+        default_factory=ClusterOptions,
+        description="launch options (frontier.planning.sglang_args) + ssh / kubernetes target settings",
     )
-    sim: dict[str, Any] = Field(default_factory=dict, description="simulated engine options, e.g. time_scale")
+    sim: SimOptions = Field(default_factory=SimOptions, description="simulated engine knobs, e.g. time_scale")
     seed: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_load_keys(cls, data: Any) -> Any:
+        """The old top-level ``num_prompts`` / ``num_prompts_multiplier`` / ``min_prompts`` /
+        ``warmup_multiplier`` move into ``load``; both spellings at once is an error."""
+        if not isinstance(data, dict):
+            return data
+        old = [k for k in LEGACY_KEYS if k in data]
+        if not old:
+            return data
+        if "load" in data:
+            raise ValueError(
+                f"{', '.join(old)} (old top-level key) and a `load` section are both given; "
+                f"write {'them' if len(old) > 1 else 'it'} once, inside load: "
+                + ", ".join(f"load.{k}" for k in old)
+            )
+        data = dict(data)
+        data["load"] = {k: data.pop(k) for k in old}
+        return data
 
     _norm_scenarios = field_validator("scenarios", mode="before")(
         lambda v: [_scenario(x) for x in v] if isinstance(v, list) else v

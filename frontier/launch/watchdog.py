@@ -12,10 +12,11 @@ driver's process group does not take it along. The watcher polls, every ``POLL_S
   SIGKILL, and the record is removed;
 - the group: when it ended on its own (a normal stop), the watcher removes the record and exits.
 
-The deferrable path (``engines.start`` then a resumed task's ``engines.attach``) lets servers
-outlive the task that started them: ``start`` gives each record a lease of ``ready_timeout_s`` +
-``LEASE_MARGIN_S`` (:func:`hold`), and ``attach`` makes the resumed task the owner (:func:`adopt`),
-so a deferred deployment whose task never resumes is still stopped when its lease runs out.
+The deferrable path (``frontier.launch.start`` then a resumed task's ``frontier.launch.attach``)
+lets servers outlive the task that started them: ``start`` gives each record a lease of
+``ready_timeout_s`` + ``LEASE_MARGIN_S`` (``LocalTarget.hold`` -> :func:`hold`), and ``attach``
+makes the resumed task the owner (``LocalTarget.adopt`` -> :func:`adopt`), so a deferred
+deployment whose task never resumes is still stopped when its lease runs out.
 
 The same records are the registry that a later launch checks first (:func:`stop_stale`): a record
 for the same GPUs on this machine (sim: the same run, item and log) whose owner is gone and whose
@@ -379,29 +380,6 @@ def adopt(pgids: Iterable[int]) -> int:
     """This process (a resumed task) owns the groups now; their lease ends (``attach``)."""
     me = {"pid": os.getpid(), "start": proc_start(os.getpid())}
     return _update(pgids, owner=me, lease_until=0)
-
-
-def hold_deployment(dep: Any, ttl_s: float) -> None:
-    """``engines.start`` (deferrable): lease every process of a deployment for ``ttl_s``: local
-    records (:func:`hold`), or the target's own lease (ssh: a timer on the node)."""
-    if dep.target == "local":
-        hold(dep.pids(), ttl_s)
-        return
-    for p in dep.processes:
-        target, handle = getattr(p, "target", None), getattr(p, "handle", None)
-        if handle is not None and hasattr(target, "hold"):
-            target.hold(handle, ttl_s)
-
-
-def adopt_deployment(dep: Any) -> None:
-    """``engines.attach``: the resumed task owns the deployment; it ends with this process."""
-    if dep.target == "local":
-        adopt(dep.pids())
-        return
-    for p in dep.processes:
-        target, handle = getattr(p, "target", None), getattr(p, "handle", None)
-        if handle is not None and hasattr(target, "adopt"):
-            target.adopt(handle)
 
 
 # --------------------------------------------------------------------------- the watcher

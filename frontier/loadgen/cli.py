@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from frontier.domain.load import DEFAULT_LOAD
 from frontier.errors import FrontierError
 
 
@@ -18,8 +19,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--isl", type=int, required=True, help="input tokens per request")
     p.add_argument("--osl", type=int, required=True, help="output tokens per request (max_tokens)")
     p.add_argument("--concurrency", type=int, required=True, help="max requests in flight")
-    p.add_argument("--num-prompts", type=int, required=True, help="measured requests")
+    p.add_argument(
+        "--num-prompts", type=int, default=None,
+        help="measured requests (default: the load shape's, 10 x concurrency, at least 20)",
+    )  # fmt: skip
     p.add_argument("--warmup", type=int, default=0, help="warm-up requests (under the same cap)")
+    p.add_argument(
+        "--range-ratio", type=float, default=DEFAULT_LOAD.range_ratio,
+        help="lengths drawn from [int(L x ratio), L] as bench_serving's --random-range-ratio (1 = exact)",
+    )  # fmt: skip
     p.add_argument("--request-rate", type=float, default=None, help="mean requests/s (default: unlimited)")
     p.add_argument("--burstiness", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
@@ -47,8 +55,12 @@ def handle_bench(ns: argparse.Namespace) -> int:
             isl=ns.isl,
             osl=ns.osl,
             max_concurrency=ns.concurrency,
-            num_prompts=ns.num_prompts,
+            num_prompts=ns.num_prompts
+            if ns.num_prompts is not None
+            else DEFAULT_LOAD.prompts_for(ns.concurrency),
             warmup_requests=ns.warmup,
+            range_ratio=ns.range_ratio,
+            ignore_eos=DEFAULT_LOAD.ignore_eos,
             request_rate=ns.request_rate,
             burstiness=ns.burstiness,
             seed=ns.seed,

@@ -8,21 +8,14 @@ event rate; above ``shard_above_events_s`` the point runs on several client proc
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+from frontier.domain.load import DEFAULT_LOAD
 from frontier.loadgen.config import PointConfig
 from frontier.loadgen.metrics import summarize
 from frontier.loadgen.result import PointResult
 from frontier.loadgen.runner import Progress, run_point_sync, settings_of
 from frontier.loadgen.sharding import processes_for
-
-
-def default_num_prompts(c: int) -> int:
-    return max(20, 10 * c)
-
-
-def default_warmup(c: int) -> int:
-    return 2 * c
 
 
 def _processes_from(done: list[PointResult], base_cfg: PointConfig, c: int) -> int:
@@ -39,14 +32,16 @@ def failed_point(cfg: PointConfig, reason: str) -> PointResult:
     return PointResult(config=cfg, requests=[], summary=summary, error=reason)
 
 
-def run_ladder(
+def iter_ladder(
     base_cfg: PointConfig,
     concurrencies: list[int],
-    num_prompts_for: Callable[[int], int] = default_num_prompts,
-    warmup_for: Callable[[int], int] = default_warmup,
+    num_prompts_for: Callable[[int], int] = DEFAULT_LOAD.prompts_for,
+    warmup_for: Callable[[int], int] = DEFAULT_LOAD.warmups_for,
     progress: Callable[[int, int, int], None] | None = None,
-) -> list[PointResult]:
-    """Run each concurrency in order; ``progress(c, done, total)`` if given."""
+) -> Iterator[PointResult]:
+    """Run each concurrency in order, yielding each point as it ends; the caller may stop early
+    (e.g. when the server died). ``progress(c, done, total)`` if given. A point whose expected
+    event rate exceeds ``base_cfg.shard_above_events_s`` runs on several client processes."""
     results: list[PointResult] = []
     for c in concurrencies:
         update = {"max_concurrency": c, "num_prompts": num_prompts_for(c), "warmup_requests": warmup_for(c)}
@@ -58,7 +53,19 @@ def run_ladder(
         if progress is not None:
             point_progress = lambda d, t, c=c: progress(c, d, t)
         try:
-            results.append(run_point_sync(cfg, progress=point_progress))
+            result = run_point_sync(cfg, progress=point_progress)
         except Exception as e:  # noqa: BLE001 - a point's failure must not stop the ladder
-            results.append(failed_point(cfg, f"{type(e).__name__}: {e}"))
-    return results
+            result = failed_point(cfg, f"{type(e).__name__}: {e}")
+        results.append(result)
+        yield result
+
+
+def run_ladder(
+    base_cfg: PointConfig,
+    concurrencies: list[int],
+    num_prompts_for: Callable[[int], int] = DEFAULT_LOAD.prompts_for,
+    warmup_for: Callable[[int], int] = DEFAULT_LOAD.warmups_for,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> list[PointResult]:
+    """Every point of :func:`iter_ladder`."""
+    return list(iter_ladder(base_cfg, concurrencies, num_prompts_for, warmup_for, progress))

@@ -8,9 +8,9 @@ static at mem_fraction_static 0.88)``. ``estimate_fit`` returns the same report 
 Model per GPU, for one server of ``n`` GPUs (bytes per parameter from the precision):
 
 - weights: non-expert parameters / attention-TP width + routed-expert parameters / expert
-  width. Attention-TP width is n for TP/TEP/EP, 1 for DP and the DP-attention or
-  context-parallel modes (DEP, DPATP, DPAEP, SEP replicate attention weights); expert width is
-  n for every mode but DP (a DP replica holds the whole model).
+  width, both from :data:`frontier.domain.modes.MODES`. Attention-TP width is n for TP/TEP/EP,
+  1 for DP and the DP-attention or context-parallel modes (DEP, DPATP, DPAEP, SEP replicate
+  attention weights); expert width is n for every mode but DP (a DP replica holds the whole model).
 - KV cache for one request: tokens x KV bytes per token / (KV heads split over attention TP,
   at most the model's KV heads; 1 for MLA) / context-parallel width (SEP). Prefill servers
   hold ``isl`` tokens, every other server ``isl + osl``.
@@ -31,8 +31,6 @@ from frontier.domain.labels import Group, LabelError, parse
 from frontier.errors import FrontierError
 
 GB = 1e9
-# modes whose attention weights are replicated on every GPU of the server (attention TP 1)
-_ATTN_REPLICATED = frozenset({"DP", "DEP", "DPATP", "DPAEP", "SEP"})
 
 
 @dataclass
@@ -90,11 +88,8 @@ class FitReport:
 
 def _widths(group: Group, spec: ModelSpec) -> tuple[int, int, int]:
     """(attention TP width, expert/MLP shard width, context-parallel width) of one server."""
-    n = group.gpus
-    attn_tp = 1 if group.mode in _ATTN_REPLICATED else n
-    expert = 1 if group.mode == "DP" else n
-    cp = n if group.mode == "SEP" else 1
-    return attn_tp, expert, cp
+    n, t = group.gpus, group.traits
+    return t.attn_tp(n), t.expert_shard(n), t.cp(n)
 
 
 def _group_fit(
@@ -115,7 +110,7 @@ def _group_fit(
     need = weights + kv_one
     pool = budget - weights
     # DP-attention / DP servers spread requests over n ranks; TP servers hold each on every GPU
-    ranks = group.gpus // attn_tp if group.mode in _ATTN_REPLICATED and group.mode != "SEP" else 1
+    ranks = group.traits.kv_ranks(group.gpus)
     max_req = max(0, int(pool // kv_one)) * ranks if kv_one > 0 else 0
     return GroupFit(
         role=group.role,

@@ -2,25 +2,28 @@
 
 Each :class:`PlanItem` says what runs (label, model, hardware, precision, GPUs), under which
 load (scenario, concurrency ladder, prompts per point) and the exact commands that launch it.
-Items are small and JSON-serialisable: they travel through Airflow XCom as they are. The
-commands an item shows (``servers``, ``router``) have secret flag values masked
-(:mod:`frontier.common.redact`); the engines rebuild the real commands from the spec at launch.
+Items are small and JSON-serialisable. An item carries the launch plan its engine made
+(``launch``, :mod:`frontier.planning.engines`): that plan is what the launch layer starts.
+``servers`` / ``router`` are its display form (``frontier plan --json``), secrets masked. What
+crosses into Airflow's XCom is :meth:`PlanItem.redacted` (no secret in the UI); the task that
+benchmarks it finds the real item again with :func:`find_item` on the run's resolved spec.
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from frontier.common.redact import redact_argv, redact_obj
 from frontier.domain import labels
-from frontier.domain.spec import Spec, format_validation_error
+from frontier.domain.load import LoadShape
+from frontier.domain.spec import Spec
 from frontier.errors import FrontierError
+from frontier.planning.engines import get_engine
+from frontier.planning.launch_plan import LaunchPlan, plan_from_json
 from frontier.planning.memory import check_fit
-from frontier.planning.sglang_args import LaunchOptions, LaunchPlan, build_launch_plan
 
 
 class PlanItem(BaseModel):
@@ -37,12 +40,25 @@ class PlanItem(BaseModel):
     concurrencies: list[int]
     num_prompts: dict[int, int]
     warmup_requests: dict[int, int]
+    load: LoadShape = Field(default_factory=LoadShape)  # the spec's load shape (lengths, ignore_eos ...)
     engine: str
     servers: list[dict[str, Any]]  # [{role, node_rank, argv}]
     router: dict[str, Any] | None  # {argv} | None
     server_args: list[str] = []
     fit_error: str | None = None  # set when the deployment cannot fit the GPUs (engine sglang)
     faults: dict[str, Any] = {}  # fault injection of the simulated server (spec matrix[].faults)
+    launch: dict[str, Any] = {}  # the engine's LaunchPlan (JSON): what launch starts
+
+    def launch_plan(self) -> LaunchPlan:
+        if not self.launch:
+            raise FrontierError(
+                f"{self.name}: plan item has no launch plan (plan it with frontier.planning.plan)"
+            )
+        return plan_from_json(self.launch)
+
+    def redacted(self) -> PlanItem:
+        """This item with secret flag values and env values masked (for XCom and logs)."""
+        return self.model_copy(update={"launch": redact_obj(self.launch)})
 
     @property
     def name(self) -> str:
@@ -71,91 +87,17 @@ def item_key(model: str, hardware: str, precision: str, label: str, scenario: st
     return re.sub(r"[^A-Za-z0-9._-]+", "_", raw)
 
 
-# ``cluster`` keys that configure the execution target (frontier.launch.targets.options), not the commands
-TARGET_CLUSTER_KEYS = ("ssh", "kubernetes")
+def _display(servers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The documented display form of each server: ``{role, node_rank, argv}``."""
+    return [{"role": s["role"], "node_rank": s["node_rank"], "argv": s["argv"]} for s in servers]
 
 
-def launch_options(spec: Spec) -> LaunchOptions:
-    """The spec's ``cluster`` as :class:`LaunchOptions` (its ``ssh`` / ``kubernetes`` target
-    settings are not launch options: :func:`frontier.launch.targets.split_cluster` reads those)."""
-    try:
-        return LaunchOptions(**{k: v for k, v in spec.cluster.items() if k not in TARGET_CLUSTER_KEYS})
-    except ValidationError as e:
-        raise FrontierError(format_validation_error(e, "spec `cluster`").replace("\n", "; ")) from None
-
-
-def plan_launch(
-    spec: Spec, item_label: str, model: str, hardware: str, precision: str, extra: list[str] | None = None
-) -> LaunchPlan:
-    opts = launch_options(spec)
-    if extra:  # the item's own args, on every server of its plan (once: "*" is applied once per server)
-        opts = opts.model_copy(
-            update={"extra_args": {**opts.extra_args, "*": [*opts.extra_args.get("*", []), *extra]}}
-        )
-    engine = "sglang" if spec.engine in ("sglang", "endpoint") else "sim"
-    return build_launch_plan(
-        item_label, model=model, hardware=hardware, precision=precision, options=opts, engine=engine
-    )
-
-
-def sim_argv(
-    spec: Spec,
-    label: str,
-    model: str,
-    hardware: str,
-    precision: str,
-    extra: list[str] | None = None,
-    port: int | None = None,
-    faults: dict[str, Any] | None = None,
-) -> list[str]:
-    """The one process that simulates a whole deployment (PD included) on the simulated engine.
-
-    It binds ``cluster.bind_host`` when the spec sets one, else 127.0.0.1 (loopback only).
-    """
-    opts = launch_options(spec)
-    argv = [
-        sys.executable,
-        "-m",
-        "frontier.sim.launch_server",
-        "--deployment",
-        label,
-        "--model-path",
-        model,
-        "--hardware",
-        hardware,
-        "--precision",
-        precision,
-        "--host",
-        opts.bind_host or "127.0.0.1",
-        "--port",
-        str(port if port is not None else opts.base_port),
-        "--seed",
-        str(spec.seed),
-    ]
-    return argv + sim_flags(spec, faults, seed=False) + list(extra or [])
-
-
-def sim_flags(spec: Spec, faults: dict[str, Any] | None = None, *, seed: bool = True) -> list[str]:
-    """The simulated server's flags that come from the spec, not the label: ``--seed``, the
-    ``sim`` knobs (time scale ...) and the item's ``--fault-*`` flags."""
-    from frontier.sim.faults import to_argv
-
-    argv = ["--seed", str(spec.seed)] if seed else []
-    for key, value in sorted(spec.sim.items()):
-        argv += [f"--{key.replace('_', '-')}", str(value)]
-    return argv + to_argv(faults)
-
-
-def extra_args(spec: Spec, item: PlanItem) -> list[str]:
-    """The real extra launch args of an item, from the spec (the item's copy has secrets masked)."""
-    for m in spec.matrix:
-        if (m.model, m.hardware, m.precision) == (
-            item.model,
-            item.hardware,
-            item.precision,
-        ) and item.label in m.labels:
-            return list(m.server_args.get(item.label, []))
-    return list(item.server_args)
+def find_item(spec: Spec, key: str) -> PlanItem:
+    """The item ``key`` of a spec's plan (the benchmark task's real item, secrets included)."""
+    for it in plan(spec):
+        if it.key == key:
+            return it
+    raise FrontierError(f"plan item {key!r} is not in spec {spec.name!r} any more; re-run the plan task")
 
 
 def _redacted(js: dict[str, Any]) -> dict[str, Any]:
@@ -170,6 +112,7 @@ def plan(spec: Spec) -> list[PlanItem]:
     cannot express). A deployment that cannot fit its GPUs is planned with ``fit_error`` set:
     the pipeline records it as a plan-stage failure without launching, and the night goes on.
     """
+    engine = get_engine(spec.engine)
     items: list[PlanItem] = []
     for m in spec.matrix:
         ladder = m.concurrencies or spec.concurrencies
@@ -177,28 +120,13 @@ def plan(spec: Spec) -> list[PlanItem]:
             dep = labels.parse(label)
             extra = m.server_args.get(label, [])
             faults = m.faults[label].flags() if label in m.faults else {}
-            if spec.engine == "endpoint":
-                js = {"servers": [], "router": None}
-            elif spec.engine == "sim":
-                js = {
-                    "servers": [
-                        {
-                            "role": "single",
-                            "node_rank": 0,
-                            "argv": sim_argv(
-                                spec, label, m.model, m.hardware, m.precision, extra, faults=faults
-                            ),
-                        }
-                    ],
-                    "router": None,
-                }
-            else:
-                js = plan_launch(spec, label, m.model, m.hardware, m.precision, extra).to_json()
-            js = _redacted(js)
+            lp = engine.launch_plan(spec, label, m.model, m.hardware, m.precision, extra, faults)
+            js = lp.to_json()
+            shown = _redacted({"servers": _display(js["servers"]), "router": js["router"]})
             for sc in m.scenarios or spec.scenarios:
                 fit_error = None
-                if spec.engine == "sglang":
-                    mem = launch_options(spec).mem_fraction_static or 0.88
+                if engine.checks_fit:
+                    mem = spec.cluster.mem_fraction_static or 0.88
                     try:
                         check_fit(
                             label,
@@ -211,11 +139,6 @@ def plan(spec: Spec) -> list[PlanItem]:
                         )
                     except FrontierError as e:
                         fit_error = str(e)
-                num = {
-                    c: spec.num_prompts or max(spec.min_prompts, spec.num_prompts_multiplier * c)
-                    for c in ladder
-                }
-                warm = {c: round(spec.warmup_multiplier * c) for c in ladder}
                 items.append(
                     PlanItem(
                         key=item_key(m.model, m.hardware, m.precision, label, sc.name),
@@ -227,14 +150,16 @@ def plan(spec: Spec) -> list[PlanItem]:
                         gpus=dep.gpus,
                         scenario={"name": sc.name, "isl": sc.isl, "osl": sc.osl},
                         concurrencies=list(ladder),
-                        num_prompts=num,
-                        warmup_requests=warm,
+                        num_prompts=spec.load.prompts(ladder),
+                        warmup_requests=spec.load.warmups(ladder),
+                        load=spec.load,
                         engine=spec.engine,
-                        servers=js["servers"],
-                        router=js["router"],
+                        servers=shown["servers"],
+                        router=shown["router"],
                         server_args=redact_argv(list(extra)),
                         fit_error=fit_error,
                         faults=faults,
+                        launch=js,
                     )
                 )
     return items

@@ -7,7 +7,8 @@ Every flag is checked against SGLang 0.5.23's ``server_args.py`` (see ``SGLANG_V
 ``tests/integration/test_sglang_parser.py`` parses the generated commands with sglang's own
 parser.
 
-Mapping of one group (``n`` GPUs per server), SGLang 0.5.23:
+Mapping of one group (``n`` GPUs per server), SGLang 0.5.23, as the table
+:data:`frontier.domain.modes.MODES` builds it:
 
 ==========  ==========================================================================
 ``TPn``     ``--tp-size n``
@@ -44,131 +45,31 @@ server (no ``--nnodes`` split: the simulator reads the whole server's size from 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from frontier.domain.catalog import ModelSpec, get_hardware, get_model
+from frontier.domain.cluster import LaunchOptions
 from frontier.domain.labels import Deployment, Group, LabelError, parse
+from frontier.domain.modes import CP_STRATEGY  # noqa: F401  (re-exported: the SEP flag value)
 from frontier.errors import FrontierError
+from frontier.planning.launch_plan import LaunchPlan, RouterCommand, ServerCommand
 
 SGLANG_VERSION = "0.5.23"
 SGLANG_ROUTER_VERSION = "0.3.2"
 
 Engine = Literal["sglang", "sim"]
 SERVER_MODULES: dict[str, str] = {"sglang": "sglang.launch_server", "sim": "frontier.sim.launch_server"}
-ROUTER_MODULE = "sglang_router.launch_router"
 
 # checkpoints published in FP8: --quantization fp8 would be wrong for them
 NATIVE_FP8_MODELS = frozenset({"deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-V3"})
 # model families whose SGLang 0.5.23 implementation supports prefill context parallel
 PREFILL_CP_FAMILIES = ("deepseek", "qwen3")
-CP_STRATEGY = "zigzag"
 FP8_KV_CACHE_DTYPE = "fp8_e4m3"
 
 
 class UnsupportedLabel(FrontierError):
     """A label SGLang 0.5.23 cannot express for this model: raised at plan time."""
-
-
-class LaunchOptions(BaseModel):
-    """Cluster and launch settings that are not part of the label."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    host: str = "127.0.0.1"
-    bind_host: str | None = Field(
-        default=None, description="--host of the servers; default host on one node, 0.0.0.0 on several"
-    )
-    base_port: int = 30000
-    port_stride: int = 10
-    python: str = "python3"
-    nodes: list[str] = Field(default_factory=list, description="hostnames; default host, or node0..")
-    dist_init_port: int = 5000
-    transfer_backend: str = "mooncake"
-    ib_device: str | None = None
-    bootstrap_port: int = 8998
-    router_port: int | None = Field(default=None, description="default base_port + 1000")
-    router_host: str | None = Field(default=None, description="default host")
-    moe_a2a_backend: str | None = None
-    mem_fraction_static: float | None = None
-    model_path: str | None = Field(default=None, description="default the catalog's HF id")
-    extra_args: dict[str, list[str]] = Field(default_factory=dict)
-    server_module: str | None = Field(default=None, description="default per engine")
-    router_module: str = ROUTER_MODULE
-    env: dict[str, str] = Field(default_factory=dict)
-
-
-@dataclass
-class ServerCommand:
-    """One server process (one node of a multi-node server)."""
-
-    role: str  # "single" | "prefill" | "decode"
-    group_index: int
-    replica: int
-    node_rank: int
-    nnodes: int
-    host: str  # where it runs (node hostname)
-    port: int
-    gpus: int  # GPUs of this process
-    argv: list[str]
-    url: str  # the server's HTTP endpoint (rank 0's for a multi-node server)
-    base_gpu_id: int = 0
-    bootstrap_port: int | None = None
-    env: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def serves_http(self) -> bool:
-        return self.node_rank == 0
-
-
-@dataclass
-class RouterCommand:
-    argv: list[str]
-    host: str
-    port: int
-    url: str
-    env: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class LaunchPlan:
-    label: str
-    engine: str
-    servers: list[ServerCommand]
-    router: RouterCommand | None
-    endpoint_url: str
-
-    @property
-    def nodes(self) -> list[str]:
-        """Distinct hosts of the server processes, in plan order."""
-        return list(dict.fromkeys(s.host for s in self.servers))
-
-    def to_json(self) -> dict:
-        return {
-            "label": self.label,
-            "engine": self.engine,
-            "endpoint_url": self.endpoint_url,
-            "servers": [
-                {
-                    "role": s.role,
-                    "group_index": s.group_index,
-                    "replica": s.replica,
-                    "node_rank": s.node_rank,
-                    "nnodes": s.nnodes,
-                    "host": s.host,
-                    "port": s.port,
-                    "gpus": s.gpus,
-                    "base_gpu_id": s.base_gpu_id,
-                    "url": s.url,
-                    "env": dict(s.env),
-                    "argv": list(s.argv),
-                }
-                for s in self.servers
-            ],
-            "router": None if self.router is None else asdict(self.router),
-        }
 
 
 # --------------------------------------------------------------------------- per-group flags
@@ -180,64 +81,37 @@ def _supports_prefill_cp(spec: ModelSpec) -> bool:
 
 
 def parallel_args(group: Group, spec: ModelSpec, label: str, gpus_per_node: int = 8) -> list[str]:
-    """The parallelism flags of one server of ``group``; raises :class:`UnsupportedLabel`."""
-    n, mode = group.gpus, group.mode
+    """The parallelism flags of one server of ``group`` (from ``modes.MODES``); raises :class:`UnsupportedLabel`."""
+    n, mode, t = group.gpus, group.mode, group.traits
     where = f"label {label!r} ({group} on {spec.name})"
-    if mode in ("EP", "DPAEP"):
-        raise UnsupportedLabel(
-            f"{where}: {mode}n means expert parallel n with a different TP width that the label "
-            f"does not give; SGLang {SGLANG_VERSION} needs both. Use TEP{n} or DEP{n} "
-            f"(the simulated engine still models {mode})"
-        )
-    if group.expert_parallel and not spec.is_moe:
+    flags = t.sglang_flags(n)
+    if flags is None:
+        raise UnsupportedLabel(f"{where}: {t.unsupported_reason(n, SGLANG_VERSION)}")
+    if t.needs_moe and not spec.is_moe:
         raise UnsupportedLabel(
             f"{where}: {mode} runs MoE experts expert-parallel but {spec.name} is a dense model; "
-            f"use TP{n}" + (f" or DP{n}" if mode == "DEP" else "")
+            f"use {' or '.join(f'{alt}{n}' for alt in t.dense_alternative)}"
         )
-    if group.expert_parallel and spec.moe is not None and spec.moe.experts % n:
+    if t.expert_parallel and spec.moe is not None and spec.moe.experts % n:
         raise UnsupportedLabel(
             f"{where}: {spec.moe.experts} experts do not split evenly over expert parallel {n}"
         )
-    if mode == "SEP" and not _supports_prefill_cp(spec):
+    if t.prefill_cp and not _supports_prefill_cp(spec):
         raise UnsupportedLabel(
             f"{where}: SGLang {SGLANG_VERSION} implements prefill context parallel "
             f"(--enable-prefill-cp) only for DeepSeek V2/V3/R1 and Qwen3-MoE; use TEP{n} or DEP{n}"
         )
-    if mode == "DP" and n > gpus_per_node:
+    if t.one_node_only and n > gpus_per_node:
         raise UnsupportedLabel(
-            f"{where}: --dp-size replicas run inside one server on one node ({gpus_per_node} GPUs); "
-            f"launch several DP{gpus_per_node} deployments instead"
+            f"{where}: {t.one_node_only} ({gpus_per_node} GPUs); "
+            f"launch several {mode}{gpus_per_node} deployments instead"
         )
-    attn_split = {"DEP": n, "DPATP": n, "SEP": n}.get(mode, 1)
-    attn_tp = n // attn_split if mode != "DP" else 1
+    attn_tp = t.attn_tp(n)
     if attn_tp > 1 and spec.heads % attn_tp:
         raise UnsupportedLabel(
             f"{where}: {spec.heads} attention heads do not split over tensor parallel {attn_tp}"
         )
-    s = str(n)
-    if mode == "TP":
-        return ["--tp-size", s]
-    if mode == "DP":
-        return ["--dp-size", s]
-    if mode == "TEP":
-        return ["--tp-size", s, "--ep-size", s]
-    if mode == "DEP":
-        return ["--tp-size", s, "--attn-dp-size", s, "--ep-size", s]
-    if mode == "DPATP":
-        return ["--tp-size", s, "--attn-dp-size", s]
-    if mode == "SEP":
-        return [
-            "--tp-size",
-            s,
-            "--attn-cp-size",
-            s,
-            "--enable-prefill-cp",
-            "--cp-strategy",
-            CP_STRATEGY,
-            "--ep-size",
-            s,
-        ]
-    raise UnsupportedLabel(f"{where}: mode {mode} has no SGLang mapping")  # pragma: no cover
+    return flags
 
 
 def precision_args(spec: ModelSpec, precision: str) -> list[str]:

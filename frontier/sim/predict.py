@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 
 from frontier.domain.catalog import PRECISIONS, UnknownName, get_hardware, get_model
+from frontier.domain.load import DEFAULT_LOAD
 from frontier.errors import FrontierError
 from frontier.sim import SIM_VERSION
 from frontier.sim.cluster import Cluster, SimSpec
@@ -95,8 +96,8 @@ def predict_point(
     why = cluster.fits_ever(isl, osl)
     if why:
         raise FrontierError(f"{label} on {hardware}: {why}")
-    n = num_prompts if num_prompts is not None else max(20, 10 * concurrency)
-    w = warmup if warmup is not None else 2 * concurrency
+    n = num_prompts if num_prompts is not None else DEFAULT_LOAD.prompts_for(concurrency)
+    w = warmup if warmup is not None else DEFAULT_LOAD.warmups_for(concurrency)
     reqs = closed_loop(
         cluster,
         isl,

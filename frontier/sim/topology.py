@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from frontier.domain import labels
 from frontier.domain.catalog import ModelSpec
+from frontier.domain.modes import MODES
 from frontier.errors import FrontierError
 
 
@@ -55,26 +56,30 @@ class Topology:
 
 
 def shape_of(mode: str, n: int, model: ModelSpec, label: str) -> ServerShape:
-    """The server shape of one label group (see shared/design/labels.md, Modes)."""
+    """The server shape of one label group, from :data:`frontier.domain.modes.MODES`.
+
+    ``n`` is the label's GPUs per server; for a replica mode (DPn) the shape is one replica of
+    :meth:`ModeTraits.sim_servers` GPUs and the label's n becomes the server count.
+    """
+    t = MODES.get(mode)
+    if t is None:
+        raise FrontierError(f"label {label!r}: unknown mode {mode!r}")
     moe = model.is_moe
-    if mode in labels.EXPERT_PARALLEL_MODES and not moe and mode != "SEP":
+    if t.needs_moe and not moe and not t.sim_dense_ok:
         raise FrontierError(
             f"label {label!r}: {mode}{n} needs a MoE model (expert parallel) but {model.name} is dense; "
             f"use TP{n} or DP{n}"
         )
-    if mode == "TP":
-        return ServerShape(mode, n, attn_tp=n, attn_dp=1, ep=1, dense_shard=n)
-    if mode == "DP":  # one TP1 replica; the label's n becomes the server count
-        return ServerShape(mode, 1, attn_tp=1, attn_dp=1, ep=1, dense_shard=1)
-    if mode in ("TEP", "EP"):
-        return ServerShape(mode, n, attn_tp=n, attn_dp=1, ep=n, dense_shard=n)
-    if mode in ("DEP", "DPAEP"):
-        return ServerShape(mode, n, attn_tp=1, attn_dp=n, ep=n, dense_shard=1)
-    if mode == "DPATP":
-        return ServerShape(mode, n, attn_tp=1, attn_dp=n, ep=1, dense_shard=n)
-    if mode == "SEP":
-        return ServerShape(mode, n, attn_tp=1, attn_dp=1, ep=n if moe else 1, dense_shard=n, cp=n)
-    raise FrontierError(f"label {label!r}: unknown mode {mode!r}")
+    gpus, _ = t.sim_servers(n)
+    return ServerShape(
+        mode,
+        gpus,
+        attn_tp=t.attn_tp(gpus),
+        attn_dp=t.attn_dp(gpus),
+        ep=t.ep(gpus, moe),
+        dense_shard=t.dense_shard(gpus),
+        cp=t.cp(gpus),
+    )
 
 
 def from_label(label: str, model: ModelSpec) -> Topology:
@@ -86,7 +91,7 @@ def from_label(label: str, model: ModelSpec) -> Topology:
     groups = []
     for g in dep.groups:
         shape = shape_of(g.mode, g.gpus, model, label)
-        count = g.count * (g.gpus if g.mode == "DP" else 1)
+        count = g.count * g.traits.sim_servers(g.gpus)[1]
         groups.append(ServerGroup(shape, count, g.role))
     return Topology(str(dep), tuple(groups))
 
@@ -114,13 +119,13 @@ def from_server_flags(
         mode = "DP"
     else:
         mode = labels.mode_of(tp, ep, False)
-    if not model.is_moe and mode in ("TEP", "DEP", "EP", "DPAEP"):
+    t = MODES[mode]
+    if not model.is_moe and t.needs_moe and not t.sim_dense_ok:  # experts flags on a dense model
         mode = "DPATP" if dp_attention else "TP"
-    n = dp if mode == "DP" else tp
+        t = MODES[mode]
+    n = dp if t.replicas else tp
     label = f"{mode}{n}"
     shape = shape_of(mode, n, model, label)
-    if mode == "DP":
-        return Topology(label, (ServerGroup(shape, dp, role),))
-    if mode not in ("DEP", "DPAEP", "DPATP") and dp > 1:  # dp replicas of a TP server
+    if not t.dp_attention and dp > 1:  # dp replicas (DP) or dp replicas of a TP server
         return Topology(label, (ServerGroup(shape, dp, role),))
     return Topology(label, (ServerGroup(shape, 1, role),))

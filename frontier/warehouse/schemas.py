@@ -97,6 +97,7 @@ POINTS = pa.schema(
         pa.field("error_rate", pa.float64()),
         pa.field("client_lag_p99_ms", pa.float64()),
         pa.field("client_limited", pa.bool_()),
+        pa.field("client_processes", pa.int32()),  # load generator processes that drove the point
         pa.field("source", pa.string()),  # frontier | bench_serving
         pa.field("status", pa.string()),  # ok | failed
     ]

@@ -65,7 +65,8 @@ def test_warehouse_has_every_label_and_point(nightly_run):
     n_req, n_measured = duckdb.sql(
         f"select count(*), count(*) filter (where not is_warmup) from read_parquet('{req}', hive_partitioning=true)"
     ).fetchall()[0]
-    per_point = {c: max(smoke["min_prompts"], smoke["num_prompts_multiplier"] * c) for c in ladder}
+    load = smoke["load"]
+    per_point = {c: max(load["min_prompts"], load["num_prompts_multiplier"] * c) for c in ladder}
     assert n_measured == len(labels) * sum(per_point.values())
     assert n_req > n_measured  # warm-up requests are kept, flagged
     runs = duckdb.sql(

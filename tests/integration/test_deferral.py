@@ -202,14 +202,11 @@ def test_deferred_pd_launch_starts_the_router_after_its_servers(tmp_path, monkey
     """A PD plan defers on its servers only; the resumed task starts the router, then stops all."""
     import sys
 
-    from frontier.launch import engines
-    from frontier.launch.process import free_port
-    from frontier.launch.targets import split_cluster
-    from frontier.planning.planner import plan
-    from frontier.planning.sglang_args import LaunchPlan, RouterCommand, ServerCommand
+    from frontier import launch as launching
+    from frontier.launch.http import free_port
+    from frontier.planning.launch_plan import LaunchPlan, RouterCommand, ServerCommand
 
     _, spec = _spec(tmp_path)
-    (item,) = plan(spec)
     sp, rp = free_port(), free_port()
 
     def sim(port):
@@ -243,15 +240,14 @@ def test_deferred_pd_launch_starts_the_router_after_its_servers(tmp_path, monkey
         ],
         router=RouterCommand(argv=sim(rp), host="127.0.0.1", port=rp, url=f"http://127.0.0.1:{rp}"),
     )
-    monkeypatch.setattr(engines, "target_plan", lambda it, sp_: (lp, split_cluster({})[1]))
-    dep = engines.start(item, spec, tmp_path / "item")
+    dep = launching.start(lp, spec, tmp_path / "item")
     assert len(dep.processes) == 1 and dep.router_pending
     assert dep.ready_urls() == [f"http://127.0.0.1:{sp}/health", f"http://127.0.0.1:{sp}/health_generate"]
     assert dep.base_url == f"http://127.0.0.1:{rp}"
     from operators.triggers import ServerReadyTrigger
 
     assert first_event(ServerReadyTrigger(dep.ready_urls(), timeout_s=20, poll_s=0.1))["status"] == "ready"
-    again = engines.attach(json.loads(json.dumps(dep.to_handle())))
+    again = launching.attach(json.loads(json.dumps(dep.to_handle())))
     again.after_ready(tmp_path / "item", 20)
     assert len(again.processes) == 2 and not again.router_pending and again.dead_reason() is None
     assert (tmp_path / "item" / "router.log").is_file()

@@ -98,30 +98,33 @@ def test_http_errors_follow_the_seed_over_http(tmp_path):
     import urllib.error
     import urllib.request
 
-    from frontier.launch.process import ManagedProcess, free_port
+    from frontier.launch.http import free_port
+    from frontier.launch.targets.local import LocalTarget
+    from frontier.planning.launch_plan import ServerCommand
 
     def statuses(seed: int) -> list[int]:
         port = free_port()
-        mp = ManagedProcess(
-            [
-                sys.executable,
-                "-m",
-                "frontier.sim.launch_server",
-                "--port",
-                str(port),
-                "--time-scale",
-                "20",
-                "--seed",
-                str(seed),
-                "--fault-http-error",
-                "0.5",
-                "--fault-http-status",
-                "503",
-            ],
-            tmp_path / f"s{seed}-{time.monotonic_ns()}.log",
-        ).start()
+        argv = [
+            sys.executable,
+            "-m",
+            "frontier.sim.launch_server",
+            "--port",
+            str(port),
+            "--time-scale",
+            "20",
+            "--seed",
+            str(seed),
+            "--fault-http-error",
+            "0.5",
+            "--fault-http-status",
+            "503",
+        ]
+        target = LocalTarget()
+        cmd = ServerCommand("single", 0, 0, 0, 1, "127.0.0.1", port, 0, argv, f"http://127.0.0.1:{port}")
+        h = target.start(cmd, tmp_path / f"s{seed}-{time.monotonic_ns()}.log")
+        h.paths = ["/health"]  # /health_generate may draw an injected error itself
         try:
-            mp.wait_ready(f"http://127.0.0.1:{port}", 20, paths=("/health",))
+            target.wait_ready(h, 20)
             out = []
             for _ in range(10):
                 req = urllib.request.Request(
@@ -138,7 +141,7 @@ def test_http_errors_follow_the_seed_over_http(tmp_path):
                     out.append(e.code)
             return out
         finally:
-            mp.stop()
+            target.stop(h)
 
     a = statuses(11)
     assert set(a) == {200, 503}

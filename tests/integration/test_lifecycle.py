@@ -145,7 +145,8 @@ def test_stop_kills_the_whole_process_group(tmp_path):
 
 def test_sigterm_ends_a_hung_sim_server_promptly(tmp_path):
     """A frozen server (hang_start) still exits on SIGTERM within its shutdown timeout."""
-    from frontier.launch.process import ManagedProcess, free_port
+    from frontier.launch.http import free_port
+    from frontier.launch.process import ManagedProcess
 
     port = free_port()
     argv = [sys.executable, "-m", "frontier.sim.launch_server", "--port", str(port), "--fault-hang-start"]
@@ -168,7 +169,7 @@ def test_sigterm_ends_a_hung_sim_server_promptly(tmp_path):
 
 def test_artifacts_keep_each_items_server_log(tmp_path):
     from frontier.planning.planner import plan
-    from frontier.run.pipeline import RunContext, run_item
+    from frontier.run import RunContext, run_item
 
     _, spec = _spec(tmp_path, {"crash_after": 1})
     (item,) = plan(spec)

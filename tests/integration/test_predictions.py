@@ -17,7 +17,9 @@ import pytest
 
 from frontier.domain.spec import parse_spec
 from frontier.planning.planner import plan
-from frontier.run.pipeline import PREDICT_MAX_CONCURRENCY, RunContext, predict_item, run_sweep
+from frontier.run import RunContext, run_sweep
+from frontier.run.rows import PREDICT_MAX_CONCURRENCY
+from frontier.run.rows import prediction_rows as predict_item
 
 pytestmark = pytest.mark.timeout(180)
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
@@ -120,7 +122,7 @@ def test_unpredictable_points_keep_a_row_with_the_reason():
 
 def test_sglang_items_get_the_fp8_kv_prediction():
     """engine sglang: the prediction models the KV cache dtype its command line sets."""
-    from frontier.run.pipeline import _kv_dtype
+    from frontier.run.rows import _kv_dtype
 
     spec = parse_spec({**SMOKE, "engine": "sglang", "sim": {}})
     item = plan(spec)[0]
@@ -131,7 +133,7 @@ def test_sglang_items_get_the_fp8_kv_prediction():
 
 def test_cli_run_lands_predictions(tmp_path: Path):
     """``run_item`` with predict=False lands none (the switch exists for callers that predict elsewhere)."""
-    from frontier.run.pipeline import run_item
+    from frontier.run import run_item
     from frontier.warehouse import connect
 
     spec = parse_spec({**SMOKE, "concurrencies": [1], "matrix": [{**SMOKE["matrix"][0], "labels": ["TP1"]}]})

@@ -1,4 +1,4 @@
-"""Issue 10: every injected fault, end to end through ``frontier.run.pipeline.run_sweep``.
+"""Issue 10: every injected fault, end to end through ``frontier.run.run_sweep``.
 
 Each row runs a tiny sweep (ISL 16, OSL 4, ladder [1, 2], 4 prompts per point) with two labels:
 the faulted one first (TP2) and a healthy one after it (TP1), on real simulated-server processes
@@ -22,7 +22,7 @@ import pytest
 
 from frontier.domain.spec import parse_spec
 from frontier.planning.planner import plan
-from frontier.run.pipeline import RunContext, run_sweep
+from frontier.run import RunContext, run_sweep
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -22,7 +22,7 @@ import pytest
 
 from frontier.common.redact import MASK, redact_argv, redact_obj, redact_text
 from frontier.domain.spec import parse_spec
-from frontier.run.pipeline import RunContext, build_marts, run_sweep
+from frontier.run import RunContext, build_marts, run_sweep
 from tests.integration.test_reliability import BASE, q
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,7 +188,7 @@ def test_hostile_server_text_cannot_inject_sql_or_html(tmp_path):
     assert len(reasons) == 2 and all(EVIL[:40] in r[0] for r in reasons)
     assert q(wh, "points", "select count(*) from t where run_id = 'evil-1'") == [(2,)]
     assert q(wh, "deployments", "select engine_version from t where run_id = 'evil-1'") == [(EVIL,)]
-    from frontier.run.pipeline import item_statuses
+    from frontier.run.records import item_statuses
 
     assert item_statuses(ctx) == [{"status": "failed", "engine_version": EVIL}]
     from frontier.site import publish

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from frontier.launch.process import LaunchError, free_port
+from frontier.launch.errors import LaunchError
+from frontier.launch.http import free_port
 from frontier.launch.targets import LocalTarget, launch, stop_all
-from frontier.launch.targets.plans import deployment_plan
+from tests.launch_support import engine_plan
 
 pytestmark = pytest.mark.timeout(60)
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
@@ -26,14 +27,7 @@ def gone(pid: int) -> bool:
 
 
 def _plan(label="TP2", **cluster):
-    return deployment_plan(
-        label,
-        model=LLAMA,
-        hardware="h100_sxm",
-        precision="fp8",
-        engine="sim",
-        cluster={"python": sys.executable, "base_port": free_port(), **cluster},
-    )[0]
+    return engine_plan(label, **{"python": sys.executable, "base_port": free_port(), **cluster})
 
 
 def test_local_sim_lifecycle(tmp_path):

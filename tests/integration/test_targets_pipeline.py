@@ -1,11 +1,11 @@
 """Execution targets through the pipeline (docs/targets-integration.md applied).
 
 - engine sglang on target local: each server gets its own ``CUDA_VISIBLE_DEVICES`` slice and
-  loses ``--base-gpu-id`` (golden argv and env, through ``engines.launch``'s real code path);
-- a sweep with ``target: ssh`` on the simulated engine through ``frontier.run.pipeline`` end to end
+  loses ``--base-gpu-id`` (golden argv and env, through ``frontier.launch``'s one code path);
+- a sweep with ``target: ssh`` on the simulated engine through ``frontier.run`` end to end
   (``run_sweep`` -> ``run_item``) against a real loopback sshd (skipped when sshd cannot start),
   with ``cluster.ssh`` settings in the spec, over the OpenSSH client and over Airflow's SSHHook;
-- ``target: kubernetes`` through ``engines.launch`` / ``start`` / ``attach`` with the in-memory
+- ``target: kubernetes`` through ``frontier.launch`` ``launch`` / ``start`` / ``attach`` with the in-memory
   KubeClient double, ``cluster.kubernetes`` settings in the spec.
 """
 
@@ -20,9 +20,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from frontier.domain.spec import parse_spec
-from frontier.launch.process import LaunchError, free_port
-from frontier.run.pipeline import RunContext, run_sweep
+from frontier.domain.spec import SpecError, parse_spec
+from frontier.launch.errors import LaunchError
+from frontier.launch.http import free_port
+from frontier.run import RunContext, run_sweep
 from tests.integration.test_targets_ssh import group_left, sshd  # noqa: F401  (the module-scoped fixture)
 from tests.unit.test_targets import FakeKube
 
@@ -108,47 +109,48 @@ GOLDEN = [  # (argv, CUDA_VISIBLE_DEVICES) with CUDA_VISIBLE_DEVICES=3,4,5,6,7,8
 
 
 def test_local_sglang_slices_gpus_and_drops_base_gpu_id(tmp_path, monkeypatch):
-    from frontier.launch import engines
-    from frontier.planning.planner import plan, plan_launch
+    """The one launch path on the local target: each server its own slice of CUDA_VISIBLE_DEVICES,
+    numbered from 0 inside it, so the plan's --base-gpu-id is dropped (real processes started)."""
+    import sys
+
+    from frontier.launch import launch as launch_deployment
+    from frontier.launch.targets import LocalTarget, local
+    from frontier.planning.planner import plan
 
     spec = parse_spec(PD_SPEC)
     (item,) = plan(spec)
-    lp = plan_launch(spec, item.label, item.model, item.hardware, item.precision)
+    lp = item.launch_plan()
     # the plan places the servers on one 8-GPU node: offsets 0, 2, 4 ...
     assert [
         s.argv[s.argv.index("--base-gpu-id") + 1] if "--base-gpu-id" in s.argv else "0" for s in lp.servers
     ] == ["0", "2", "4"]
     # ... which must not survive the per-server slice (the second server would look at GPUs 2-3 of a 2-GPU slice)
-    assert [
-        (a, e["CUDA_VISIBLE_DEVICES"]) for a, e in engines.local_gpu_commands(lp.servers, "3,4,5,6,7,8,9,10")
-    ] == GOLDEN
-
     started: list[tuple[list[str], dict]] = []
 
-    class Recorder(engines.ManagedProcess):
+    class Recorder(local.ManagedProcess):
         def start(self):
             started.append((list(self.argv), dict(self.env)))
-            return self
+            self.argv = [sys.executable, "-c", "import time; time.sleep(60)"]  # stands in for sglang
+            return super().start()
 
-        def alive(self):
-            return True
+    def not_ready(self, handle, timeout_s, poll_s=0.2):
+        raise LaunchError("stop here", stage="readiness")
 
-        def wait_ready(self, base_url, timeout_s, paths=("/health", "/health_generate")):
-            if len(started) == 3:
-                raise LaunchError("stop here", stage="readiness")
-
-        def stop(self, grace_s=10.0):
-            return None
-
-    monkeypatch.setattr(engines, "ManagedProcess", Recorder)
+    monkeypatch.setattr(local, "ManagedProcess", Recorder)
+    monkeypatch.setattr(LocalTarget, "wait_ready", not_ready)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,4,5,6,7,8,9,10")
     with pytest.raises(LaunchError, match="stop here"):
-        engines.launch(item, spec, tmp_path)
+        launch_deployment(lp, spec, tmp_path)
     assert [(a, e["CUDA_VISIBLE_DEVICES"]) for a, e in started] == GOLDEN
+    assert not any(
+        local._group_alive(p) for p in list(LocalTarget._started)[-3:]
+    )  # a failed launch stops all
 
+    started.clear()
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2")
     with pytest.raises(Exception, match="needs 8 GPUs, CUDA_VISIBLE_DEVICES has 3"):
-        engines.launch(item, spec, tmp_path)
+        launch_deployment(lp, spec, tmp_path)
+    assert started == []  # refused before anything started
 
 
 # --------------------------------------------------------------------------- ssh, end to end
@@ -194,8 +196,8 @@ def _check_ssh_sweep(spec_data: dict, tmp: Path) -> None:
     assert argv[argv.index("--time-scale") + 1] == "4.0" and "--seed" in argv  # the spec's sim knobs travel
     # the server ran on the "node" in its own process group, and none of it is left
     dep = pids[0]
-    (proc,) = dep.processes
-    assert proc.handle.target == "ssh" and proc.handle.host == "127.0.0.1" and proc.pid
+    (proc,) = dep.handles
+    assert proc.target == "ssh" and proc.host == "127.0.0.1" and proc.pid
     assert group_left(proc.pid) == []
     item_dir = tmp / "art" / "ssh-1" / dep_key(spec)
     assert "fired up" in (item_dir / "sim-server.log").read_text()  # the node's log, fetched on stop
@@ -210,11 +212,10 @@ def dep_key(spec) -> str:
 
 
 def test_ssh_sweep_end_to_end_openssh(sshd, tmp_path):  # noqa: F811
-    from frontier.launch import targets
-    from frontier.launch.targets import OpenSSHTransport
+    from frontier.launch.targets import OpenSSHTransport, registry
 
-    before = dict(targets._PROVIDERS)
-    targets.register_provider(
+    before = dict(registry._PROVIDERS)
+    registry.register_provider(
         "ssh",
         lambda opts: OpenSSHTransport(
             port=sshd["port"], identity_file=sshd["key"], known_hosts_file=sshd["known_hosts"]
@@ -223,17 +224,17 @@ def test_ssh_sweep_end_to_end_openssh(sshd, tmp_path):  # noqa: F811
     try:
         _check_ssh_sweep(_ssh_spec(sshd, tmp_path), tmp_path)
     finally:
-        targets._PROVIDERS.clear()
-        targets._PROVIDERS.update(before)
+        registry._PROVIDERS.clear()
+        registry._PROVIDERS.update(before)
 
 
 def test_ssh_sweep_end_to_end_airflow_sshhook(sshd, tmp_path, monkeypatch):  # noqa: F811
     """The operators' provider registration: Airflow's SSHHook, Connection from ``cluster.ssh.conn_ids``."""
     pytest.importorskip("airflow.providers.ssh", reason="pip install apache-airflow-providers-ssh")
     import operators.targets  # noqa: F401  registers SSHHook / KubernetesHook
-    from frontier.launch import targets
+    from frontier.launch.targets import registry
 
-    assert "ssh" in targets._PROVIDERS
+    assert "ssh" in registry._PROVIDERS
     conn = {
         "conn_type": "ssh",
         "host": "127.0.0.1",
@@ -263,20 +264,20 @@ K8S_SPEC = {
 
 @pytest.fixture
 def kube(monkeypatch):
-    from frontier.launch import targets
+    from frontier.launch.targets import registry
 
     fake = FakeKube()
-    monkeypatch.setitem(targets._PROVIDERS, "kubernetes", lambda opts: fake)
+    monkeypatch.setitem(registry._PROVIDERS, "kubernetes", lambda opts: fake)
     return fake
 
 
-def test_kubernetes_launch_through_engines(kube, tmp_path):
-    from frontier.launch import engines
+def test_kubernetes_launch(kube, tmp_path):
+    from frontier import launch as launching
     from frontier.planning.planner import plan
 
     spec = parse_spec(K8S_SPEC)
     (item,) = plan(spec)
-    dep = engines.launch(item, spec, tmp_path)
+    dep = launching.launch(item.launch_plan(), spec, tmp_path)
     pods = [o for (k, _, _), o in kube.objects.items() if k == "Pod"]
     assert [(p["metadata"]["namespace"], p["metadata"]["name"]) for p in pods] == [
         ("bench", "frontier-tp8-n0")
@@ -284,7 +285,7 @@ def test_kubernetes_launch_through_engines(kube, tmp_path):
     (c,) = pods[0]["spec"]["containers"]
     assert c["image"] == "example/sglang:test" and c["resources"]["limits"]["nvidia.com/gpu"] == 8
     assert dep.base_url == "http://frontier-tp8.bench.svc.cluster.local:30000"
-    assert dep.dead_reason() is None and dep.target == "kubernetes"
+    assert dep.dead_reason() is None and dep.target_kind == "kubernetes"
     # a container that dies is seen, with the reason
     kube.status["frontier-tp8-n0"]["containers"][c["name"]].update(
         state="terminated", exit_code=137, reason="OOMKilled"
@@ -296,18 +297,18 @@ def test_kubernetes_launch_through_engines(kube, tmp_path):
 
 def test_kubernetes_start_handle_attach_stop(kube, tmp_path):
     """The deferrable path: start (no wait), JSON handle, attach elsewhere, stop by name."""
-    from frontier.launch import engines
+    from frontier import launch as launching
     from frontier.planning.planner import plan
 
     spec = parse_spec(K8S_SPEC)
     (item,) = plan(spec)
-    dep = engines.start(item, spec, tmp_path)
+    dep = launching.start(item.launch_plan(), spec, tmp_path)
     assert dep.ready_urls() == [
         "http://frontier-tp8-n0.frontier-tp8-nodes.bench.svc.cluster.local:30000/health",
         "http://frontier-tp8-n0.frontier-tp8-nodes.bench.svc.cluster.local:30000/health_generate",
     ]
     handle = json.loads(json.dumps(dep.to_handle()))
-    again = engines.attach(handle)
+    again = launching.attach(handle)
     assert again.base_url == dep.base_url and again.dead_reason() is None
     kube.events.clear()
     again.stop()
@@ -317,11 +318,14 @@ def test_kubernetes_start_handle_attach_stop(kube, tmp_path):
 
 
 def test_cluster_target_keys_do_not_reach_launch_options():
-    from frontier.planning.planner import launch_options, plan
+    from frontier.planning.engines import launch_options
+    from frontier.planning.planner import plan
 
     spec = parse_spec(K8S_SPEC)
-    assert launch_options(spec).host == "127.0.0.1"
+    opts, targets = launch_options(spec), spec.cluster.target_options(environ={})
+    assert opts.host == "127.0.0.1" and not hasattr(opts, "kubernetes")
+    assert targets.kubernetes.namespace == spec.cluster.kubernetes.namespace
     assert plan(spec)[0].servers  # planning works with cluster.kubernetes present
-    bad = parse_spec({**K8S_SPEC, "cluster": {"kubernetes": {"namespace": "x"}, "no_such_option": 1}})
-    with pytest.raises(Exception, match="no_such_option"):
-        launch_options(bad)
+    # an unknown cluster key is refused when the spec is parsed, naming it
+    with pytest.raises(SpecError, match="cluster.no_such_option"):
+        parse_spec({**K8S_SPEC, "cluster": {"kubernetes": {"namespace": "x"}, "no_such_option": 1}})

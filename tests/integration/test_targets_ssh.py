@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from frontier.launch.process import LaunchError, free_port
+from frontier.launch.errors import LaunchError
+from frontier.launch.http import free_port
 from frontier.launch.targets import OpenSSHTransport, SSHTarget, launch, stop_all
 from frontier.launch.targets.options import SSHOptions
-from frontier.launch.targets.plans import deployment_plan
+from frontier.planning.engines import get_engine
+from tests.launch_support import engine_plan, spec_for
 
 pytestmark = pytest.mark.timeout(90)
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,15 +79,7 @@ def sshd(tmp_path_factory):
 
 
 def _plan(sshd, tmp_path):
-    plan, _ = deployment_plan(
-        "TP2",
-        model=LLAMA,
-        hardware="h100_sxm",
-        precision="fp8",
-        engine="sim",
-        cluster={"python": sys.executable, "base_port": free_port()},
-    )
-    return plan
+    return engine_plan("TP2", python=sys.executable, base_port=free_port())
 
 
 def _lifecycle(target: SSHTarget, plan, tmp_path: Path) -> None:
@@ -154,18 +148,16 @@ def test_env_file_feeds_the_remote_environment(sshd, tmp_path):
 
 
 def test_engines_glue_over_ssh(sshd, tmp_path, monkeypatch):
-    """What engines.launch does for target ssh (docs/targets-integration.md): a RunningDeployment
-    whose processes are remote; dead_reason sees a kill on the node; stop leaves nothing."""
+    """frontier.launch.launch on target ssh (the one launch path): a Deployment whose processes
+    are remote; dead_reason sees a kill on the node; stop leaves nothing."""
     import os
     import signal
-    from types import SimpleNamespace
 
-    import frontier.launch.targets as ft
-    from frontier.launch.engines import RunningDeployment
-    from frontier.launch.targets.engine import launch_on_target
+    from frontier.launch import launch as launch_deployment
+    from frontier.launch.targets import registry
 
     monkeypatch.setattr(
-        ft,
+        registry,
         "_PROVIDERS",
         {
             "ssh": lambda opts: OpenSSHTransport(
@@ -173,20 +165,19 @@ def test_engines_glue_over_ssh(sshd, tmp_path, monkeypatch):
             )
         },
     )
-    spec = SimpleNamespace(
-        engine="sim",
-        target="ssh",
-        backend="sglang",
-        ready_timeout_s=40,
-        cluster={
+    spec = spec_for(
+        "sim",
+        "ssh",
+        {
             "python": sys.executable,
             "base_port": free_port(),
             "ssh": {"remote_dir": str(tmp_path / "remote"), "workdir": str(ROOT)},
         },
+        ready_timeout_s=40,
     )
-    item = SimpleNamespace(label="TP2", model=LLAMA, hardware="h100_sxm", precision="fp8")
+    plan = get_engine("sim").launch_plan(spec, "TP2", LLAMA, "h100_sxm", "fp8")
     seen = []
-    dep = launch_on_target(item, spec, tmp_path / "item", seen.append, RunningDeployment)
+    dep = launch_deployment(plan, spec, tmp_path / "item", seen.append)
     assert seen == [dep] and dep.dead_reason() is None and dep.server_info
     (p,) = dep.processes
     os.killpg(p.pid, signal.SIGKILL)  # the node loses the server
@@ -201,7 +192,7 @@ DRIVER = """
 import json, sys, time
 from pathlib import Path
 from frontier.launch.targets import OpenSSHTransport, SSHTarget, launch
-from frontier.launch.targets.plans import plan_from_json
+from frontier.planning.launch_plan import plan_from_json
 a = json.loads(sys.argv[1])
 tr = OpenSSHTransport(port=a["port"], identity_file=a["key"], known_hosts_file=a["known_hosts"])
 t = SSHTarget(tr, remote_dir=a["remote"], workdir=a["root"], poll_s=0.2)
@@ -262,15 +253,15 @@ def test_deferred_ssh_launch_is_held_by_a_lease_then_adopted(sshd, tmp_path):
     hs = launch(t, _plan(sshd, tmp_path), tmp_path / "item", ready_timeout_s=40)
     (h,) = hs
     try:
-        t.hold(h, 2)  # a short lease, never adopted: the node stops the server itself
+        t.hold([h], 2)  # a short lease, never adopted: the node stops the server itself
         assert Path(t.lease_path(h)).exists() and group_left(h.pid)
         took = _wait_gone(h.pid, 12)
         assert took is not None and took > 1, f"the lease should hold ~2 s, then stop ({took})"
         assert not Path(t.lease_path(h)).exists()
 
         (h2,) = launch(t, _plan(sshd, tmp_path), tmp_path / "item2", ready_timeout_s=40)
-        t.hold(h2, 2)
-        t.adopt(h2)  # a resumed task: the lease ends, a tether to this process begins
+        t.hold([h2], 2)
+        t.adopt([h2])  # a resumed task: the lease ends, a tether to this process begins
         time.sleep(4)
         assert group_left(h2.pid), "an adopted server must outlive its old lease"
         t.stop(h2, grace_s=5)

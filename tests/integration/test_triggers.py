@@ -1,5 +1,5 @@
 """ServerReadyTrigger against a real simulated server on 127.0.0.1 (ready) and a closed port
-(timeout), and LaunchDeploymentOperator's defer -> trigger -> resume -> stop path (local target)."""
+(timeout). The benchmark operator's defer -> trigger -> resume path is in test_deferral.py."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ import sys
 import time
 
 import pytest
-import yaml
 
 pytest.importorskip("airflow")
 
-from frontier.launch.process import free_port
-from frontier.launch.targets import Handle, LocalTarget, launch, stop_all
-from frontier.launch.targets.plans import deployment_plan
+from frontier.launch.http import free_port
+from frontier.launch.targets import LocalTarget, launch, stop_all
 from operators.triggers import ServerReadyTrigger, expand_urls
+from tests.launch_support import engine_plan
 
 pytestmark = pytest.mark.timeout(60)
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
@@ -34,14 +33,7 @@ def first_event(trigger, limit_s: float = 30.0):
 
 @pytest.fixture
 def sim_server(tmp_path):
-    plan, _ = deployment_plan(
-        "TP1",
-        model=LLAMA,
-        hardware="h100_sxm",
-        precision="fp8",
-        engine="sim",
-        cluster={"python": sys.executable, "base_port": free_port()},
-    )
+    plan = engine_plan("TP1", python=sys.executable, base_port=free_port())
     t = LocalTarget()
     hs = launch(t, plan, tmp_path, ready_timeout_s=None)  # started, not waited for
     yield plan.servers[0].url
@@ -75,48 +67,3 @@ def test_timeout_on_closed_port():
     ev = first_event(ServerReadyTrigger([url], timeout_s=1.0, poll_s=0.2, request_timeout_s=0.5))
     assert ev["status"] == "timeout" and ev["url"] == url + "/health" and ev["last"].startswith("no answer")
     assert ev["ready"] == [] and time.monotonic() - t0 < 5
-
-
-def test_deferred_launch_operator_roundtrip(tmp_path):
-    from airflow.sdk.exceptions import TaskDeferred
-
-    from operators.targets import LaunchDeploymentOperator, StopDeploymentOperator
-
-    spec = {
-        "name": "t",
-        "engine": "sim",
-        "target": "local",
-        "scenarios": ["1k1k"],
-        "concurrencies": [1],
-        "ready_timeout_s": 30,
-        "cluster": {"python": sys.executable, "base_port": free_port()},
-        "matrix": [{"model": LLAMA, "hardware": "h100_sxm", "precision": "fp8", "labels": ["TP1"]}],
-    }
-    sp = tmp_path / "spec.yaml"
-    sp.write_text(yaml.safe_dump(spec))
-    item = {"label": "TP1", "model": LLAMA, "hardware": "h100_sxm", "precision": "fp8", "server_args": []}
-    op = LaunchDeploymentOperator(
-        task_id="launch", spec_path=str(sp), item=item, log_dir=str(tmp_path / "logs"), poll_s=0.1
-    )
-    with pytest.raises(TaskDeferred) as d:
-        op.execute({})
-    trig, kwargs = d.value.trigger, d.value.kwargs
-    assert d.value.method_name == "execute_complete" and isinstance(trig, ServerReadyTrigger)
-    ev = first_event(trig)
-    assert ev["status"] == "ready"
-    out = op.execute_complete({}, ev, **kwargs)
-    assert out["endpoint_url"].startswith("http://127.0.0.1:") and len(out["handles"]) == 1
-    pid = out["handles"][0]["pid"]
-    StopDeploymentOperator(task_id="stop", launched=out, grace_s=5).execute({})
-    assert pid and not LocalTarget().alive(Handle.from_dict(out["handles"][0]))
-
-    # a timeout event stops what was started and fails the task with the reason
-    with pytest.raises(TaskDeferred) as d2:
-        op.execute({})
-    from airflow.sdk.exceptions import AirflowException
-
-    with pytest.raises(AirflowException, match="not healthy within"):
-        op.execute_complete(
-            {}, {"status": "timeout", "message": "x/health not healthy within 1 s"}, **d2.value.kwargs
-        )
-    assert not LocalTarget().alive(Handle.from_dict(d2.value.kwargs["handles"][0]))

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -157,9 +158,12 @@ def test_stale_deployment_is_stopped_by_the_next_launch(tmp_path: Path):
         if _server_left(rec):
             watchdog.stop_group(rec["pgid"], rec["pgid_start"], 1)
     out = (tmp_path / "run2.log").read_text()
-    want = f"stopping stale deployment sim server TP1 (process group {rec['pgid']}) left by pid {drv.pid} (run wd-2)"
-    assert want in out, out[-3000:]
-    assert want in Path(rec["log"]).read_text()  # the new server's log says so too
+    want = re.compile(
+        rf"stopping stale deployment .+ \(process group {rec['pgid']}\) left by pid {drv.pid} \(run wd-2\) "
+        rf"item {re.escape(rec['item'])} \(no GPUs\)"
+    )
+    assert want.search(out), out[-3000:]
+    assert want.search(Path(rec["log"]).read_text())  # the new server's log says so too
     assert not _server_left(rec)
     status, rows = _points(tmp_path, "wd-2")
     assert status == "success" and all(r[3] == 1 for r in rows) and len(rows) == 4

@@ -219,9 +219,15 @@ def test_plan_masks_secret_flags_in_rendered_commands(monkeypatch):
     data["matrix"][0]["server_args"] = {
         "TP1": ["--api-key", "s3cr3t-value-xyz", "--hf-token=hf_abcdefghijklmnopqrstuvwxyz0123"]
     }
-    text = str([i.model_dump() for i in plan(parse_spec(data))])
+    items = plan(parse_spec(data))
+    # what is shown (plan --json) and what crosses into XCom (redacted) never holds the secret
+    text = str([i.public() for i in items] + [i.redacted().model_dump() for i in items])
     assert "s3cr3t-value-xyz" not in text and "hf_abcdefghijklmnopqrstuvwxyz0123" not in text
     assert "'--api-key', '***'" in text and "--hf-token=***" in text
+    # the launch plan the item carries is the real one: launch starts exactly that
+    tp1 = next(i for i in items if i.label == "TP1")
+    argv = tp1.launch_plan().servers[0].argv
+    assert argv[argv.index("--api-key") + 1] == "s3cr3t-value-xyz"
 
 
 _label_text = st.one_of(

@@ -8,8 +8,9 @@ import shlex
 
 import pytest
 
+from frontier.domain.spec import parse_spec
 from frontier.errors import FrontierError
-from frontier.launch.process import LaunchError
+from frontier.launch.errors import LaunchError
 from frontier.launch.targets import (
     Handle,
     KubernetesTarget,
@@ -18,12 +19,13 @@ from frontier.launch.targets import (
     launch,
     make_target,
     readiness_urls,
-    split_cluster,
     stop_all,
 )
 from frontier.launch.targets.local import drop_flag
-from frontier.launch.targets.plans import deployment_plan, plan_from_json
+from frontier.launch.targets.options import ClusterOptions, as_cluster
 from frontier.launch.targets.ssh import alive_command, signal_command, start_command, tail_command
+from frontier.planning.engines import get_engine
+from frontier.planning.launch_plan import AUTO_PORT, plan_from_json
 from frontier.planning.sglang_args import LaunchOptions, build_launch_plan
 
 R1 = "deepseek-ai/DeepSeek-R1"
@@ -126,51 +128,80 @@ def test_handle_roundtrip_json():
     assert Handle.from_dict(json.loads(json.dumps(h.to_dict()))) == h
 
 
-def test_split_cluster_and_conn_ids():
-    launch_keys, opts = split_cluster(
+def test_cluster_resolve_and_conn_ids():
+    cluster = ClusterOptions.model_validate(
         {
             "nodes": ["gpu-01", "10.0.0.7"],
             "ssh": {"conn_ids": {"10.0.0.7": "special"}},
             "kubernetes": {"namespace": "bench"},
-        },
-        environ={"FRONTIER_SSH_ENV_FILE": "/etc/frontier/env"},
+        }
     )
-    assert launch_keys == {"nodes": ["gpu-01", "10.0.0.7"]}
-    LaunchOptions(**launch_keys)
+    launch_opts, opts = cluster.resolve(environ={"FRONTIER_SSH_ENV_FILE": "/etc/frontier/env"})
+    assert launch_opts == LaunchOptions(nodes=["gpu-01", "10.0.0.7"])
     assert opts.ssh.conn_id("gpu-01") == "frontier_node_gpu-01"
     assert opts.ssh.conn_id("gpu.01") == "frontier_node_gpu_01"
     assert opts.ssh.conn_id("10.0.0.7") == "special"
     assert opts.ssh.env_file == "/etc/frontier/env"
     assert opts.kubernetes.namespace == "bench"
-    with pytest.raises(FrontierError, match="cluster"):
-        split_cluster({"ssh": {"password": "x"}}, environ={})
+    # the environment is read when the options are resolved, not when the spec is parsed
+    assert cluster.resolve(environ={})[1].ssh.env_file is None
+    assert cluster.target_options({"FRONTIER_K8S_NAMESPACE": "prod"}).kubernetes.namespace == "prod"
+    with pytest.raises(FrontierError, match=r"field `ssh.password`: unknown key"):
+        as_cluster({"ssh": {"password": "x"}})
 
 
-def test_deployment_plan_sim_and_roundtrip():
-    plan, _ = deployment_plan(
-        "TP2", model=LLAMA, hardware="h100_sxm", precision="fp8", engine="sim", cluster={}
+def _spec(engine="sim", target="ssh", cluster=None, model=LLAMA, hardware="h100_sxm", label="TP2", **kw):
+    return parse_spec(
+        {
+            "name": "t",
+            "engine": engine,
+            "target": target,
+            "cluster": cluster or {},
+            "matrix": [{"model": model, "hardware": hardware, "labels": [label]}],
+            "scenarios": ["1k1k"],
+            "concurrencies": [1],
+            **kw,
+        }
     )
-    assert plan.servers[0].argv[:3] == ["python3", "-m", "frontier.sim.launch_server"]
-    assert "--tp-size" in plan.servers[0].argv and "--hardware" in plan.servers[0].argv
-    pd, _ = deployment_plan(
-        "1xTEP4+1xDEP8",
-        model=R1,
-        hardware="h200_sxm",
-        precision="fp8",
-        engine="sim",
-        cluster={"nodes": ["n0", "n1"]},
-    )
+
+
+def test_engines_plan_sim_one_process_per_deployment_and_roundtrip():
+    sim = get_engine("sim")
+    plan = sim.launch_plan(_spec(), "TP2", LLAMA, "h100_sxm", "fp8")
+    argv = plan.servers[0].argv
+    assert argv[:3] == ["python3", "-m", "frontier.sim.launch_server"]
+    assert argv[argv.index("--deployment") + 1] == "TP2" and argv[argv.index("--hardware") + 1] == "h100_sxm"
+    assert plan.servers[0].gpus == 2 and plan.servers[0].port == 30000
+    r1 = _spec(model=R1, hardware="h200_sxm", label="1xTEP4+1xDEP8", cluster={"nodes": ["n0", "n1"]})
+    pd = sim.launch_plan(r1, "1xTEP4+1xDEP8", R1, "h200_sxm", "fp8")
     assert pd.router is None and len(pd.servers) == 1 and pd.servers[0].gpus == 12
-    assert pd.servers[0].argv[-2:] == ["--deployment", "1xTEP4+1xDEP8"] and pd.servers[0].host == "n0"
-    real, _ = deployment_plan(
-        "DEP16",
-        model=R1,
-        hardware="h200_sxm",
-        precision="fp8",
-        engine="sglang",
-        cluster={"nodes": ["a", "b"]},
+    assert pd.servers[0].host == "n0" and "1xTEP4+1xDEP8" in pd.servers[0].argv
+    # on the local target: this interpreter, loopback, a port picked at start
+    local = sim.launch_plan(
+        _spec(target="local", seed=7), "TP2", LLAMA, "h100_sxm", "fp8", faults={"crash_after": 3}
     )
+    s = local.servers[0]
+    import sys
+
+    assert s.argv[0] == sys.executable and s.port == AUTO_PORT and s.url == "http://127.0.0.1:0"
+    assert s.argv[s.argv.index("--seed") + 1] == "7" and "--fault-crash-after" in s.argv
+    real = get_engine("sglang").launch_plan(
+        _spec(engine="sglang", model=R1, hardware="h200_sxm", label="DEP16", cluster={"nodes": ["a", "b"]}),
+        "DEP16",
+        R1,
+        "h200_sxm",
+        "fp8",
+    )
+    assert len(real.servers) == 2 and real.servers[1].host == "b"
     assert plan_from_json(json.loads(json.dumps(real.to_json()))) == real
+    ep = get_engine("endpoint").launch_plan(
+        _spec(engine="endpoint", endpoint={"base_url": "http://127.0.0.1:9/"}),
+        "TP2",
+        LLAMA,
+        "h100_sxm",
+        "fp8",
+    )
+    assert ep.servers == [] and ep.endpoint_url == "http://127.0.0.1:9"
 
 
 def test_drop_flag():
@@ -178,15 +209,15 @@ def test_drop_flag():
 
 
 def test_make_target_kinds(monkeypatch):
-    import frontier.launch.targets as ft
+    from frontier.launch.targets import registry
 
-    monkeypatch.setattr(ft, "_PROVIDERS", {})
+    monkeypatch.setattr(registry, "_PROVIDERS", {})
     plan = build_launch_plan("TP8", model=R1, hardware="h200_sxm", precision="fp8")
     assert make_target("local", plan).kind == "local"
     assert make_target("ssh", plan).kind == "ssh"
     with pytest.raises(FrontierError, match="cluster client"):
         make_target("kubernetes", plan)
-    with pytest.raises(FrontierError, match="expected local"):
+    with pytest.raises(FrontierError, match="expected one of kubernetes, local, ssh"):
         make_target("slurm", plan)
 
 

@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from frontier.errors import FrontierError
-from frontier.launch.process import LaunchError, http_get
-from frontier.planning.sglang_args import LaunchPlan, RouterCommand, ServerCommand
+from frontier.launch.errors import LaunchError
+from frontier.launch.http import http_get
+from frontier.launch.logs import error_line
+from frontier.planning.launch_plan import LaunchPlan, RouterCommand, ServerCommand
 
 SERVER_PATHS = ("/health", "/health_generate")
 ROUTER_PATHS = ("/health",)
-_ERROR_WORDS = ("error", "exception", "fatal", "out of memory", "traceback")
 
 Command = ServerCommand | RouterCommand
 
@@ -82,16 +83,6 @@ def http_of(cmd: Command) -> tuple[str | None, list[str]]:
     return (cmd.url if cmd.serves_http else None), list(SERVER_PATHS)
 
 
-def error_line(text: str) -> str | None:
-    """The last line of a log that says what went wrong."""
-    for line in reversed(text.splitlines()):
-        low = line.lower()
-        if any(w in low for w in _ERROR_WORDS):
-            s = line.strip()
-            return s if len(s) <= 300 else s[:297] + "..."
-    return None
-
-
 class Target(ABC):
     """Where the processes of a launch plan run."""
 
@@ -115,6 +106,19 @@ class Target(ABC):
 
     def release(self, handles: Sequence[Handle]) -> None:
         """Free what the processes shared (nothing, except on Kubernetes)."""
+
+    def adopt(self, handles: Sequence[Handle]) -> None:
+        """Take over processes another task started (a resumed deferred task): what ``stop`` and
+        ``release`` must then clean up, and they now end with this process (local: the watchdog's
+        owner; ssh: lease removed, tether opened)."""
+
+    # No server outlives its driver (frontier.launch.watchdog): processes started while ``tether`` is
+    # True end with this process; ``launch(wait=False)`` (deferrable) clears it and ``hold``s them.
+    tether: bool = True
+
+    def hold(self, handles: Sequence[Handle], ttl_s: float) -> None:
+        """Keep the processes ``ttl_s`` beyond this process (the deferrable path: a lease that the
+        resumed task's ``adopt`` ends); then they are stopped. Kubernetes: activeDeadlineSeconds."""
 
     def exit_code(self, handle: Handle) -> int | None:
         """The exit status of a process that ended, when this target can know it (else None)."""
@@ -247,59 +251,3 @@ def no_secrets_in(env: dict[str, str], argv: Sequence[str], where: str) -> None:
             f"{where}: {', '.join(sorted(set(bad)))} would put a secret on a command line; set it in the "
             f"node's environment instead (ssh: the remote env file; kubernetes: a Secret)"
         )
-
-
-class TargetProcess:
-    """A started handle that quacks like :class:`~frontier.launch.process.ManagedProcess`
-    (``name``, ``pid``, ``proc``, ``alive``, ``stop``, ``log_tail``, ``error_line``,
-    ``log_excerpt``, ``wait_ready``), so ``frontier.launch.engines.RunningDeployment`` can hold it.
-    ``release_after``: this one (the first started, stopped last) also releases the target."""
-
-    proc = None  # no local Popen: an exit code is not known here
-
-    def __init__(self, target: Target, handle: Handle, release_after: bool = False):
-        self.target, self.handle, self.release_after = target, handle, release_after
-        self.name = handle.name
-        self._stopped = False
-
-    @property
-    def pid(self) -> int | None:
-        return self.handle.pid
-
-    def alive(self) -> bool:
-        try:
-            return self.target.alive(self.handle)
-        except FrontierError:
-            return True  # cannot tell (node unreachable): not evidence that it died
-
-    def stop(self, grace_s: float = 10.0) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
-        try:
-            self.target.stop(self.handle, grace_s)
-        finally:
-            if self.release_after:
-                self.target.release([self.handle])
-
-    @property
-    def returncode(self) -> int | None:
-        try:
-            return self.target.exit_code(self.handle)
-        except FrontierError:
-            return None
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return self.target.log_tail(self.handle, lines)
-        except FrontierError:
-            return ""
-
-    def log_excerpt(self, head: int = 10, tail: int = 30) -> str:
-        return self.log_tail(head + tail)
-
-    def error_line(self) -> str | None:
-        return error_line(self.log_tail(200))
-
-    def wait_ready(self, base_url: str, timeout_s: float, paths: Sequence[str] = SERVER_PATHS) -> None:
-        self.target.wait_ready(self.handle, timeout_s)

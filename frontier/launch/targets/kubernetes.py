@@ -21,10 +21,12 @@ from typing import Any, Protocol
 
 from frontier.common.redact import redact_text
 from frontier.errors import FrontierError
-from frontier.launch.process import LaunchError
-from frontier.launch.targets.base import Command, Handle, Target, error_line, http_of, process_name
+from frontier.launch.errors import LaunchError
+from frontier.launch.logs import error_line
+from frontier.launch.targets.base import Command, Handle, Target, http_of, process_name
 from frontier.launch.targets.manifests import APP, endpoint_url, owner_reference, render_manifests, slug
-from frontier.planning.sglang_args import LaunchPlan, RouterCommand, ServerCommand
+from frontier.launch.targets.registry import register_target
+from frontier.planning.launch_plan import LaunchPlan, RouterCommand, ServerCommand
 
 
 class KubeClient(Protocol):
@@ -69,9 +71,8 @@ class KubernetesTarget(Target):
             name=self.base,
             active_deadline_s=active_deadline_s,
         )
-        # the driver's pod owns what a non-deferred launch creates (tether False: deferred, no owner)
+        # the driver's pod owns what a non-deferred launch creates (``tether`` False: deferred, no owner)
         self.owner = owner_reference(*owner) if owner else None
-        self.tether = True
         self._created: set[tuple[str, str]] = set()
         self.endpoint_url = endpoint_url(plan, namespace=namespace, name=self.base)
 
@@ -173,6 +174,12 @@ class KubernetesTarget(Target):
         self.client.delete("Pod", handle.pod or "", handle.namespace or self.namespace, int(grace_s))
         self._created.discard(("Pod", handle.pod or ""))
 
+    def adopt(self, handles: Sequence[Handle]) -> None:
+        self._created.update(("Pod", h.pod) for h in handles if h.pod)
+        self._created.update(
+            ("Service", m["metadata"]["name"]) for m in self.manifests if m["kind"] == "Service"
+        )
+
     def release(self, handles: Sequence[Handle]) -> None:
         for m in self.manifests:
             if m["kind"] == "Service":
@@ -187,3 +194,23 @@ class KubernetesTarget(Target):
         except Exception:  # noqa: BLE001 - a pod that never started has no log
             return ""
         return redact_text(text.rstrip("\n"))
+
+
+@register_target("kubernetes")
+def _make_kubernetes(
+    plan, options, provided=None, *, kube_client: KubeClient | None = None
+) -> KubernetesTarget:
+    client = kube_client or provided
+    if client is None:
+        raise FrontierError("target kubernetes needs a cluster client (run it through the Airflow operators)")
+    k = options.kubernetes
+    return KubernetesTarget(
+        client,
+        plan,
+        image=k.image,
+        namespace=k.namespace,
+        gpu_resource=k.gpu_resource,
+        name=k.name,
+        active_deadline_s=k.active_deadline_s or None,
+        owner=(k.owner_pod_name, k.owner_pod_uid) if k.owner_pod_name and k.owner_pod_uid else None,
+    )

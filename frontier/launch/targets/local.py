@@ -8,18 +8,23 @@ environment alone (the simulated engine needs none).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
 from frontier.common.redact import redact_text
 from frontier.errors import FrontierError
+from frontier.launch import watchdog
+from frontier.launch.http import free_port
 from frontier.launch.process import ManagedProcess
 from frontier.launch.targets.base import Command, Handle, Target, http_of, process_name
-from frontier.planning.sglang_args import RouterCommand
+from frontier.launch.targets.registry import register_target
+from frontier.planning.launch_plan import AUTO_PORT, RouterCommand, ServerCommand
 
 
 def drop_flag(argv: list[str], flag: str) -> list[str]:
@@ -33,6 +38,16 @@ def drop_flag(argv: list[str], flag: str) -> list[str]:
         else:
             out.append(a)
     return out
+
+
+def with_port(cmd: ServerCommand, port: int) -> ServerCommand:
+    """A planned server with port 0 ("a free one at start") on ``port``: ``--port`` and URL set."""
+    argv = list(cmd.argv)
+    if "--port" in argv[:-1]:
+        argv[argv.index("--port") + 1] = str(port)
+    else:
+        argv += ["--port", str(port)]
+    return dataclasses.replace(cmd, port=port, argv=argv, url=f"http://{cmd.host}:{port}")
 
 
 def _group_alive(pgid: int) -> bool:
@@ -83,6 +98,8 @@ class LocalTarget(Target):
         return {"CUDA_VISIBLE_DEVICES": ",".join(mine)}
 
     def start(self, server: Command, log_path: str | Path, *, name: str | None = None) -> Handle:
+        if isinstance(server, ServerCommand) and server.port == AUTO_PORT:
+            server = with_port(server, free_port())
         name = name or process_name(server)
         gpu_env = self._gpus_for(server)
         argv = drop_flag(list(server.argv), "--base-gpu-id") if gpu_env else list(server.argv)
@@ -143,6 +160,12 @@ class LocalTarget(Target):
             if not _group_alive(handle.pid):
                 return
 
+    def hold(self, handles: Sequence[Handle], ttl_s: float) -> None:
+        watchdog.hold([h.pid for h in handles if h.pid], ttl_s)
+
+    def adopt(self, handles: Sequence[Handle]) -> None:
+        watchdog.adopt([h.pid for h in handles if h.pid])
+
     def argv_of(self, handle: Handle) -> list[str] | None:
         """The command line a process of this worker was started with."""
         proc = self._procs.get(handle.pid or -1)
@@ -158,3 +181,19 @@ class LocalTarget(Target):
         except OSError:
             return ""
         return redact_text("\n".join(text.splitlines()[-lines:]))
+
+
+@register_target("local")
+def _make_local(plan, options, provided=None, *, gpus: str | list[str] | None = None, cwd: str | None = None):
+    if any(s.node_rank > 0 for s in plan.servers):
+        raise FrontierError(
+            f"{plan.label} spans several nodes; target 'local' runs one node: use target ssh or kubernetes"
+        )
+    target = LocalTarget(gpus=gpus, cwd=cwd)
+    need = sum(s.gpus for s in plan.servers)
+    if target._pool is not None and need > len(target._pool):
+        raise FrontierError(
+            f"{plan.label}: needs {need} GPUs, CUDA_VISIBLE_DEVICES has {len(target._pool)}; "
+            f"give the worker more GPUs or plan a smaller label"
+        )
+    return target

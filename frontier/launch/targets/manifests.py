@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from frontier.planning.sglang_args import LaunchPlan
+from frontier.planning.launch_plan import LaunchPlan
 
 APP = "frontier"
 SHM_SIZE = "64Gi"

@@ -37,8 +37,9 @@ from typing import Protocol
 
 from frontier.common.redact import redact_text
 from frontier.errors import FrontierError
-from frontier.launch.process import LaunchError
+from frontier.launch.errors import LaunchError
 from frontier.launch.targets.base import Command, Handle, Target, http_of, no_secrets_in, process_name
+from frontier.launch.targets.registry import register_target
 
 _q = shlex.quote
 
@@ -207,7 +208,6 @@ class SSHTarget(Target):
         self.transport = transport
         self.remote_dir, self.env_file, self.workdir = remote_dir, env_file, workdir
         self.command_timeout_s, self.poll_s, self.fetch_lines = command_timeout_s, poll_s, fetch_lines
-        self.tether = True  # False for a deferred launch: its servers outlive this process (a lease)
         self._tethers: dict[tuple[str, int], subprocess.Popen] = {}
 
     def _run(self, host: str, command: str) -> tuple[int, str, str]:
@@ -268,18 +268,21 @@ class SSHTarget(Target):
     def lease_path(self, handle: Handle) -> str:
         return str(PurePosixPath(handle.log).with_suffix(".lease"))
 
-    def hold(self, handle: Handle, ttl_s: float) -> None:
-        """Lease the process for ``ttl_s`` beyond this driver (the deferrable path)."""
-        if handle.pid is not None:
+    def hold(self, handles: Sequence[Handle], ttl_s: float) -> None:
+        """Lease the processes for ``ttl_s`` beyond this driver (the deferrable path)."""
+        for handle in handles:
+            if handle.pid is None:
+                continue
             rc, _, err = self._run(handle.host, lease_command(handle.pid, ttl_s, self.lease_path(handle)))
             if rc != 0:
                 raise FrontierError(f"{handle.name}: cannot lease on {handle.host}: {err.strip() or rc}")
 
-    def adopt(self, handle: Handle) -> None:
-        """A resumed task takes the process over: the lease ends, a tether to this task begins."""
-        if handle.pid is not None:
-            self._run(handle.host, f"rm -f {_q(self.lease_path(handle))}")
-            self._open_tether(handle)
+    def adopt(self, handles: Sequence[Handle]) -> None:
+        """A resumed task takes the processes over: the lease ends, a tether to this task begins."""
+        for handle in handles:
+            if handle.pid is not None:
+                self._run(handle.host, f"rm -f {_q(self.lease_path(handle))}")
+                self._open_tether(handle)
 
     def alive(self, handle: Handle) -> bool:
         if handle.pid is None:
@@ -314,3 +317,15 @@ class SSHTarget(Target):
     def log_tail(self, handle: Handle, lines: int = 40) -> str:
         rc, out, _ = self._run(handle.host, tail_command(handle.log, lines))
         return redact_text(out.rstrip("\n")) if rc == 0 else ""
+
+
+@register_target("ssh")
+def _make_ssh(plan, options, provided=None, *, transport: Transport | None = None) -> SSHTarget:
+    s = options.ssh
+    return SSHTarget(
+        transport or provided or OpenSSHTransport(),
+        remote_dir=s.remote_dir,
+        env_file=s.env_file,
+        workdir=s.workdir,
+        command_timeout_s=s.command_timeout_s,
+    )

@@ -1,0 +1,53 @@
+"""The load shape of a benchmark point: how many prompts, how many warm-ups, which lengths.
+
+One :class:`LoadShape` owns the defaults every part uses (the spec's ``load`` section, the
+planner's per-concurrency numbers, the load generator's ladder defaults, the simulator's
+predictions, the ad-hoc form, the CLI): ``num_prompts = max(min_prompts, 10 x C)`` with
+``min_prompts`` 20, ``2 x C`` warm-up requests, exact ISL/OSL (``range_ratio`` 1.0) and
+``ignore_eos`` so every request generates exactly OSL tokens.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# the spec's old top-level keys, now inside ``load`` (still accepted at the top level)
+LEGACY_KEYS = ("num_prompts", "num_prompts_multiplier", "min_prompts", "warmup_multiplier")
+
+
+class LoadShape(BaseModel):
+    """Prompts, warm-ups and lengths per point, as a function of the concurrency C."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    num_prompts: int | None = Field(
+        default=None, gt=0, description="measured prompts per point, fixed; default multiplier x C"
+    )
+    num_prompts_multiplier: int = Field(default=10, gt=0, description="measured prompts = this x C")
+    min_prompts: int = Field(default=20, gt=0, description="at least this many measured prompts")
+    warmup_multiplier: float = Field(default=2.0, ge=0, description="warm-up requests = this x C")
+    range_ratio: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="lengths drawn uniformly from [int(L x ratio), L] (bench_serving --random-range-ratio);"
+        " 1.0 = exactly ISL / OSL",
+    )
+    ignore_eos: bool = Field(default=True, description="generate exactly the requested output tokens")
+
+    def prompts_for(self, c: int) -> int:
+        """Measured prompts at concurrency ``c``."""
+        return self.num_prompts or max(self.min_prompts, self.num_prompts_multiplier * c)
+
+    def warmups_for(self, c: int) -> int:
+        """Warm-up requests at concurrency ``c`` (sent first, excluded from the figures)."""
+        return round(self.warmup_multiplier * c)
+
+    def prompts(self, ladder: list[int]) -> dict[int, int]:
+        return {c: self.prompts_for(c) for c in ladder}
+
+    def warmups(self, ladder: list[int]) -> dict[int, int]:
+        return {c: self.warmups_for(c) for c in ladder}
+
+
+DEFAULT_LOAD = LoadShape()

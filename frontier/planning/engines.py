@@ -1,0 +1,151 @@
+"""Engines, registered by kind: each one turns a deployment of a spec into its typed launch plan.
+
+An engine only *plans*; starting, checking and stopping the processes of a plan is the launch
+layer's (:mod:`frontier.launch`, through the spec's target). Kinds:
+
+- ``sim``: one simulated-SGLang process for the whole deployment, PD labels included
+  (``frontier.sim.launch_server --deployment LABEL``), with the spec's seed, ``sim`` knobs and
+  the label's fault flags. On the local target it binds 127.0.0.1 (or ``cluster.bind_host``)
+  on a port picked at start (port 0 in the plan); elsewhere the first server's host and port.
+- ``sglang``: the real servers (and router) of :func:`frontier.planning.sglang_args.build_launch_plan`;
+  a deployment that cannot fit its GPUs is planned with a fit error and never launched.
+- ``endpoint``: an already running server; the plan has no process, only the endpoint URL.
+
+Adding an engine is one subclass of :class:`Engine` with ``@register_engine`` and its name in
+:data:`frontier.domain.kinds.ENGINE_KINDS`.
+"""
+
+from __future__ import annotations
+
+import sys
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from frontier.domain.kinds import ENGINE_KINDS
+from frontier.domain.labels import canonical, parse
+from frontier.errors import FrontierError
+from frontier.planning.launch_plan import AUTO_PORT, LaunchPlan, ServerCommand
+from frontier.planning.sglang_args import LaunchOptions, build_launch_plan, build_sim_command
+
+if TYPE_CHECKING:
+    from frontier.domain.spec import Spec
+
+
+def launch_options(spec: Spec, extra: list[str] | None = None) -> LaunchOptions:
+    """The spec's ``cluster`` launch options, with an item's own ``extra`` args added on every
+    server of its plan (once: ``"*"`` is applied once per server)."""
+    return spec.cluster.launch_options().with_extra(extra)
+
+
+class Engine(ABC):
+    """How one engine kind plans a deployment."""
+
+    kind: ClassVar[str]
+    starts_servers: ClassVar[bool] = True  # False: attach to what runs already (nothing to stop)
+    checks_fit: ClassVar[bool] = False  # True: a deployment that cannot fit its GPUs is not launched
+    simulated: ClassVar[bool] = False  # True: faults, time scale and seed apply; predictions scale with it
+
+    @abstractmethod
+    def launch_plan(
+        self,
+        spec: Spec,
+        label: str,
+        model: str,
+        hardware: str,
+        precision: str,
+        extra: list[str] | None = None,
+        faults: dict[str, Any] | None = None,
+    ) -> LaunchPlan:
+        """Every process the deployment runs (raises FrontierError naming what cannot be planned)."""
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def register_engine(cls: type[Engine]) -> type[Engine]:
+    if cls.kind not in ENGINE_KINDS:
+        raise FrontierError(f"engine {cls.kind!r} is not declared in frontier.domain.kinds.ENGINE_KINDS")
+    _ENGINES[cls.kind] = cls()
+    return cls
+
+
+def get_engine(kind: str) -> Engine:
+    try:
+        return _ENGINES[kind]
+    except KeyError:
+        raise FrontierError(f"engine {kind!r}: expected one of {', '.join(sorted(_ENGINES))}") from None
+
+
+def engine_kinds() -> list[str]:
+    return sorted(_ENGINES)
+
+
+def sim_flags(spec: Spec, faults: dict[str, Any] | None = None) -> list[str]:
+    """The simulated server's flags that come from the spec, not the label: ``--seed``, the
+    ``sim`` knobs (time scale ...) and the item's ``--fault-*`` flags."""
+    from frontier.sim.faults import to_argv
+
+    return ["--seed", str(spec.seed), *spec.sim.flags(), *to_argv(faults)]
+
+
+@register_engine
+class SimEngine(Engine):
+    kind = "sim"
+    simulated = True
+
+    def launch_plan(self, spec, label, model, hardware, precision, extra=None, faults=None) -> LaunchPlan:
+        opts = launch_options(spec)
+        flags = sim_flags(spec, faults) + list(extra or [])
+        if spec.target == "local":
+            host, port = "127.0.0.1", AUTO_PORT
+            bind = opts.bind_host or "127.0.0.1"
+            # this worker's own interpreter, unless the spec names one
+            python = opts.python if "python" in spec.cluster.model_fields_set else sys.executable
+        else:  # where the real deployment's first server would run
+            real = build_launch_plan(label, model=model, hardware=hardware, precision=precision, options=opts)
+            head = real.servers[0]
+            host, port = head.host, head.port
+            bind = head.argv[head.argv.index("--host") + 1]
+            python = opts.python
+        argv = (
+            build_sim_command(label, model, hardware, precision, host=bind, port=port, python=python) + flags
+        )
+        url = f"http://{host}:{port}"
+        one = ServerCommand(
+            role="single",
+            group_index=0,
+            replica=0,
+            node_rank=0,
+            nnodes=1,
+            host=host,
+            port=port,
+            gpus=parse(label).gpus,
+            argv=argv,
+            url=url,
+            env=dict(opts.env),
+        )
+        return LaunchPlan(
+            label=str(parse(label)), engine=self.kind, servers=[one], router=None, endpoint_url=url
+        )
+
+
+@register_engine
+class SGLangEngine(Engine):
+    kind = "sglang"
+    checks_fit = True
+
+    def launch_plan(self, spec, label, model, hardware, precision, extra=None, faults=None) -> LaunchPlan:
+        opts = launch_options(spec, extra)
+        return build_launch_plan(label, model=model, hardware=hardware, precision=precision, options=opts)
+
+
+@register_engine
+class EndpointEngine(Engine):
+    kind = "endpoint"
+    starts_servers = False
+
+    def launch_plan(self, spec, label, model, hardware, precision, extra=None, faults=None) -> LaunchPlan:
+        if spec.endpoint is None:
+            raise FrontierError("engine endpoint needs spec field `endpoint.base_url`")
+        url = spec.endpoint.base_url.rstrip("/")
+        return LaunchPlan(label=canonical(label), engine=self.kind, servers=[], router=None, endpoint_url=url)

@@ -1,0 +1,45 @@
+"""The whole sweep without Airflow (``frontier run``): plan, every item in turn, finish, audits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from frontier.domain.spec import Spec
+from frontier.planning.planner import plan
+from frontier.run.item import ItemOutcome, run_item
+from frontier.run.records import RunContext, build_marts, finish_run, start_run, utcnow
+
+
+def run_sweep(
+    spec: Spec,
+    ctx: RunContext,
+    *,
+    progress: Callable[[str], None] | None = None,
+    on_item: Callable[[int, int, ItemOutcome], None] | None = None,
+    on_started: Callable[[Any], None] | None = None,
+    launch_attempts: int = 2,
+    retry_delay_s: float = 2.0,
+) -> tuple[str, list[dict]]:
+    """Returns (run status, item outcomes). Audit failures raise after the run is recorded. A
+    failed launch is retried once (``launch_attempts``), as the DAG's task retries would."""
+    items = plan(spec)
+    started = utcnow()
+    start_run(spec, ctx)
+    outcomes = []
+    for i, item in enumerate(items):
+        out = run_item(
+            item,
+            spec,
+            ctx,
+            progress=progress,
+            on_started=on_started,
+            launch_attempts=launch_attempts,
+            retry_delay_s=retry_delay_s,
+        )
+        outcomes.append(out.to_dict())
+        if on_item:
+            on_item(i + 1, len(items), out)
+    status = finish_run(spec, ctx, len(items), started)
+    build_marts(ctx)
+    return status, outcomes
