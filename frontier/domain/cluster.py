@@ -35,7 +35,10 @@ class LaunchOptions(BaseModel):
     )
     base_port: int = 30000
     port_stride: int = 10
-    python: str = "python3"
+    python: str | None = Field(
+        default=None,
+        description="interpreter of the servers; default python3 (the simulator on the local target: this one)",
+    )
     nodes: list[str] = Field(default_factory=list, description="hostnames; default host, or node0..")
     dist_init_port: int = 5000
     transfer_backend: str = "mooncake"

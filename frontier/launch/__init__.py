@@ -8,8 +8,8 @@ at once (the deferrable path: poll ``dep.ready_urls()``, then ``dep.after_ready(
 :func:`attach` rebuilds a deployment from ``dep.to_handle()`` in a resumed task. Engine
 ``endpoint`` starts nothing: its deployment is the running server, checked for health.
 
-Lifecycle: ``on_started(dep)`` sees the deployment before its first process starts, so whoever
-may have to kill the task (Airflow's ``on_kill``) can stop it mid-launch; a launch that fails
+Lifecycle: ``on_started(dep)`` sees the deployment as soon as its first process exists, so
+whoever may have to kill the task (Airflow's ``on_kill``) can stop it mid-launch; a launch that fails
 stops what it started before raising :class:`LaunchError`. Server logs stay in ``workdir``.
 """
 
@@ -84,8 +84,6 @@ def launch(
         target=target,
         options=options,
     )
-    if on_started:
-        on_started(dep)
     run_plan = plan
     if not wait and plan.router is not None:
         run_plan = LaunchPlan(
@@ -100,6 +98,8 @@ def launch(
 
     def started(h: Handle) -> None:
         dep.added(h, argv_of(target, h, order[len(dep.handles)].argv))
+        if on_started and len(dep.handles) == 1:
+            on_started(dep)  # as soon as it has a process: whoever may kill the task can stop it
         if dep.stopped:
             raise LaunchError(f"{plan.label}: launch interrupted: {dep.stopped}")
 
@@ -112,6 +112,7 @@ def launch(
             ready_timeout_s=spec.ready_timeout_s if wait else None,
             on_started=started,
             log_names=[SIM_LOG] if simple else None,
+            names=[f"sim server {plan.label}"] if simple else None,
         )
     except BaseException:
         dep.mark_stopped()  # targets.launch stopped what it started

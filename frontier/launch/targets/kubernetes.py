@@ -143,11 +143,18 @@ class KubernetesTarget(Target):
             return False
         return c.get("state") != "terminated"
 
-    def ready(self, handle: Handle) -> bool:
+    def unready(self, handle: Handle) -> str | None:
+        """The container's readiness (its ``readinessProbe``), as the cluster reports it."""
         phase, c = self._container(handle)
         if not handle.url:  # a worker rank: running is all it can show
-            return phase == "Running" and c.get("state") == "running"
-        return phase == "Running" and bool(c.get("ready"))
+            ok = phase == "Running" and c.get("state") == "running"
+        else:
+            ok = phase == "Running" and bool(c.get("ready"))
+        return (
+            None
+            if ok
+            else f"pod {handle.pod} ({phase or 'no pod'}, container {c.get('state') or 'not started'})"
+        )
 
     def wait_ready(self, handle: Handle, timeout_s: float, poll_s: float | None = None) -> None:
         try:

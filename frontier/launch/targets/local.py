@@ -99,7 +99,9 @@ class LocalTarget(Target):
 
     def start(self, server: Command, log_path: str | Path, *, name: str | None = None) -> Handle:
         if isinstance(server, ServerCommand) and server.port == AUTO_PORT:
+            planned = process_name(server)
             server = with_port(server, free_port())
+            name = process_name(server) if name in (None, planned) else name
         name = name or process_name(server)
         gpu_env = self._gpus_for(server)
         argv = drop_flag(list(server.argv), "--base-gpu-id") if gpu_env else list(server.argv)
