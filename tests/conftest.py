@@ -22,3 +22,5 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_home / 'airflow.db'}"
 os.environ.setdefault("FRONTIER_HOME", str(ROOT))
+# the live-deployment registry (frontier.launch.watchdog) of the tests' servers: never the user's
+os.environ.setdefault("FRONTIER_STATE_DIR", str(_home / "live"))

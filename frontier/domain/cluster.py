@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from frontier.errors import FrontierError
 
@@ -35,7 +35,10 @@ class LaunchOptions(BaseModel):
     )
     base_port: int = 30000
     port_stride: int = 10
-    python: str = "python3"
+    python: str | None = Field(
+        default=None,
+        description="interpreter of the servers; default python3 (the simulator on the local target: this one)",
+    )
     nodes: list[str] = Field(default_factory=list, description="hostnames; default host, or node0..")
     dist_init_port: int = 5000
     transfer_backend: str = "mooncake"
@@ -85,6 +88,28 @@ class KubernetesOptions(BaseModel):
     image: str = "lmsysorg/sglang:v0.5.23"
     gpu_resource: str = "nvidia.com/gpu"
     name: str | None = None
+    # no pod outlives a lost driver: Kubernetes ends the server pods this long after they start
+    # (activeDeadlineSeconds; 0 = never), and, with the driver's own pod named (downward API:
+    # metadata.name / metadata.uid), deletes them along with it (ownerReferences; not while deferred)
+    active_deadline_s: int = Field(default=6 * 3600, ge=0)
+    owner_pod_name: str | None = None
+    owner_pod_uid: str | None = None
+    owner_pod_namespace: str | None = None
+
+    @model_validator(mode="after")
+    def _owner(self) -> KubernetesOptions:
+        if bool(self.owner_pod_name) != bool(self.owner_pod_uid):
+            raise ValueError(
+                "owner_pod_name and owner_pod_uid go together (FRONTIER_K8S_OWNER_POD_NAME / _UID from the "
+                "downward API fields metadata.name and metadata.uid); set both or neither"
+            )
+        if self.owner_pod_namespace and self.owner_pod_name and self.owner_pod_namespace != self.namespace:
+            raise ValueError(
+                f"owner_pod_namespace {self.owner_pod_namespace!r} is not namespace {self.namespace!r}: an "
+                f"ownerReference only works within one namespace (Kubernetes would delete the pods at once); "
+                f"run the servers in the driver's namespace or unset the owner pod"
+            )
+        return self
 
 
 class TargetOptions(BaseModel):
@@ -104,6 +129,10 @@ ENV_OVERRIDES = {
     ("kubernetes", "namespace"): "FRONTIER_K8S_NAMESPACE",
     ("kubernetes", "image"): "FRONTIER_K8S_IMAGE",
     ("kubernetes", "gpu_resource"): "FRONTIER_K8S_GPU_RESOURCE",
+    ("kubernetes", "active_deadline_s"): "FRONTIER_K8S_ACTIVE_DEADLINE_S",
+    ("kubernetes", "owner_pod_name"): "FRONTIER_K8S_OWNER_POD_NAME",
+    ("kubernetes", "owner_pod_uid"): "FRONTIER_K8S_OWNER_POD_UID",
+    ("kubernetes", "owner_pod_namespace"): "FRONTIER_K8S_OWNER_POD_NAMESPACE",
 }
 
 

@@ -34,6 +34,18 @@ class LoadShape(BaseModel):
         " 1.0 = exactly ISL / OSL",
     )
     ignore_eos: bool = Field(default=True, description="generate exactly the requested output tokens")
+    shard_above_events_s: float | None = Field(
+        default=4000,
+        gt=0,
+        description="a point whose expected stream-event rate exceeds this runs on several client"
+        " processes (null: never shard)",
+    )
+    max_client_processes: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="client processes of a sharded point at most; default half the cores",
+    )
 
     def prompts_for(self, c: int) -> int:
         """Measured prompts at concurrency ``c``."""

@@ -8,8 +8,8 @@ at once (the deferrable path: poll ``dep.ready_urls()``, then ``dep.after_ready(
 :func:`attach` rebuilds a deployment from ``dep.to_handle()`` in a resumed task. Engine
 ``endpoint`` starts nothing: its deployment is the running server, checked for health.
 
-Lifecycle: ``on_started(dep)`` sees the deployment before its first process starts, so whoever
-may have to kill the task (Airflow's ``on_kill``) can stop it mid-launch; a launch that fails
+Lifecycle: ``on_started(dep)`` sees the deployment as soon as its first process exists, so
+whoever may have to kill the task (Airflow's ``on_kill``) can stop it mid-launch; a launch that fails
 stops what it started before raising :class:`LaunchError`. Server logs stay in ``workdir``.
 """
 
@@ -73,6 +73,7 @@ def launch(
         return dep
     options = spec.cluster.target_options()
     target = make_target(spec.target, plan, options, **_target_settings(spec))
+    target.tether = wait  # deferred (no wait): the processes outlive this task, held by start()'s lease
     endpoint = getattr(target, "endpoint_url", None) or plan.endpoint_url
     dep = Deployment(
         engine=spec.engine,
@@ -83,8 +84,6 @@ def launch(
         target=target,
         options=options,
     )
-    if on_started:
-        on_started(dep)
     run_plan = plan
     if not wait and plan.router is not None:
         run_plan = LaunchPlan(
@@ -99,6 +98,8 @@ def launch(
 
     def started(h: Handle) -> None:
         dep.added(h, argv_of(target, h, order[len(dep.handles)].argv))
+        if on_started and len(dep.handles) == 1:
+            on_started(dep)  # as soon as it has a process: whoever may kill the task can stop it
         if dep.stopped:
             raise LaunchError(f"{plan.label}: launch interrupted: {dep.stopped}")
 
@@ -111,6 +112,7 @@ def launch(
             ready_timeout_s=spec.ready_timeout_s if wait else None,
             on_started=started,
             log_names=[SIM_LOG] if simple else None,
+            names=[f"sim server {plan.label}"] if simple else None,
         )
     except BaseException:
         dep.mark_stopped()  # targets.launch stopped what it started
@@ -121,8 +123,15 @@ def launch(
 
 
 def start(plan: LaunchPlan, spec: Spec, workdir: Path, on_started: Started = None) -> Deployment:
-    """Start every process and return at once, without waiting for readiness (deferrable path)."""
-    return launch(plan, spec, workdir, on_started, wait=False)
+    """Start every process and return at once, without waiting for readiness (deferrable path).
+    A lease of ``ready_timeout_s`` + a margin keeps them until the resumed task attaches (adopts)
+    them; a task that never resumes leaves nothing running past it (frontier.launch.watchdog)."""
+    from frontier.launch.watchdog import LEASE_MARGIN_S
+
+    dep = launch(plan, spec, workdir, on_started, wait=False)
+    if dep.target is not None:
+        dep.target.hold(dep.handles, spec.ready_timeout_s + LEASE_MARGIN_S)
+    return dep
 
 
 def attach(handle: dict[str, Any]) -> Deployment:

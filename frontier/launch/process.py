@@ -30,6 +30,13 @@ class ManagedProcess:
 
     def start(self) -> ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        from frontier.launch import watchdog
+
+        with watchdog.guarded(self):  # stale servers of these GPUs stopped; this one watched
+            self._popen()
+        return self
+
+    def _popen(self) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         try:
             self.proc = subprocess.Popen(
@@ -45,7 +52,6 @@ class ManagedProcess:
             raise LaunchError(f"{self.name}: cannot start {self.argv[0]!r}: {e}") from None
         finally:
             log.close()
-        return self
 
     @property
     def pid(self) -> int | None:
@@ -85,4 +91,7 @@ class ManagedProcess:
             except ProcessLookupError:
                 pass
             break
+        from frontier.launch import watchdog
+
+        watchdog.release(self)
         return self.proc.returncode

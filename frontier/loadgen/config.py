@@ -48,6 +48,8 @@ class PointConfig(BaseModel):
     client_processes: int = Field(default=1, ge=1, le=64)
     # run_ladder shards a point when the previous point's event rate, scaled to it, exceeds this
     shard_above_events_s: float | None = Field(default=4000, gt=0)
+    # at most this many client processes for a sharded point (None: half the machine's cores)
+    max_client_processes: int | None = Field(default=None, ge=1, le=64)
 
     @field_validator("request_rate", mode="before")
     @classmethod

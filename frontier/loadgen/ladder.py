@@ -24,7 +24,7 @@ def _processes_from(done: list[PointResult], base_cfg: PointConfig, c: int) -> i
     if last is None or base_cfg.shard_above_events_s is None:
         return 1
     expected = last.summary["output_throughput"] * c / last.config.max_concurrency
-    return processes_for(expected, base_cfg.shard_above_events_s, c)
+    return processes_for(expected, base_cfg.shard_above_events_s, c, limit=base_cfg.max_client_processes)
 
 
 def failed_point(cfg: PointConfig, reason: str) -> PointResult:

@@ -100,13 +100,13 @@ class SimEngine(Engine):
             host, port = "127.0.0.1", AUTO_PORT
             bind = opts.bind_host or "127.0.0.1"
             # this worker's own interpreter, unless the spec names one
-            python = opts.python if "python" in spec.cluster.model_fields_set else sys.executable
+            python = opts.python or sys.executable
         else:  # where the real deployment's first server would run
             real = build_launch_plan(label, model=model, hardware=hardware, precision=precision, options=opts)
             head = real.servers[0]
             host, port = head.host, head.port
             bind = head.argv[head.argv.index("--host") + 1]
-            python = opts.python
+            python = opts.python or "python3"
         argv = (
             build_sim_command(label, model, hardware, precision, host=bind, port=port, python=python) + flags
         )

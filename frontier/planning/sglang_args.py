@@ -227,7 +227,17 @@ def build_launch_plan(
         port = opts.base_port + opts.port_stride * i
         head = hosts[slot.node_index]
         url = f"http://{head}:{port}"
-        args = [opts.python, "-m", module, "--model-path", model_path, "--host", bind, "--port", str(port)]
+        args = [
+            opts.python or "python3",
+            "-m",
+            module,
+            "--model-path",
+            model_path,
+            "--host",
+            bind,
+            "--port",
+            str(port),
+        ]
         args += parallel_args(g, spec, canon, gpn)
         if engine == "sim":
             args += ["--hardware", hardware, "--precision", precision]
@@ -291,7 +301,7 @@ def build_launch_plan(
     if dep.disaggregated:
         rhost = opts.router_host or opts.host
         rport = opts.router_port if opts.router_port is not None else opts.base_port + 1000
-        rargv = [opts.python, "-m", opts.router_module, "--pd-disaggregation"]
+        rargv = [opts.python or "python3", "-m", opts.router_module, "--pd-disaggregation"]
         for u, b in prefill_urls:
             rargv += ["--prefill", u, str(b)]
         for u in decode_urls:

@@ -291,6 +291,8 @@ def point_config(run: ItemRun):
         request_timeout_s=spec.request_timeout_s,
         range_ratio=item.load.range_ratio,
         ignore_eos=item.load.ignore_eos,
+        shard_above_events_s=item.load.shard_above_events_s,
+        max_client_processes=item.load.max_client_processes,
     )
 
 

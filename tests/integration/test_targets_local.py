@@ -47,7 +47,8 @@ def test_exit_before_ready_is_a_launch_error(tmp_path):
     t = LocalTarget()
     with pytest.raises(LaunchError) as e:
         launch(t, plan, tmp_path, ready_timeout_s=30)
-    assert e.value.stage == "launch" and "exited before becoming healthy" in str(e.value)
+    assert e.value.stage == "launch" and "exited with code 1 before becoming healthy" in str(e.value)
+    assert "unknown hardware 'no_such_gpu'" in str(e.value)  # the log line that says why
 
 
 def test_gpu_slices_and_base_gpu_id(tmp_path, monkeypatch):

@@ -134,3 +134,87 @@ def test_engines_glue_over_ssh(sshd, tmp_path, monkeypatch):
     assert "exited" in dep.dead_reason()
     dep.stop("done")
     assert group_left(p.pid) == [] and dep.dead_reason() == "done"
+
+
+# --------------------------------------------------------------------------- issue 13: no orphans
+
+DRIVER = """
+import json, sys, time
+from pathlib import Path
+from frontier.launch.targets import OpenSSHTransport, SSHTarget, launch
+from frontier.planning.launch_plan import plan_from_json
+a = json.loads(sys.argv[1])
+tr = OpenSSHTransport(port=a["port"], identity_file=a["key"], known_hosts_file=a["known_hosts"])
+t = SSHTarget(tr, remote_dir=a["remote"], workdir=a["root"], poll_s=0.2)
+(h,) = launch(t, plan_from_json(a["plan"]), a["logs"], ready_timeout_s=40)
+print(h.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def _wait_gone(pgid: int, limit_s: float) -> float | None:
+    import time
+
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit_s:
+        if not group_left(pgid):
+            return time.monotonic() - t0
+        time.sleep(0.05)
+    return None
+
+
+def test_sigkilled_driver_takes_its_ssh_servers_along(sshd, tmp_path):
+    """The tether: the node stops the group once the driver's ssh session ends (SIGKILL)."""
+    import os
+
+    args = {
+        "port": sshd["port"],
+        "key": sshd["key"],
+        "known_hosts": sshd["known_hosts"],
+        "remote": str(tmp_path / "remote"),
+        "root": str(ROOT),
+        "plan": _plan(sshd, tmp_path).to_json(),
+        "logs": str(tmp_path / "item"),
+    }
+    drv = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, json.dumps(args)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        pgid = int(drv.stdout.readline())
+        assert group_left(pgid), "the server should run while its driver does"
+        drv.kill()
+        drv.wait(5)
+        took = _wait_gone(pgid, 10)
+        print(f"ssh: SIGKILL -> no server process left after {took} s")
+        assert took is not None, f"ssh server group {pgid} outlived its driver by 10 s"
+    finally:
+        drv.kill()
+
+
+def test_deferred_ssh_launch_is_held_by_a_lease_then_adopted(sshd, tmp_path):
+    import time
+
+    tr = OpenSSHTransport(port=sshd["port"], identity_file=sshd["key"], known_hosts_file=sshd["known_hosts"])
+    t = SSHTarget(tr, remote_dir=str(tmp_path / "remote"), workdir=str(ROOT), poll_s=0.2)
+    t.tether = False  # the deferrable path: nothing ties the servers to this process
+    hs = launch(t, _plan(sshd, tmp_path), tmp_path / "item", ready_timeout_s=40)
+    (h,) = hs
+    try:
+        t.hold([h], 2)  # a short lease, never adopted: the node stops the server itself
+        assert Path(t.lease_path(h)).exists() and group_left(h.pid)
+        took = _wait_gone(h.pid, 12)
+        assert took is not None and took > 1, f"the lease should hold ~2 s, then stop ({took})"
+        assert not Path(t.lease_path(h)).exists()
+
+        (h2,) = launch(t, _plan(sshd, tmp_path), tmp_path / "item2", ready_timeout_s=40)
+        t.hold([h2], 2)
+        t.adopt([h2])  # a resumed task: the lease ends, a tether to this process begins
+        time.sleep(4)
+        assert group_left(h2.pid), "an adopted server must outlive its old lease"
+        t.stop(h2, grace_s=5)
+        assert group_left(h2.pid) == []
+    finally:
+        stop_all(t, hs, grace_s=2)

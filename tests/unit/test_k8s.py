@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from frontier.errors import FrontierError
 from frontier.launch.targets.manifests import endpoint_url, render_manifests, slug
 from frontier.planning.sglang_args import build_launch_plan
 
@@ -86,3 +87,76 @@ def test_schema_valid(label):
     _, ms = _render(label)
     for m in ms:
         kv.validate(m, kv.latest_version(), strict=True)
+
+
+# --------------------------------------------------------------------------- issue 13: no orphan pods
+
+
+def test_pods_get_a_deadline_and_every_object_an_owner():
+    from frontier.launch.targets.manifests import owner_reference
+
+    owner = owner_reference("airflow-worker-abc", "1234-uid")
+    _, ms = _render("2xTEP4+1xDEP16", active_deadline_s=7200, owner_references=[owner])
+    pods = [m for m in ms if m["kind"] == "Pod"]
+    assert pods and all(p["spec"]["activeDeadlineSeconds"] == 7200 for p in pods)
+    assert all(m["metadata"]["ownerReferences"] == [owner] for m in ms)
+    assert owner == {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "name": "airflow-worker-abc",
+        "uid": "1234-uid",
+        "blockOwnerDeletion": False,
+    }
+    kv = pytest.importorskip("kubernetes_validate", reason="pip install kubernetes-validate")
+    for m in ms:
+        kv.validate(m, kv.latest_version(), strict=True)
+    _, plain = _render("TP8")
+    assert not any("activeDeadlineSeconds" in m["spec"] or "ownerReferences" in m["metadata"] for m in plain)
+
+
+def _target(env: dict[str, str]):
+    from frontier.domain.cluster import as_cluster
+    from frontier.launch.targets import make_target
+    from tests.unit.test_targets import FakeKube
+
+    plan = build_launch_plan("TP8", model=R1, hardware="h200_sxm", precision="fp8")
+    opts = as_cluster({"kubernetes": {"namespace": NS}}).target_options(env)
+    kube = FakeKube()
+    return make_target("kubernetes", plan, opts, kube_client=kube), kube, plan
+
+
+@pytest.mark.parametrize("deferred", [False, True])
+def test_kubernetes_target_owner_only_while_not_deferred(tmp_path, deferred):
+    from frontier.launch.targets import launch
+
+    env = {"FRONTIER_K8S_OWNER_POD_NAME": "worker-0", "FRONTIER_K8S_OWNER_POD_UID": "u-1"}
+    t, kube, plan = _target(env)
+    t.tether = not deferred  # launch_on_target: tether = wait
+    launch(t, plan, tmp_path, ready_timeout_s=None)
+    objs = list(kube.objects.values())
+    assert objs
+    pods = [o for o in objs if o["kind"] == "Pod"]
+    assert all(p["spec"]["activeDeadlineSeconds"] == 6 * 3600 for p in pods)  # the default
+    refs = [o["metadata"].get("ownerReferences") for o in objs]
+    if deferred:  # the worker pod may go while the task is deferred: only the deadline holds
+        assert refs == [None] * len(objs)
+    else:
+        assert all(r and r[0]["name"] == "worker-0" and r[0]["uid"] == "u-1" for r in refs)
+
+
+def test_kubernetes_deadline_off_and_owner_errors():
+    t, _, _ = _target({"FRONTIER_K8S_ACTIVE_DEADLINE_S": "0"})
+    assert not any("activeDeadlineSeconds" in m["spec"] for m in t.manifests)
+    assert t.owner is None
+    with pytest.raises(FrontierError, match="owner_pod_name and owner_pod_uid go together"):
+        _target({"FRONTIER_K8S_OWNER_POD_NAME": "worker-0"})
+    with pytest.raises(FrontierError, match="only works within one namespace"):
+        _target(
+            {
+                "FRONTIER_K8S_OWNER_POD_NAME": "w",
+                "FRONTIER_K8S_OWNER_POD_UID": "u",
+                "FRONTIER_K8S_OWNER_POD_NAMESPACE": "airflow",
+            }
+        )
+    with pytest.raises(FrontierError, match="active_deadline_s"):
+        _target({"FRONTIER_K8S_ACTIVE_DEADLINE_S": "-5"})

@@ -144,6 +144,8 @@ def test_plan_items_carry_the_load_shape():
         "warmup_multiplier": 1.5,
         "range_ratio": 0.8,
         "ignore_eos": False,
+        "shard_above_events_s": 4000.0,
+        "max_client_processes": None,
     }
     # items travel through XCom as JSON
     back = type(item).model_validate(js)

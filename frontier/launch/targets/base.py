@@ -109,38 +109,61 @@ class Target(ABC):
 
     def adopt(self, handles: Sequence[Handle]) -> None:
         """Take over processes another task started (a resumed deferred task): what ``stop`` and
-        ``release`` must then clean up (nothing to do, except on Kubernetes)."""
+        ``release`` must then clean up, and they now end with this process (local: the watchdog's
+        owner; ssh: lease removed, tether opened)."""
+
+    # No server outlives its driver (frontier.launch.watchdog): processes started while ``tether`` is
+    # True end with this process; ``launch(wait=False)`` (deferrable) clears it and ``hold``s them.
+    tether: bool = True
+
+    def hold(self, handles: Sequence[Handle], ttl_s: float) -> None:
+        """Keep the processes ``ttl_s`` beyond this process (the deferrable path: a lease that the
+        resumed task's ``adopt`` ends); then they are stopped. Kubernetes: activeDeadlineSeconds."""
 
     def exit_code(self, handle: Handle) -> int | None:
         """The exit status of a process that ended, when this target can know it (else None)."""
         return None
 
-    def ready(self, handle: Handle) -> bool:
-        """One readiness check: every path of the handle answers 200 (no URL: alive is enough)."""
+    def unready(self, handle: Handle) -> str | None:
+        """What is not ready yet (``URL (no answer)`` / ``URL (HTTP 503)``); None when every path
+        of the handle answers 200 (no URL: alive is enough)."""
         if not handle.url:
-            return self.alive(handle)
-        return all(http_get(handle.url + p, timeout=5.0)[0] == 200 for p in handle.paths)
+            return None if self.alive(handle) else f"{handle.name} (not running)"
+        for p in handle.paths:
+            status = http_get(handle.url + p, timeout=5.0)[0]
+            if status != 200:
+                return f"{handle.url}{p} ({'no answer' if status == 0 else f'HTTP {status}'})"
+        return None
+
+    def ready(self, handle: Handle) -> bool:
+        """One readiness check (:meth:`unready` says what is missing)."""
+        return self.unready(handle) is None
 
     def wait_ready(self, handle: Handle, timeout_s: float, poll_s: float = 0.2) -> None:
         """Poll until ready; :class:`LaunchError` when it exits first or the time runs out."""
         deadline = time.monotonic() + timeout_s
         while True:
             if not self.alive(handle):
+                code = self.exit_code(handle)
                 tail = self.log_tail(handle)
                 why = error_line(tail)
                 raise LaunchError(
-                    f"{handle.name} on {self.kind} exited before becoming healthy"
+                    f"{handle.name} on {self.kind} exited"
+                    + (f" with code {code}" if code is not None else "")
+                    + " before becoming healthy"
                     + (f": {why}" if why else ""),
                     tail,
                     stage="launch",
                 )
-            if self.ready(handle):
+            last = self.unready(handle)
+            if last is None:
                 return
             if time.monotonic() > deadline:
                 tail = self.log_tail(handle)
                 why = error_line(tail)
+                url, _, seen = last.rpartition(" (")
                 raise LaunchError(
-                    f"{handle.name} on {self.kind} not healthy within {timeout_s:g} s"
+                    f"{handle.name} on {self.kind} not healthy at {url} within {timeout_s:g} s ({seen}"
                     + (f"; log: {why}" if why else ""),
                     tail,
                     stage="readiness",
@@ -199,6 +222,7 @@ def launch(
     on_started: Callable[[Handle], None] | None = None,
     grace_s: float = 10.0,
     log_names: Sequence[str] | None = None,
+    names: Sequence[str] | None = None,
 ) -> list[Handle]:
     """Start every process of ``plan`` on ``target``.
 
@@ -206,12 +230,15 @@ def launch(
     router, then for the router (as the local engine does). ``None`` starts everything at once
     and returns: readiness is then someone else's (the deferrable trigger). ``on_started`` sees
     each handle as soon as it exists. Whatever fails, what was started is stopped before the
-    error propagates. ``log_names`` replaces the log file names (in start order).
+    error propagates. ``log_names`` / ``names`` replace the log file names / process names (in
+    start order).
     """
     handles: list[Handle] = []
     cmds = plan_commands(plan)
     if log_names:
         cmds = [(c, n, log_names[i] if i < len(log_names) else f) for i, (c, n, f) in enumerate(cmds)]
+    if names:
+        cmds = [(c, names[i] if i < len(names) else n, f) for i, (c, n, f) in enumerate(cmds)]
     try:
         for cmd, name, log in cmds:
             if ready_timeout_s is not None and isinstance(cmd, RouterCommand):

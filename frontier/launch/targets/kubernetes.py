@@ -24,7 +24,7 @@ from frontier.errors import FrontierError
 from frontier.launch.errors import LaunchError
 from frontier.launch.logs import error_line
 from frontier.launch.targets.base import Command, Handle, Target, http_of, process_name
-from frontier.launch.targets.manifests import APP, endpoint_url, render_manifests, slug
+from frontier.launch.targets.manifests import APP, endpoint_url, owner_reference, render_manifests, slug
 from frontier.launch.targets.registry import register_target
 from frontier.planning.launch_plan import LaunchPlan, RouterCommand, ServerCommand
 
@@ -58,12 +58,21 @@ class KubernetesTarget(Target):
         gpu_resource: str = "nvidia.com/gpu",
         name: str | None = None,
         poll_s: float = 2.0,
+        active_deadline_s: int | None = None,
+        owner: tuple[str, str] | None = None,
     ):
         self.client, self.plan, self.namespace, self.poll_s = client, plan, namespace, poll_s
         self.base = name or slug(f"{APP}-{plan.label}")
         self.manifests = render_manifests(
-            plan, image=image, namespace=namespace, gpu_resource=gpu_resource, name=self.base
+            plan,
+            image=image,
+            namespace=namespace,
+            gpu_resource=gpu_resource,
+            name=self.base,
+            active_deadline_s=active_deadline_s,
         )
+        # the driver's pod owns what a non-deferred launch creates (``tether`` False: deferred, no owner)
+        self.owner = owner_reference(*owner) if owner else None
         self._created: set[tuple[str, str]] = set()
         self.endpoint_url = endpoint_url(plan, namespace=namespace, name=self.base)
 
@@ -88,7 +97,10 @@ class KubernetesTarget(Target):
 
     def _ensure(self, kind: str, name: str) -> None:
         if (kind, name) not in self._created:
-            self.client.create(self._object(kind, name))
+            obj = self._object(kind, name)
+            if self.owner is not None and self.tether:
+                obj = {**obj, "metadata": {**obj["metadata"], "ownerReferences": [dict(self.owner)]}}
+            self.client.create(obj)
             self._created.add((kind, name))
 
     def _pod_dns(self, pod: str) -> str:
@@ -131,11 +143,18 @@ class KubernetesTarget(Target):
             return False
         return c.get("state") != "terminated"
 
-    def ready(self, handle: Handle) -> bool:
+    def unready(self, handle: Handle) -> str | None:
+        """The container's readiness (its ``readinessProbe``), as the cluster reports it."""
         phase, c = self._container(handle)
         if not handle.url:  # a worker rank: running is all it can show
-            return phase == "Running" and c.get("state") == "running"
-        return phase == "Running" and bool(c.get("ready"))
+            ok = phase == "Running" and c.get("state") == "running"
+        else:
+            ok = phase == "Running" and bool(c.get("ready"))
+        return (
+            None
+            if ok
+            else f"pod {handle.pod} ({phase or 'no pod'}, container {c.get('state') or 'not started'})"
+        )
 
     def wait_ready(self, handle: Handle, timeout_s: float, poll_s: float | None = None) -> None:
         try:
@@ -193,5 +212,12 @@ def _make_kubernetes(
         raise FrontierError("target kubernetes needs a cluster client (run it through the Airflow operators)")
     k = options.kubernetes
     return KubernetesTarget(
-        client, plan, image=k.image, namespace=k.namespace, gpu_resource=k.gpu_resource, name=k.name
+        client,
+        plan,
+        image=k.image,
+        namespace=k.namespace,
+        gpu_resource=k.gpu_resource,
+        name=k.name,
+        active_deadline_s=k.active_deadline_s or None,
+        owner=(k.owner_pod_name, k.owner_pod_uid) if k.owner_pod_name and k.owner_pod_uid else None,
     )

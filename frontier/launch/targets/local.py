@@ -13,11 +13,13 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
 from frontier.common.redact import redact_text
 from frontier.errors import FrontierError
+from frontier.launch import watchdog
 from frontier.launch.http import free_port
 from frontier.launch.process import ManagedProcess
 from frontier.launch.targets.base import Command, Handle, Target, http_of, process_name
@@ -97,7 +99,9 @@ class LocalTarget(Target):
 
     def start(self, server: Command, log_path: str | Path, *, name: str | None = None) -> Handle:
         if isinstance(server, ServerCommand) and server.port == AUTO_PORT:
+            planned = process_name(server)
             server = with_port(server, free_port())
+            name = process_name(server) if name in (None, planned) else name
         name = name or process_name(server)
         gpu_env = self._gpus_for(server)
         argv = drop_flag(list(server.argv), "--base-gpu-id") if gpu_env else list(server.argv)
@@ -157,6 +161,12 @@ class LocalTarget(Target):
                 time.sleep(0.1)
             if not _group_alive(handle.pid):
                 return
+
+    def hold(self, handles: Sequence[Handle], ttl_s: float) -> None:
+        watchdog.hold([h.pid for h in handles if h.pid], ttl_s)
+
+    def adopt(self, handles: Sequence[Handle]) -> None:
+        watchdog.adopt([h.pid for h in handles if h.pid])
 
     def argv_of(self, handle: Handle) -> list[str] | None:
         """The command line a process of this worker was started with."""

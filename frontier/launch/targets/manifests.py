@@ -15,6 +15,11 @@
 The plan's hostnames (``127.0.0.1``, ``node0``, ...) are rewritten to those DNS names, servers
 bind ``0.0.0.0``, and ``--base-gpu-id`` is dropped: the device plugin gives each container its
 own GPUs numbered from 0. Pods use ``restartPolicy: Never`` (one benchmark run).
+
+No pod outlives a lost driver: ``active_deadline_s`` sets every Pod's ``activeDeadlineSeconds``
+(Kubernetes fails the pod, killing its containers, that long after it started), and
+``owner_references`` (the driver's own Pod, e.g. an Airflow worker pod) go on every object, so
+the garbage collector deletes them with their owner. An owner must live in the same namespace.
 """
 
 from __future__ import annotations
@@ -68,8 +73,27 @@ def render_manifests(
     gpu_resource: str = "nvidia.com/gpu",
     name: str | None = None,
     shm_size: str = SHM_SIZE,
+    active_deadline_s: int | None = None,
+    owner_references: list[dict] | None = None,
 ) -> list[dict]:
     """Headless Service, node Pods, endpoint Service (+ router Pod) for ``launch_plan``."""
+    out = _render(launch_plan, image, namespace, gpu_resource, name, shm_size)
+    for m in out:
+        if owner_references:
+            m["metadata"]["ownerReferences"] = [dict(r) for r in owner_references]
+        if m["kind"] == "Pod" and active_deadline_s:
+            m["spec"]["activeDeadlineSeconds"] = int(active_deadline_s)
+    return out
+
+
+def owner_reference(pod_name: str, pod_uid: str) -> dict:
+    """An ownerReference to a Pod (the driver's): its dependents are deleted with it."""
+    return {"apiVersion": "v1", "kind": "Pod", "name": pod_name, "uid": pod_uid, "blockOwnerDeletion": False}
+
+
+def _render(
+    launch_plan: LaunchPlan, image: str, namespace: str, gpu_resource: str, name: str | None, shm_size: str
+) -> list[dict]:
     plan = launch_plan
     base = name or slug(f"{APP}-{plan.label}")
     common = {

@@ -7,6 +7,15 @@ group: ``kill -TERM -- -PGID``, a wait of up to ``grace_s``, then ``kill -KILL -
 Liveness counts the group's non-zombie processes. The log stays on the node (``remote_dir``);
 ``log_tail`` runs ``tail -n``, and ``stop`` copies the last lines into the local artifacts file.
 
+No server outlives its driver (:mod:`frontier.launch.watchdog` for the remote side): a
+non-deferred launch keeps one **tether** per process, an ``ssh`` session running
+:func:`tether_command` on the node, whose stdin only the driver holds. When the driver ends (a
+normal stop, or SIGKILL), the session's stdin reaches EOF and the node stops the group
+(SIGTERM, then SIGKILL). A deferred launch (``tether = False``) gets a **lease** instead
+(:meth:`SSHTarget.hold`, :func:`lease_command`): a detached timer on the node stops the group
+after the TTL unless the resumed task adopted it first (:meth:`SSHTarget.adopt`: lease file
+removed, tether opened). Tethers need the OpenSSH transport (a ``Transport`` with ``argv``).
+
 Secrets never travel in these commands: a secret-looking environment name or flag is refused.
 HF_TOKEN and the like come from the node: ``env_file`` (e.g. ``/etc/frontier/env``, sourced
 with ``set -a``) or the SSH user's environment. Hosts come from the plan (``cluster.nodes``).
@@ -74,6 +83,36 @@ def alive_command(pgid: int) -> str:
     """Exit 0 while a non-zombie process of the group remains."""
     _check_pgid(pgid)
     return f"ps -eo pgid=,stat= | awk '$1 == {pgid} && $2 !~ /^Z/ {{ n++ }} END {{ exit n ? 0 : 1 }}'"
+
+
+def _stop_group_sh(pgid: int, grace_s: float) -> str:
+    # ``kill -SIG -PGID``, not ``kill -SIG -- -PGID``: dash's kill (``sh -c``) refuses ``--``
+    return (
+        f"kill -TERM -{pgid} 2>/dev/null; i=0; "
+        f"while [ $i -lt {max(1, math.ceil(grace_s * 2))} ] && {alive_command(pgid)}; "
+        f"do sleep 0.5; i=$((i+1)); done; kill -KILL -{pgid} 2>/dev/null; true"
+    )
+
+
+def tether_command(pgid: int, grace_s: float = 5.0) -> str:
+    """Held open by the driver: once its stdin ends (the driver is gone, or closed it to stop the
+    group), stop the group. SIGHUP (the connection dropped) ends ``cat`` the same way."""
+    _check_pgid(pgid)
+    return f"trap '' HUP; cat > /dev/null; {_stop_group_sh(pgid, grace_s)}"
+
+
+def lease_command(pgid: int, ttl_s: float, lease_path: str, grace_s: float = 5.0) -> str:
+    """A detached timer on the node: after ``ttl_s`` the group is stopped, unless the lease file
+    was removed meanwhile (adopted by a resumed task, or stopped)."""
+    _check_pgid(pgid)
+    body = (
+        f"sleep {max(1, math.ceil(ttl_s))}; if [ -e {_q(lease_path)} ]; then "
+        f"rm -f {_q(lease_path)}; {_stop_group_sh(pgid, grace_s)}; fi"
+    )
+    return (
+        f"set -e; mkdir -p {_q(str(PurePosixPath(lease_path).parent))}; echo {pgid} > {_q(lease_path)}; "
+        f"setsid nohup sh -c {_q(body)} > /dev/null 2>&1 < /dev/null &"
+    )
 
 
 def tail_command(log_path: str, lines: int = 40) -> str:
@@ -169,6 +208,7 @@ class SSHTarget(Target):
         self.transport = transport
         self.remote_dir, self.env_file, self.workdir = remote_dir, env_file, workdir
         self.command_timeout_s, self.poll_s, self.fetch_lines = command_timeout_s, poll_s, fetch_lines
+        self._tethers: dict[tuple[str, int], subprocess.Popen] = {}
 
     def _run(self, host: str, command: str) -> tuple[int, str, str]:
         return self.transport.run(host, command, timeout=self.command_timeout_s)
@@ -191,7 +231,7 @@ class SSHTarget(Target):
                 f"{name}: cannot start on {server.host} over ssh: {redact_text(why)}", stage="launch"
             )
         url, paths = http_of(server)
-        return Handle(
+        handle = Handle(
             target=self.kind,
             name=name,
             host=server.host,
@@ -202,6 +242,47 @@ class SSHTarget(Target):
             local_log=str(log_path),
             started_at=time.time(),
         )
+        if self.tether:
+            self._open_tether(handle)
+        return handle
+
+    def _open_tether(self, handle: Handle) -> None:
+        argv = getattr(self.transport, "argv", None)
+        if argv is None or handle.pid is None:
+            return
+        try:
+            self._tethers[(handle.host, handle.pid)] = subprocess.Popen(
+                argv(handle.host, tether_command(handle.pid)),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            pass
+
+    def _close_tether(self, handle: Handle) -> None:
+        t = self._tethers.pop((handle.host, handle.pid or 0), None)
+        if t is not None and t.stdin is not None:
+            t.stdin.close()  # the node starts stopping the group now
+
+    def lease_path(self, handle: Handle) -> str:
+        return str(PurePosixPath(handle.log).with_suffix(".lease"))
+
+    def hold(self, handles: Sequence[Handle], ttl_s: float) -> None:
+        """Lease the processes for ``ttl_s`` beyond this driver (the deferrable path)."""
+        for handle in handles:
+            if handle.pid is None:
+                continue
+            rc, _, err = self._run(handle.host, lease_command(handle.pid, ttl_s, self.lease_path(handle)))
+            if rc != 0:
+                raise FrontierError(f"{handle.name}: cannot lease on {handle.host}: {err.strip() or rc}")
+
+    def adopt(self, handles: Sequence[Handle]) -> None:
+        """A resumed task takes the processes over: the lease ends, a tether to this task begins."""
+        for handle in handles:
+            if handle.pid is not None:
+                self._run(handle.host, f"rm -f {_q(self.lease_path(handle))}")
+                self._open_tether(handle)
 
     def alive(self, handle: Handle) -> bool:
         if handle.pid is None:
@@ -214,7 +295,8 @@ class SSHTarget(Target):
     def stop(self, handle: Handle, grace_s: float = 10.0) -> None:
         if handle.pid is None:
             return
-        self._run(handle.host, signal_command(handle.pid, "TERM"))
+        self._close_tether(handle)
+        self._run(handle.host, signal_command(handle.pid, "TERM") + f"; rm -f {_q(self.lease_path(handle))}")
         for _ in range(max(1, math.ceil(grace_s / self.poll_s))):
             if not self.alive(handle):
                 break
