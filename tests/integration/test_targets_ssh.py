@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -100,7 +102,6 @@ def test_env_file_feeds_the_remote_environment(sshd, tmp_path):
 def test_engines_glue_over_ssh(sshd, tmp_path, monkeypatch):
     """frontier.launch.launch on target ssh (the one launch path): a Deployment whose processes
     are remote; dead_reason sees a kill on the node; stop leaves nothing."""
-    import os
     import signal
 
     from frontier.launch import launch as launch_deployment
@@ -165,7 +166,6 @@ def _wait_gone(pgid: int, limit_s: float) -> float | None:
 
 def test_sigkilled_driver_takes_its_ssh_servers_along(sshd, tmp_path):
     """The tether: the node stops the group once the driver's ssh session ends (SIGKILL)."""
-    import os
 
     args = {
         "port": sshd["port"],
