@@ -24,3 +24,5 @@ os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_home / 'airflo
 os.environ.setdefault("FRONTIER_HOME", str(ROOT))
 # the live-deployment registry (frontier.launch.watchdog) of the tests' servers: never the user's
 os.environ.setdefault("FRONTIER_STATE_DIR", str(_home / "live"))
+# publish locks (frontier.common.locks) of the tests' sites: never the user's
+os.environ.setdefault("FRONTIER_LOCK_DIR", str(_home / "locks"))
