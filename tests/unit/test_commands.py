@@ -59,7 +59,7 @@ CASES = {
 def _plan(name):
     label, model, hw, prec, engine, opts = CASES[name]
     if engine == "sim":  # the simulated engine's plan: one process for the whole deployment
-        from tests.launch_support import engine_plan
+        from tests.support import engine_plan
 
         return engine_plan(label, model=model, hardware=hw, precision=prec, **opts)
     return build_launch_plan(label, model=model, hardware=hw, precision=prec, options=LaunchOptions(**opts))
@@ -176,7 +176,7 @@ def test_sim_command_accepts_any_label():
 
 
 def test_sim_plan_one_process_per_deployment_on_its_first_node():
-    from tests.launch_support import engine_plan
+    from tests.support import engine_plan
 
     p = engine_plan("DEP16", model=R1, hardware="h200_sxm", nodes=["n0", "n1"])
     assert len(p.servers) == 1 and p.servers[0].gpus == 16 and "--nnodes" not in p.servers[0].argv
