@@ -7,7 +7,8 @@ and run. Manual only (no schedule).
 
 The `plan` task builds a sweep spec from the form (`frontier.domain.adhoc.spec_from_params`) and
 checks it like any spec file: a bad label, a dense model with `DEP8`, a descending ladder or a
-missing endpoint URL fails `plan` at once with one line naming the field. Then the same tasks as
+missing endpoint URL fails `plan` at once with one line naming the field (also in the run's
+`report.md`); nothing after it runs (skipped / upstream_failed, no asset event). Then the same tasks as
 `nightly_frontier`: `benchmark` (one mapped task per deployment x scenario, named `TP2 / 1k1k`,
 per-point progress in its log, in the hardware's GPU pool), `marts` (emits the
 `frontier_marts` asset), `publish` (the site), `report` (failed points, regressions).

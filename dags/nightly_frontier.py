@@ -12,6 +12,8 @@ Benchmarks every deployment of a sweep spec (default `sweeps/nightly.yaml`) and 
 | `publish` | rebuilds the static site for this run |
 | `report` | failed points + flagged regressions -> `report.md` / `report.json` in the run's artifacts; **fails** when there are any, so the run is marked failed and `on_failure_callback` notifies |
 
+One red task per cause: when `plan` fails (bad input), it writes the report naming the cause; `marts` and `publish` are skipped (no asset event, no site change) and `report` is upstream_failed. A partial night (some points or deployments failed) still lands, builds marts, publishes and reports.
+
 Trigger it manually with a form: another spec (e.g. `sweeps/smoke.yaml`), the engine (`sim`
 runs anywhere, `sglang` needs GPUs), a subset of labels or scenarios, or another ladder. For a
 sweep that is not in a spec file, use `frontier_adhoc`. The Airflow run id is the warehouse run id.

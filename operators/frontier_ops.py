@@ -54,15 +54,21 @@ class PlanSweepOperator(BaseOperator):
         from frontier.planning.planner import plan
 
         params = dict(context["params"])
+        ctx = fctx.run_context(context)
+        run_dir = Path(ctx.artifacts) / safe_name(ctx.run_id)
         try:
             spec = self._spec(params)
             items = plan(spec)
         except FrontierError as e:
             from airflow.sdk.exceptions import AirflowFailException
 
-            raise AirflowFailException(f"invalid input: {e}".replace("\n", "; ")) from None
-        ctx = fctx.run_context(context)
-        run_dir = Path(ctx.artifacts) / safe_name(ctx.run_id)
+            from frontier.analysis.report import plan_failure_report, write_report
+
+            cause = f"invalid input: {e}".replace("\n", "; ")
+            # the run's report names the cause; the tasks after this one are skipped, not failed
+            path = write_report(plan_failure_report(ctx.run_id, cause), run_dir)
+            self.log.error("planning failed; report written: %s", path)
+            raise AirflowFailException(cause) from None
         run_dir.mkdir(parents=True, exist_ok=True)
         resolved = run_dir / "spec.json"
         resolved.write_text(spec.model_dump_json(indent=2))
@@ -138,7 +144,6 @@ class BenchmarkDeploymentOperator(BaseOperator):
 
         entry = self.entry
         shown = PlanItem.model_validate(entry["item"])
-        context["frontier_item"] = shown.name  # rendered by map_index_template
         spec = parse_spec(json.loads(Path(entry["spec_path"]).read_text()), source=entry["spec_path"])
         # the real item (its launch plan with any secret the XCom copy masks) from the run's spec
         item = find_item(spec, entry.get("key") or shown.key)
@@ -259,12 +264,13 @@ class BuildMartsOperator(BaseOperator):
 
         entries = list(self.plan_entries or [])
         ctx = fctx.run_context(context)
-        if entries:
-            spec = parse_spec(json.loads(Path(entries[0]["spec_path"]).read_text()))
-            status = frun.finish_run(spec, ctx, expected_items=len(entries))
-            self.log.info("run %s finished: %s", ctx.run_id, status)
-        else:
-            status = "failed"
+        if not entries:  # `plan` failed (or planned nothing): no marts, no asset event, nothing to publish
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            raise AirflowSkipException("nothing was planned (see the plan task): no marts, no asset event")
+        spec = parse_spec(json.loads(Path(entries[0]["spec_path"]).read_text()))
+        status = frun.finish_run(spec, ctx, expected_items=len(entries))
+        self.log.info("run %s finished: %s", ctx.run_id, status)
         result = frun.build_marts(ctx)
         summary = frun.label_summary(ctx.warehouse, ctx.run_id)
         self.log.info("best tok/s/GPU per label:\n%s", summary.to_string(index=False))
@@ -320,7 +326,11 @@ class RunReportOperator(BaseOperator):
     """Summarise the run's failed points and flagged regressions; fail when there are any.
 
     Writes ``report.md`` and ``report.json`` into the run's artifacts folder and logs the
-    Markdown. Runs whatever happened upstream (``trigger_rule="all_done"``). Outcome: success when
+    Markdown. Runs when ``plan`` succeeded and nothing before it failed outright
+    (``trigger_rule="none_failed"``, with ``plan`` a direct upstream): when planning fails, the
+    ``plan`` task writes the report naming the cause and this task ends ``upstream_failed``, which
+    marks the DAG run failed without a second red task (a skipped last task would mark it
+    successful). A partial night (failed points) still gets here. Outcome: success when
     the run succeeded with no failures and no regressions; otherwise the task FAILS (no retry)
     with the one-line headline, so the DAG run is marked failed and ``on_failure_callback``
     notifies. The site is already published by then: a failed report never hides results.

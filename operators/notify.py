@@ -29,7 +29,7 @@ def summary(context: dict[str, Any]) -> str:
     run_id = getattr(dag_run, "run_id", None) or context.get("run_id", "?")
     failed = []
     try:
-        for ti in dag_run.get_task_instances(state=["failed", "upstream_failed"]):
+        for ti in dag_run.get_task_instances(state=["failed"]):  # the causes; upstream_failed only follow
             mi = getattr(ti, "rendered_map_index", None) or (ti.map_index if ti.map_index >= 0 else None)
             failed.append(ti.task_id + (f" [{mi}]" if mi is not None else ""))
     except Exception:
@@ -38,9 +38,28 @@ def summary(context: dict[str, Any]) -> str:
     text = f"frontier: DAG {dag_id} run {run_id} failed"
     if failed:
         text += f"; failed tasks: {', '.join(failed[:10])}" + (" ..." if len(failed) > 10 else "")
-    if reason:
+    headline = _report_headline(context, str(run_id))
+    if headline:
+        text += f"; {headline}"
+    elif reason:
         text += f"; {reason}"
     return text
+
+
+def _report_headline(context: dict[str, Any], run_id: str) -> str | None:
+    """The headline of the run's report.json (written by `report`, or by `plan` when planning failed)."""
+    import json
+    from pathlib import Path
+
+    from frontier.run.records import safe_name
+    from operators.context import artifacts_dir
+
+    try:
+        path = Path(artifacts_dir(dict(context.get("params") or {}))) / safe_name(run_id) / "report.json"
+        return json.loads(path.read_text()).get("headline") if path.is_file() else None
+    except Exception:
+        log.debug("could not read the run report", exc_info=True)
+        return None
 
 
 def _notifiers(message: str) -> list[Any]:

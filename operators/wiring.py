@@ -48,7 +48,9 @@ def benchmark_chain(*, from_params: bool, deployment_timeout: dt.timedelta) -> d
     )
     benchmark = BenchmarkDeploymentOperator.partial(
         task_id="benchmark",
-        map_index_template="{{ frontier_item }}",  # the UI shows `DEP8 / 8k1k`, not `3`
+        # the UI shows `DEP8 / 8k1k`, not `3`, from the start: Airflow renders this template once
+        # before execute (with the mapped `entry` already resolved) and again at the end
+        map_index_template="{{ task.entry['name'] }}",
         execution_timeout=deployment_timeout,
         max_active_tis_per_dagrun=int(os.environ.get("FRONTIER_PARALLEL_DEPLOYMENTS", "1")),
         # readiness waits (model loads, up to ready_timeout_s) run in the triggerer, not a worker slot
@@ -62,11 +64,18 @@ def benchmark_chain(*, from_params: bool, deployment_timeout: dt.timedelta) -> d
         outlets=[MARTS],
         execution_timeout=dt.timedelta(minutes=30),
     )
+    # one red task per cause: `plan` failing leaves marts and publish skipped (marts skips itself:
+    # no marts, no asset event) and report upstream_failed (a direct upstream), so the DAG run is
+    # failed with `plan` its only red task; a partial night (failed points, even failed
+    # deployments) still runs marts -> publish -> report, and the report is the red one.
     publish = PublishSiteOperator(
-        task_id="publish", trigger_rule="all_done", execution_timeout=dt.timedelta(minutes=30)
+        task_id="publish",
+        trigger_rule="none_failed_min_one_success",
+        execution_timeout=dt.timedelta(minutes=30),
     )
     report = RunReportOperator(
-        task_id="report", trigger_rule="all_done", execution_timeout=dt.timedelta(minutes=10)
+        task_id="report", trigger_rule="none_failed", execution_timeout=dt.timedelta(minutes=10)
     )
     benchmark >> marts >> publish >> report
+    plan >> report
     return {"plan": plan, "benchmark": benchmark, "marts": marts, "publish": publish, "report": report}

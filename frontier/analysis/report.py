@@ -20,15 +20,19 @@ class RunReport:
     status: str  # the run's status in the warehouse: success | partial | failed | missing
     failures: list[dict[str, Any]] = field(default_factory=list)
     regressions: list[dict[str, Any]] = field(default_factory=list)
+    # why nothing ran, when the run stopped before any benchmark (e.g. planning rejected the input)
+    cause: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.status == "success" and not self.failures and not self.regressions
+        return self.status == "success" and not self.failures and not self.regressions and not self.cause
 
     def headline(self) -> str:
         if self.ok:
             return f"run {self.run_id}: success, no failed points, no regressions"
         parts = [f"run {self.run_id}: {self.status}"]
+        if self.cause:
+            parts.append(self.cause)
         if self.failures:
             where = sorted({f"{f.get('label')} / {f.get('scenario')}" for f in self.failures})
             parts.append(
@@ -54,12 +58,15 @@ class RunReport:
             "status": self.status,
             "ok": self.ok,
             "headline": self.headline(),
+            "cause": self.cause,
             "failures": self.failures,
             "regressions": self.regressions,
         }
 
     def markdown(self) -> str:
         lines = [f"# frontier run `{self.run_id}`", "", f"**{self.headline()}**", ""]
+        if self.cause:
+            lines += ["## Cause", "", self.cause, ""]
         lines += ["## Failed points and deployments", ""]
         if self.failures:
             lines += [
@@ -130,6 +137,11 @@ def build_report(warehouse: str | Path, run_id: str) -> RunReport:
         failures=_records(failures),
         regressions=_records(regs),
     )
+
+
+def plan_failure_report(run_id: str, cause: str) -> RunReport:
+    """The report of a run whose planning failed: nothing ran; ``cause`` is the planner's message."""
+    return RunReport(run_id=run_id, status="failed", cause=f"planning failed: {cause}")
 
 
 def write_report(report: RunReport, folder: str | Path) -> Path:

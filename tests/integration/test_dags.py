@@ -56,4 +56,5 @@ def test_nightly_dag_shape():
     assert dag.task_dict["benchmark"].downstream_task_ids == {"marts"}
     assert dag.task_dict["marts"].downstream_task_ids == {"publish"}
     assert dag.task_dict["marts"].trigger_rule == "all_done"
-    assert dag.task_dict["benchmark"].map_index_template == "{{ frontier_item }}"
+    assert dag.task_dict["benchmark"].map_index_template == "{{ task.entry['name'] }}"
+    assert dag.task_dict["report"].upstream_task_ids == {"publish", "plan"}

@@ -185,3 +185,21 @@ def test_failure_callback_logs_and_skips_missing_providers(monkeypatch, caplog):
     text = caplog.text
     assert "run manual__x failed" in text
     assert "unknown notifier 'bogus'" in text
+
+
+def test_failure_summary_carries_the_plan_failure_cause(tmp_path):
+    pytest.importorskip("airflow")
+    from frontier.analysis.report import plan_failure_report, write_report
+    from operators import notify
+
+    cause = "invalid input: labels: label 'DEP8': DEP needs a MoE model"
+    write_report(plan_failure_report("manual__y", cause), tmp_path / "manual__y")
+    ctx = {
+        "run_id": "manual__y",
+        "reason": "task_failure",
+        "dag_run": None,
+        "params": {"artifacts": str(tmp_path)},
+    }
+    text = notify.summary(ctx)
+    assert text.endswith(f"run manual__y: failed; planning failed: {cause}"), text
+    assert not plan_failure_report("r", cause).ok and "## Cause" in plan_failure_report("r", cause).markdown()
