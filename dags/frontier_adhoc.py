@@ -2,8 +2,14 @@
 ### frontier_adhoc
 
 A one-off benchmark from a form: **Trigger** (the play button) shows typed fields; pick a
-model, the hardware, deployment labels, scenarios, a concurrency ladder, the engine and target,
-and run. Manual only (no schedule).
+model, the hardware, the engine and target; type deployment labels (any the grammar takes:
+`TP16`, `2xTEP4+1xDEP8`), scenarios (`1k1k`, `short:1024:128`) and a concurrency ladder
+(`1, 4, 16, 64`), comma-separated, with suggestions; and run. Manual only (no schedule).
+
+A bad value is refused before a run exists, one line per value naming the field
+(`Invalid input for param labels: label 'TP0': ...`), when the Airflow deployment imports
+`operators.form_checks` in its `airflow_local_settings.py` (as `frontier airflow ui` and the
+compose file do); `plan` checks everything again either way.
 
 The `plan` task builds a sweep spec from the form (`frontier.domain.adhoc.spec_from_params`) and
 checks it like any spec file: a bad label, a dense model with `DEP8`, a descending ladder or a
@@ -23,7 +29,9 @@ import datetime as dt
 
 from airflow.sdk import DAG, Param
 
-from frontier.domain.adhoc import DEFAULTS, LABEL_PATTERN, SCENARIO_PATTERN, form_choices
+import operators.form_checks  # noqa: F401  the labels / scenarios / ladder formats, for dag.test()
+from frontier.domain.adhoc import DEFAULTS, form_choices
+from frontier.domain.labels import MODES as MODE_NAMES
 from operators.notify import on_run_failure
 from operators.wiring import benchmark_chain
 
@@ -64,37 +72,38 @@ with DAG(
             title="Precision",
             description="Weights and KV-cache precision.",
         ),
+        # free text with the catalog's suggestions (a text box with a drop-down of examples in the
+        # UI), checked by the grammar's own parser before the run is created (operators.form_checks)
         "labels": Param(
             DEFAULTS["labels"],
-            type="array",
-            minItems=1,
-            uniqueItems=True,
-            items={"type": "string", "pattern": LABEL_PATTERN},
-            examples=["TP1", "TP2", "TP4", "TP8", "DP8", "TEP8", "DEP8", "SEP4+1xDEP8", "DEP4+1xDEP8"],
+            type=["string", "array"],
+            items={"type": "string"},
+            format="frontier-labels",
+            examples=CHOICES["labels"],
             title="Deployment labels",
-            description="One per line: MODE+GPUS, or PREFILL+NxDECODE for PD disaggregation, e.g. TP8, "
-            "DEP8, SEP4+1xDEP8 (modes TP DP TEP DEP EP DPAEP DPATP SEP; expert-parallel "
-            "modes need a MoE model).",
+            description="Comma-separated, any label the grammar takes: MODE+GPUS (TP16, DEP8) or "
+            "[N]xPREFILL+NxDECODE for PD disaggregation (SEP4+1xDEP8, 2xTEP4+1xDEP8); modes "
+            + " ".join(MODE_NAMES)
+            + "; expert-parallel modes need a MoE model.",
         ),
         "scenarios": Param(
             DEFAULTS["scenarios"],
-            type="array",
-            minItems=1,
-            uniqueItems=True,
-            items={"type": "string", "pattern": SCENARIO_PATTERN},
-            examples=["1k1k", "1k8k", "8k1k"],
+            type=["string", "array"],
+            items={"type": "string"},
+            format="frontier-scenarios",
+            examples=CHOICES["scenarios"],
             title="Scenarios (ISL/OSL)",
-            description="1k1k = 1024 in / 1024 out tokens, 8k1k, 1k8k, ...; or custom NAME:ISL:OSL "
-            "such as short:1024:128.",
+            description="Comma-separated: 1k1k = 1024 in / 1024 out tokens, 8k1k, 1k8k, ...; or custom "
+            "NAME:ISL:OSL such as short:1024:128.",
         ),
         "concurrencies": Param(
             DEFAULTS["concurrencies"],
-            type="array",
-            minItems=1,
-            uniqueItems=True,
-            items={"type": "integer", "minimum": 1},
+            type=["string", "array"],
+            items={"type": "integer"},
+            format="frontier-ladder",
+            examples=CHOICES["concurrencies"],
             title="Concurrency ladder",
-            description="Max concurrent requests per point, ascending, e.g. 1, 4, 16, 64, 256.",
+            description="Max concurrent requests per point, comma-separated, ascending: 1, 4, 16, 64.",
         ),
         "engine": Param(
             DEFAULTS["engine"],

@@ -26,6 +26,7 @@ import os
 
 from airflow.sdk import DAG, Param
 
+import operators.form_checks  # noqa: F401  the labels / ladder formats, for dag.test()
 from operators.notify import on_run_failure
 from operators.wiring import benchmark_chain
 
@@ -63,22 +64,26 @@ with DAG(
             [],
             type="array",
             items={"type": "string"},
+            format="frontier-labels-or-empty",
             title="Labels subset",
-            description="Subset of the spec's deployment labels (empty = all), e.g. DEP8, SEP4+1xDEP8.",
+            description="Subset of the spec's deployment labels, one per line (empty = all), e.g. DEP8.",
         ),
         "scenarios": Param(
             [],
             type="array",
             items={"type": "string"},
             title="Scenarios subset",
-            description="Subset of the spec's scenarios (empty = all), e.g. 1k1k, 8k1k.",
+            description="Subset of the spec's scenarios, one per line (empty = all), e.g. 1k1k.",
         ),
         "concurrencies": Param(
-            [],
-            type="array",
-            items={"type": "integer", "minimum": 1},
+            "",
+            type=["null", "string", "array"],
+            items={"type": "integer"},
+            format="frontier-ladder-or-empty",
+            examples=["1, 4, 16, 64", "1, 2, 4, 8, 16, 32, 64, 128, 256"],
             title="Concurrency ladder",
-            description="Concurrency ladder replacing the spec's (empty = the spec's), ascending.",
+            description="Replaces the spec's ladder: comma-separated, ascending, e.g. 1, 4, 16 "
+            "(empty = the spec's).",
         ),
     },
 ) as dag:

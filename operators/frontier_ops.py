@@ -38,12 +38,14 @@ class PlanSweepOperator(BaseOperator):
             from frontier.domain.adhoc import spec_from_params
 
             return spec_from_params(params)
+        from frontier.domain.adhoc import parse_labels, parse_ladder, split_values
+
         spec = load_spec(fctx.spec_path(params))
         return narrow(
             spec,
-            labels_subset=list(params.get("labels") or []),
-            scenarios_subset=list(params.get("scenarios") or []),
-            concurrencies=[int(c) for c in params.get("concurrencies") or []],
+            labels_subset=parse_labels(params.get("labels"), required=False),
+            scenarios_subset=[str(s) for s in split_values(params.get("scenarios"), "scenarios")],
+            concurrencies=parse_ladder(params.get("concurrencies"), required=False),
             engine=params.get("engine") or None,
         )
 

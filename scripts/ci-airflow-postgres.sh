@@ -82,7 +82,7 @@ psql_ -c "CREATE USER airflow PASSWORD 'airflow'" -c "CREATE DATABASE airflow OW
 export AIRFLOW_HOME="$WORK/airflow"
 mkdir -p "$AIRFLOW_HOME/config"
 # the GPU-pool cluster policy (operators/policy.py): each mapped deployment -> its pool, slots = GPUs
-echo "from operators.policy import task_instance_mutation_hook  # noqa: F401" > "$AIRFLOW_HOME/config/airflow_local_settings.py"
+cp "$ROOT/docker/airflow/airflow_local_settings.py" "$AIRFLOW_HOME/config/airflow_local_settings.py"
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql+psycopg2://airflow:airflow@127.0.0.1:$PG_PORT/airflow"
 export AIRFLOW__CORE__EXECUTOR=LocalExecutor

@@ -1,11 +1,17 @@
 """Ad-hoc sweeps from a form: the ``frontier_adhoc`` DAG's Params -> a validated :class:`Spec`.
 
-The Airflow form (typed Params, enums from the catalogs) catches most bad input before a run
-starts; :func:`spec_from_params` checks everything again with the spec's own validators, so a
-trigger through the REST API or ``airflow dags trigger --conf`` gets the same one-line errors,
-each naming the form field at fault (``labels: ...``, ``concurrencies: ...``).
+The form takes what the grammar takes: labels, scenarios and the concurrency ladder are free text
+(a list, or one comma- or newline-separated string such as ``TP16, 2xTEP4+1xDEP8`` or
+``1, 4, 16, 64``) with the catalog's suggestions, not enums. :func:`parse_labels`,
+:func:`parse_scenarios` and :func:`parse_ladder` check one field each and answer with one line
+per bad value, naming the field (``labels: label 'TP0': ...``); the Airflow side registers them
+as JSON-schema formats (``operators.form_checks``) so a trigger is refused before a run exists,
+and :func:`spec_from_params` checks everything again with the spec's own validators (cross-field
+rules such as DEP8 on a dense model), so a trigger through the REST API or ``airflow dags
+trigger --conf`` gets the same one-line errors. Nothing falls back to a default silently: an
+empty or unreadable value is an error naming the field.
 
-Pure: no Airflow import, no I/O. ``form_choices()`` gives the enums the DAG file shows.
+Pure: no Airflow import, no I/O. ``form_choices()`` gives the enums and suggestions the DAG file shows.
 """
 
 from __future__ import annotations
@@ -25,9 +31,9 @@ DEFAULTS: dict[str, Any] = {
     "model": "meta-llama/Llama-3.1-8B-Instruct",
     "hardware": "h100_sxm",
     "precision": "fp8",
-    "labels": ["TP1", "TP2"],
-    "scenarios": ["1k1k"],
-    "concurrencies": [1, 4, 16, 64],
+    "labels": "TP1, TP2",
+    "scenarios": "1k1k",
+    "concurrencies": "1, 4, 16, 64",
     "engine": "sim",
     "target": "local",
     "base_url": None,
@@ -36,22 +42,37 @@ DEFAULTS: dict[str, Any] = {
     "sim_time_scale": 1.0,
 }
 
-# a JSON-schema pattern the form checks while typing; the grammar itself is frontier.domain.labels
-_GROUP = "(?:" + "|".join(labels.MODES) + ")[1-9][0-9]*"
-LABEL_PATTERN = rf"^(?:(?:[1-9][0-9]*x)?{_GROUP}\+[1-9][0-9]*x{_GROUP}|{_GROUP})$"
 # a custom scenario: NAME:ISL:OSL, e.g. short:1024:128
 _CUSTOM_SCENARIO = re.compile(r"^(?P<name>[A-Za-z0-9._-]+):(?P<isl>[1-9][0-9]*):(?P<osl>[1-9][0-9]*)$")
-SCENARIO_PATTERN = r"^(?:[1-9][0-9]*k?[1-9][0-9]*k|[A-Za-z0-9._-]+:[1-9][0-9]*:[1-9][0-9]*)$"
+
+# suggestions shown under the free-text fields (a browser datalist); any value the grammar takes works
+LABEL_SUGGESTIONS = [
+    "TP1",
+    "TP2",
+    "TP4",
+    "TP8",
+    "TP16",
+    "DP8",
+    "TEP8",
+    "DEP8",
+    "SEP4+1xDEP8",
+    "2xTEP4+1xDEP8",
+]
+SCENARIO_SUGGESTIONS = [*SCENARIO_NAMES, "short:1024:128", "1k1k, 8k1k, 1k8k"]
+LADDER_SUGGESTIONS = ["1, 4, 16, 64", "1, 2, 4, 8, 16, 32, 64, 128, 256", "4, 16, 64"]
 
 
 def form_choices() -> dict[str, list[str]]:
-    """The enums of the form, read from the catalogs (YAML data shipped with the package)."""
+    """The enums and suggestions of the form, from the catalogs (YAML data shipped with the package)."""
     return {
         "model": catalog.model_names(),
         "hardware": catalog.hardware_names(),
         "precision": list(PRECISIONS),
         "engine": list(ENGINES),
         "target": list(TARGETS),
+        "labels": list(LABEL_SUGGESTIONS),
+        "scenarios": list(SCENARIO_SUGGESTIONS),
+        "concurrencies": list(LADDER_SUGGESTIONS),
     }
 
 
@@ -59,21 +80,50 @@ def _fail(param: str, message: str) -> SpecError:
     return SpecError(f"{param}: {message}")
 
 
-def _str_list(params: dict[str, Any], name: str) -> list[str]:
-    value = params.get(name)
-    if value is None or value == "":
+def split_values(value: Any, name: str) -> list[Any]:
+    """A list as given, or a string split on commas / new lines; blanks dropped; None -> []."""
+    if value is None:
         return []
-    if isinstance(value, str):  # a comma-separated string from a CLI --conf
-        value = [v.strip() for v in value.split(",")]
+    if isinstance(value, str):
+        return [v.strip() for v in re.split(r"[,\n]", value) if v.strip()]
     if not isinstance(value, (list, tuple)):
-        raise _fail(name, f"expected a list of strings, got {type(value).__name__} {value!r}")
-    out = []
-    for v in value:
-        if not isinstance(v, str):
-            raise _fail(name, f"expected strings, got {v!r}")
-        if v.strip():
-            out.append(v.strip())
-    return out
+        raise _fail(
+            name, f"expected a list or a comma-separated string, got {type(value).__name__} {value!r}"
+        )
+    return [
+        v.strip() if isinstance(v, str) else v for v in value if not (isinstance(v, str) and not v.strip())
+    ]
+
+
+def _raise_all(name: str, errors: list[str]) -> None:
+    if errors:
+        raise SpecError("\n".join(f"{name}: {e}" for e in errors))
+
+
+def parse_labels(value: Any, *, required: bool = True) -> list[str]:
+    """Deployment labels (a list or ``"TP8, DEP8"``) -> the labels as written; SpecError with one
+    ``labels: ...`` line per bad or repeated value."""
+    texts = split_values(value, "labels")
+    if not texts:
+        if required:
+            raise _fail("labels", "give at least one deployment label, e.g. TP8, DEP8, SEP4+1xDEP8")
+        return []
+    errors: list[str] = []
+    seen: dict[str, str] = {}
+    for text in texts:
+        if not isinstance(text, str):
+            errors.append(f"{text!r} is not a label; write e.g. TP8, DEP8, SEP4+1xDEP8")
+            continue
+        try:
+            canon = labels.canonical(text)
+        except labels.LabelError as e:
+            errors.append(str(e))
+            continue
+        if canon in seen:
+            errors.append(f"{text!r} repeats {seen[canon]!r}; list each deployment once")
+        seen[canon] = text
+    _raise_all("labels", errors)
+    return texts
 
 
 def parse_scenario(text: str) -> dict[str, Any]:
@@ -91,6 +141,58 @@ def parse_scenario(text: str) -> dict[str, Any]:
         ) from None
 
 
+def parse_scenarios(value: Any, *, required: bool = True) -> list[dict[str, Any]]:
+    """Scenarios (a list or ``"1k1k, short:1024:128"``) -> [{name, isl, osl}]; SpecError with one
+    ``scenarios: ...`` line per bad or repeated value."""
+    texts = split_values(value, "scenarios")
+    if not texts:
+        if required:
+            raise _fail("scenarios", "give at least one scenario, e.g. 1k1k or short:1024:128")
+        return []
+    errors: list[str] = []
+    out: list[dict[str, Any]] = []
+    for text in texts:
+        try:
+            sc = parse_scenario(str(text))
+        except SpecError as e:
+            errors.append(str(e).removeprefix("scenarios: "))
+            continue
+        if any(o["name"] == sc["name"] for o in out):
+            errors.append(f"{text!r}: the scenario name {sc['name']!r} repeats; list each once")
+        out.append(sc)
+    _raise_all("scenarios", errors)
+    return out
+
+
+def parse_ladder(value: Any, *, required: bool = True) -> list[int]:
+    """The concurrency ladder (a list of integers or ``"1, 4, 16, 64"``) -> [int], ascending without
+    repeats; SpecError with one ``concurrencies: ...`` line per bad value."""
+    items = split_values(value, "concurrencies")
+    if not items:
+        if required:
+            raise _fail("concurrencies", "give at least one concurrency, ascending, e.g. 1, 4, 16, 64")
+        return []
+    errors: list[str] = []
+    conc: list[int] = []
+    for v in items:
+        iv: int | None = None
+        if isinstance(v, int) and not isinstance(v, bool):
+            iv = v
+        elif isinstance(v, float) and v.is_integer() or isinstance(v, str) and re.fullmatch(r"[+-]?[0-9]+", v):
+            iv = int(v)
+        if iv is None:
+            errors.append(f"{v!r} is not an integer; write the ladder like 1, 4, 16, 64")
+        elif iv <= 0:
+            errors.append(f"{v!r} is not a positive integer (max concurrent requests, at least 1)")
+        else:
+            conc.append(iv)
+    _raise_all("concurrencies", errors)
+    if len(set(conc)) != len(conc) or conc != sorted(conc):
+        fixed = ", ".join(str(c) for c in sorted(set(conc)))
+        raise _fail("concurrencies", f"values must be ascending without repeats, got {conc}; write {fixed}")
+    return conc
+
+
 def _choice(params: dict[str, Any], name: str, choices: list[str] | tuple[str, ...]) -> str:
     value = params.get(name, DEFAULTS.get(name))
     if value not in choices:
@@ -100,8 +202,8 @@ def _choice(params: dict[str, Any], name: str, choices: list[str] | tuple[str, .
 
 def _positive_number(params: dict[str, Any], name: str, integer: bool) -> float | int:
     value = params.get(name, DEFAULTS[name])
-    if value is None:
-        value = DEFAULTS[name]
+    if value is None:  # an emptied field: say so, never run with the default instead
+        raise _fail(name, f"is empty; give a positive {'integer' if integer else 'number'}")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and int(value) != value):
         raise _fail(name, f"expected a positive {'integer' if integer else 'number'}, got {value!r}")
     if value <= 0:
@@ -122,50 +224,9 @@ def spec_from_params(params: dict[str, Any], *, name: str = "adhoc") -> Spec:
     engine = _choice(params, "engine", ENGINES)
     target = _choice(params, "target", TARGETS)
 
-    label_list = _str_list(params, "labels") if "labels" in params else list(DEFAULTS["labels"])
-    if not label_list:
-        raise _fail("labels", "pick at least one deployment label, e.g. TP8, DEP8, SEP4+1xDEP8")
-    seen: dict[str, str] = {}
-    for text in label_list:
-        try:
-            canon = labels.canonical(text)
-        except labels.LabelError as e:
-            raise _fail("labels", str(e)) from None
-        if canon in seen:
-            raise _fail("labels", f"{text!r} repeats {seen[canon]!r}; list each deployment once")
-        seen[canon] = text
-
-    scen_list = _str_list(params, "scenarios") if "scenarios" in params else list(DEFAULTS["scenarios"])
-    if not scen_list:
-        raise _fail("scenarios", "pick at least one scenario, e.g. 1k1k or short:1024:128")
-    scenarios = [parse_scenario(s) for s in scen_list]
-    names = [s["name"] for s in scenarios]
-    if len(set(names)) != len(names):
-        raise _fail("scenarios", f"scenario names repeat in {names}; list each once")
-
-    ladder = params.get("concurrencies", DEFAULTS["concurrencies"])
-    if ladder is None or ladder == []:
-        raise _fail("concurrencies", "give at least one concurrency, ascending, e.g. [1, 4, 16, 64]")
-    if isinstance(ladder, str):
-        ladder = [x.strip() for x in ladder.split(",") if x.strip()]
-    if not isinstance(ladder, (list, tuple)):
-        raise _fail("concurrencies", f"expected a list of integers, got {ladder!r}")
-    conc: list[int] = []
-    for v in ladder:
-        try:
-            iv = int(v)
-        except (TypeError, ValueError):
-            raise _fail("concurrencies", f"{v!r} is not an integer") from None
-        if isinstance(v, bool) or (isinstance(v, float) and v != iv):
-            raise _fail("concurrencies", f"{v!r} is not an integer")
-        conc.append(iv)
-    if any(c <= 0 for c in conc):
-        raise _fail("concurrencies", f"values must be positive integers, got {conc}")
-    if len(set(conc)) != len(conc) or conc != sorted(conc):
-        raise _fail(
-            "concurrencies",
-            f"values must be ascending without repeats, got {conc}; write {sorted(set(conc))}",
-        )
+    label_list = parse_labels(params.get("labels", DEFAULTS["labels"]))
+    scenarios = parse_scenarios(params.get("scenarios", DEFAULTS["scenarios"]))
+    conc = parse_ladder(params.get("concurrencies", DEFAULTS["concurrencies"]))
 
     base_url = params.get("base_url") or None
     if engine == "endpoint" and not base_url:

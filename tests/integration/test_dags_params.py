@@ -31,7 +31,7 @@ def test_spec_from_params_builds_a_valid_spec():
     [
         ({"labels": ["TP0"]}, r"^labels: label 'TP0'"),
         ({"labels": ["XYZ8"]}, r"^labels: .*modes are"),
-        ({"labels": []}, r"^labels: pick at least one"),
+        ({"labels": []}, r"^labels: give at least one"),
         ({"labels": ["TP8", "TP8"]}, r"^labels: 'TP8' repeats"),
         ({"model": "meta-llama/Llama-3.1-8B-Instruct", "labels": ["DEP8"]}, r"^labels: .*needs a MoE model"),
         ({"model": "gpt-5"}, r"^model: unknown model 'gpt-5'"),
@@ -80,6 +80,9 @@ def test_airflow_param_validation_accepts_the_defaults_and_a_good_form():
         ({"labels": ["TP0"]}, "labels"),
         ({"labels": ["tp8"]}, "labels"),
         ({"labels": []}, "labels"),
+        ({"labels": ""}, "labels"),
+        ({"concurrencies": "1, x"}, "concurrencies"),
+        ({"concurrencies": "4, 1"}, "concurrencies"),
         ({"model": "gpt-5"}, "model"),
         ({"precision": "int4"}, "precision"),
         ({"concurrencies": [0]}, "concurrencies"),
@@ -203,3 +206,58 @@ def test_failure_summary_carries_the_plan_failure_cause(tmp_path):
     text = notify.summary(ctx)
     assert text.endswith(f"run manual__y: failed; planning failed: {cause}"), text
     assert not plan_failure_report("r", cause).ok and "## Cause" in plan_failure_report("r", cause).markdown()
+
+
+def _serialized_adhoc():
+    """The DAG as the API server holds it (serialized): its Params validate a trigger's conf."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    return DagSerialization.from_dict(DagSerialization.to_dict(_adhoc_dag()))
+
+
+@pytest.mark.parametrize(
+    "conf",
+    [
+        {"labels": "TP16, 2xTEP4+1xDEP8", "scenarios": "short:1024:128", "concurrencies": "1, 4, 16"},
+        {"labels": ["TP16"], "scenarios": ["1k1k"], "concurrencies": [1, 4]},  # REST clients' lists
+    ],
+)
+def test_any_label_the_grammar_takes_passes_the_api_servers_validation(conf):
+    import operators.form_checks  # noqa: F401  what airflow_local_settings.py imports in the API server
+
+    params = _serialized_adhoc().params.deep_merge({**GOOD, **conf}).validate()
+    assert params["labels"] == conf["labels"]
+
+
+def test_the_api_server_refuses_a_bad_value_with_one_readable_line_per_value():
+    from airflow.exceptions import ParamValidationError
+
+    import operators.form_checks  # noqa: F401
+
+    dag = _serialized_adhoc()
+    with pytest.raises(ParamValidationError) as e:
+        dag.params.deep_merge({**GOOD, "labels": "TP0, TP8, XYZ4"}).validate()
+    lines = str(e.value).splitlines()
+    assert lines[0].startswith("Invalid input for param labels: label 'TP0': 'TP0' is not MODE+GPUS")
+    assert lines[1].startswith("label 'XYZ4': 'XYZ4' is not MODE+GPUS") and len(lines) == 2
+    assert "Failed validating" not in str(e.value) and "^(?:" not in str(e.value)
+    with pytest.raises(ParamValidationError, match=r"^Invalid input for param concurrencies: values must be"):
+        dag.params.deep_merge({**GOOD, "concurrencies": "16, 4"}).validate()
+
+
+def test_nightly_ladder_is_text_and_narrows_the_spec():
+    from pathlib import Path
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    root = Path(__file__).resolve().parents[2]
+    dag = DagBag(dag_folder=str(root / "dags")).dags["nightly_frontier"]
+    schema = dag.params.get_param("concurrencies").schema
+    assert "string" in schema["type"] and schema["format"] == "frontier-ladder-or-empty"
+    from operators.frontier_ops import PlanSweepOperator
+
+    op = dag.task_dict["plan"]
+    assert isinstance(op, PlanSweepOperator)
+    spec = op._spec({"spec": "sweeps/smoke.yaml", "concurrencies": "2, 8", "labels": ["TP1"]})
+    assert spec.concurrencies == [2, 8] and [m.labels for m in spec.matrix] == [["TP1"]]
+    assert op._spec({"spec": "sweeps/smoke.yaml", "concurrencies": ""}).concurrencies != []
