@@ -44,10 +44,11 @@ def load_dag(dag_id: str, dags_folder: str | Path | None = None):
     return bag.dags[dag_id]
 
 
-def run_dag_once(dag_id: str, conf: dict[str, Any] | None = None, run_id: str | None = None):
-    """``dag.test()`` one run; returns the DagRun (``.state``, ``.run_id``)."""
+def run_dag_once(dag_id: str, conf: dict[str, Any] | None = None, run_after=None):
+    """``dag.test()`` one run; returns the DagRun (``.state``, ``.run_id``). ``run_after`` (a
+    timezone-aware datetime) identifies the run while it runs (its ``run_after`` column)."""
     dag = load_dag(dag_id)
     kwargs: dict[str, Any] = {"run_conf": conf or {}}
-    if run_id:
-        kwargs["run_id"] = run_id
+    if run_after is not None:
+        kwargs["run_after"] = run_after
     return dag.test(**kwargs)
