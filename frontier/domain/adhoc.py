@@ -178,7 +178,9 @@ def parse_ladder(value: Any, *, required: bool = True) -> list[int]:
         iv: int | None = None
         if isinstance(v, int) and not isinstance(v, bool):
             iv = v
-        elif isinstance(v, float) and v.is_integer() or isinstance(v, str) and re.fullmatch(r"[+-]?[0-9]+", v):
+        elif (
+            isinstance(v, float) and v.is_integer() or isinstance(v, str) and re.fullmatch(r"[+-]?[0-9]+", v)
+        ):
             iv = int(v)
         if iv is None:
             errors.append(f"{v!r} is not an integer; write the ladder like 1, 4, 16, 64")
