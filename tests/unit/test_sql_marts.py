@@ -278,7 +278,7 @@ def test_cost_uses_hardware_catalog(wh):
     assert df.loc["unknown_gpu"].usd_per_mtok != df.loc["unknown_gpu"].usd_per_mtok  # NaN
 
 
-def test_regressions_from_the_step_detector(wh):
+def test_regression_steps_from_the_step_detector(wh):
     for i, d in enumerate([dt.date(2026, 11, k) for k in range(1, 9)]):
         thr = 200.0 if i < 5 else 150.0  # drop of 25 % from night 6
         wh.write(
@@ -288,12 +288,62 @@ def test_regressions_from_the_step_detector(wh):
             run_date=d,
         )
     con = connect(wh.root)
-    df = run_model(con, "regressions")
+    df = run_model(con, "regression_steps")
     assert set(df.metric) == {"band_20", "band_50", "peak_tok_s_gpu"} and set(df.label) == {"TP8"}
     r = df[df.metric == "peak_tok_s_gpu"].iloc[0]
     assert (r.run_id, r.prev_run_id, r.latest_run_id, r.before, r.after) == ("n5", "n4", "n7", 200.0, 150.0)
-    assert run_model(con, "regressions", run_id="n4").empty  # before the drop
-    assert run_model(con, "regressions", threshold=0.5).empty
+    assert run_model(con, "regression_steps", run_id="n4").empty  # before the drop
+    assert run_model(con, "regression_steps", threshold=0.5).empty
+
+
+def curve(label, scale, gpus=8, xs=(100.0, 60.0, 30.0, 15.0), ys=(100.0, 250.0, 400.0, 500.0)):
+    """A label's frontier: tok/s/GPU ys at tok/s/user xs, throughput scaled by ``scale``."""
+    return [pt(label, 2**i, y * scale, x, gpus=gpus) for i, (x, y) in enumerate(zip(xs, ys, strict=True))]
+
+
+def test_regressions_after_a_single_good_night(wh):
+    wh.write("points", curve("TP8", 1.0) + curve("TP4", 1.0, gpus=4), run_id="good", run_date=D1)
+    wh.write("points", curve("TP8", 0.5) + curve("TP4", 0.97, gpus=4), run_id="bad", run_date=D2)
+    con = connect(wh.root)
+    df = run_model(con, "regressions")
+    assert list(df.label) == ["TP8"]  # TP4 -3 %: inside the 10 % default
+    r = df.iloc[0]
+    assert (r.run_id, r.prev_run_id, r.latest_run_id) == ("bad", "good", "bad")
+    assert r.change_pct == pytest.approx(-50.0) and r.limit_pct == 10.0 and r.noise_pct == 0.0
+    assert r.matched == 8 and (r.from_tok_s_user, r.to_tok_s_user) == pytest.approx((15.0, 100.0))
+    assert run_model(con, "regressions", run_id="good").empty  # nothing before the first night
+    assert run_model(con, "regressions", threshold_pct=60).empty
+    # named marts in ad-hoc SQL: the view is the mart with its parameters NULL (latest run)
+    assert query(con, "select label, round(change_pct) as c from regressions").values.tolist() == [["TP8", -50]]
+    got = query(con, "select count(*) as n from frontier_points where label = 'TP4'")
+    assert got.n.iloc[0] == 4
+
+
+def test_regressions_at_matched_interactivity_interpolate_the_curve(wh):
+    # the new curve sits at other tok/s/user values than the old one: compared on the curve, not per point
+    wh.write("points", curve("TP8", 1.0, xs=(100.0, 60.0, 30.0, 15.0)), run_id="a", run_date=D1)
+    wh.write("points", curve("TP8", 1.0, xs=(80.0, 45.0, 20.0, 10.0), ys=(80.0, 200.0, 320.0, 400.0)),
+             run_id="b", run_date=D2)  # fmt: skip
+    ch = query(connect(wh.root), "select * from int_label_changes").iloc[0]
+    # forward: b at x=80, 45, 20 vs a's curve (175, 325, 433.3); backward: a at 60, 30, 15 vs b (
+    # 168, 284, n/a below 10? 15 is inside [10, 20]: 360)
+    before = [100 + 150 * 20 / 40, 250 + 150 * 15 / 30, 400 + 100 * 10 / 15, 250, 400, 500]
+    after = [80, 200, 320, 200 - 120 * 15 / 35, 320 - 120 * 10 / 25, 400 - 80 * 5 / 10]
+    assert ch.matched == 6
+    assert ch.before == pytest.approx(sum(before) / 6) and ch.after == pytest.approx(sum(after) / 6)
+
+
+def test_regressions_threshold_widens_with_the_noise_history(wh):
+    scales = [1.0, 0.88, 1.0, 0.88, 1.0, 0.8]  # nights swing +-12 %, then -20 %
+    for i, sc in enumerate(scales):
+        wh.write("points", curve("TP8", sc), run_id=f"n{i}", run_date=dt.date(2026, 11, i + 1))
+    con = connect(wh.root)
+    assert run_model(con, "regressions", run_id="n1").label.tolist() == ["TP8"]  # -12 % on one good night
+    assert run_model(con, "regressions", run_id="n3").empty  # history shows 12-14 % swings: noise
+    assert run_model(con, "regressions").empty  # -20 % < 3 x 12.8 % noise (median of 12, 13.6, 12, 13.6)
+    r = run_model(con, "regressions", noise_factor=1.0).iloc[0]
+    assert r.change_pct == pytest.approx(-20.0) and r.noise_pct == pytest.approx((12 + 100 * 0.12 / 0.88) / 2)
+    assert r.runs == 6 and r.limit_pct == pytest.approx(r.noise_pct)
 
 
 def test_marts_on_an_empty_warehouse(tmp_path):
