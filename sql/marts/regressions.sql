@@ -40,7 +40,7 @@ judged AS (
 )
 SELECT
     model, hardware, precision, scenario, label,
-    'tok_s_gpu at matched tok_s_user' AS metric,
+    'tok/s/GPU at matched tok/s/user' AS metric,
     run_id, prev_run_id, run_id AS latest_run_id,
     before, after, change_pct, noise_pct, limit_pct, matched,
     from_tok_s_user, to_tok_s_user,
