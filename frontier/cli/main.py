@@ -198,7 +198,9 @@ def print_regressions(regs, run_id: str) -> None:
     if regs.empty:
         print(f"run {run_id}: no regressions against the previous run")
         return
-    print(f"run {run_id}: {len(regs)} regression(s) at matched interactivity (tok/s/GPU on the frontier curve):")
+    print(
+        f"run {run_id}: {len(regs)} regression(s) at matched interactivity (tok/s/GPU on the frontier curve):"
+    )
     for r in regs.itertuples(index=False):
         print(
             f"  REGRESSION {str(r.model).split('/')[-1]} {r.hardware} {r.precision} {r.scenario} {r.label}: "

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import vl_convert as vlc
 
-from charts import frontier_chart, history_chart, to_spec, trend_chart
+from charts import frontier_chart, hardware_chart, history_chart, to_spec, trend_chart
 from frontier.errors import FrontierError
 from frontier.site import pages
 from frontier.site.assets import write_assets
@@ -133,8 +133,27 @@ class SiteBuilder:
             "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }, indent=1))  # fmt: skip
         self.build_group_pages(ctx)
-        index = self.write_text("index.html", pages.index_page(ctx, cards, page_dir=""))
+        hw_cards = self.hardware_cards()
+        self.write_text("hardware/index.html", pages.hardware_page(ctx, hw_cards, page_dir="hardware"))
+        index = self.write_text("index.html", pages.index_page(ctx, cards, page_dir="", hardware=hw_cards))
         return index
+
+    def hardware_cards(self) -> list[pages.HardwareCard]:
+        """Hardware against hardware: one chart per (model, precision, scenario) of the
+        ``hardware_points`` mart (each hardware's latest run up to the selected one)."""
+        hw = self.data.mart("hardware_points")
+        out: list[pages.HardwareCard] = []
+        if hw is None or hw.empty:
+            return out
+        for key_values, rows in hw.groupby(["model", "precision", "scenario"], sort=True, dropna=False):
+            key = dict(zip(("model", "precision", "scenario"), map(str, key_values), strict=True))
+            name = slug(*key.values())
+            charts = {
+                y: self.chart("hardware/charts", f"{name}-{y}", hardware_chart(rows, y=y))
+                for y in ("tok_s_gpu", "tok_s_gpu_output")
+            }
+            out.append(pages.HardwareCard(key=key, rows=rows, charts=charts))
+        return out
 
     def build_group_pages(self, ctx: pages.Context) -> None:
         hist = self.history_points()

@@ -18,7 +18,14 @@ import pandas as pd
 
 from frontier.errors import FrontierError
 
-OPTIONAL_MARTS = ("label_summary", "best_by_band", "night_over_night", "regressions", "run_failures")
+OPTIONAL_MARTS = (
+    "label_summary",
+    "best_by_band",
+    "night_over_night",
+    "regressions",
+    "run_failures",
+    "hardware_points",
+)
 VIEWS = ("runs", "deployments", "failures", "predictions")
 HISTORY_NIGHTS = 30
 

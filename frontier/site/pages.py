@@ -15,7 +15,17 @@ from frontier.site.html import dom_id, esc, fmt_value, page, table
 if TYPE_CHECKING:
     from frontier.site.build import ChartFile
 
-__all__ = ["Card", "Context", "GroupSection", "archive_page", "group_page", "index_page", "run_page"]
+__all__ = [
+    "Card",
+    "Context",
+    "GroupSection",
+    "HardwareCard",
+    "archive_page",
+    "group_page",
+    "hardware_page",
+    "index_page",
+    "run_page",
+]
 
 FAILED_STATUSES = ("failed", "error")
 TOP_REGRESSIONS = 8
@@ -43,6 +53,19 @@ class Card:
     rows: pd.DataFrame
     charts: dict[str, ChartFile]
     group_href: str
+
+
+@dataclass
+class HardwareCard:
+    """One (model, precision, scenario) with every hardware's labels on one chart."""
+
+    key: dict[str, str]
+    rows: pd.DataFrame
+    charts: dict[str, ChartFile]
+
+    @property
+    def hardware(self) -> list[str]:
+        return sorted(self.rows["hardware"].astype(str).unique())
 
 
 @dataclass
@@ -320,14 +343,62 @@ def mart_section(ctx: Context, name: str, title: str, *, open_: bool = False) ->
             f"<div class='tablebox'>{table(drop_cols(rows, ('schema_version',)))}</div></details>")  # fmt: skip
 
 
+def hardware_card_html(card: HardwareCard, page_dir: str) -> str:
+    k = card.key
+    gid = dom_id("hw", *k.values())
+    toggle = "".join(
+        f'<button type="button" data-group="{gid}" data-toggle="{y}" class="{"on" if i == 0 else ""}">{esc(t)}</button>'
+        for i, (y, t) in enumerate(Y_VIEWS.items())
+    )
+    panes = "".join(
+        f'<div data-pane="{gid}" data-view="{y}"{" hidden" if i else ""}>{card.charts[y].embed(page_dir)}</div>'
+        for i, y in enumerate(Y_VIEWS) if y in card.charts
+    )  # fmt: skip
+    rows = card.rows
+    front = rows[rows["on_cross_frontier"].astype("boolean").fillna(False).astype(bool)]
+    wins = front["hardware"].astype(str).value_counts()
+    runs = rows.groupby("hardware")["run_id"].first().astype(str)
+    facts = "; ".join(f"{esc(h)} (run <code>{esc(runs[h])}</code>): {int(wins.get(h, 0))} of {len(front)} "
+                      f"frontier points" for h in card.hardware)  # fmt: skip
+    return f"""<section class="card" id="{gid}">
+<div class="card-head"><h3>{esc(k["model"])} · {esc(k["precision"])} · {esc(k["scenario"])}</h3>
+<span class="links"><span class="toggle">{toggle}</span></span></div>
+<p class="sub">{len(card.hardware)} hardware kind(s) on one chart, one overall frontier across them: {facts}</p>
+<div class="card-chart">{panes}</div>
+</section>"""
+
+
+def hardware_page(ctx: Context, cards: list[HardwareCard], *, page_dir: str) -> str:
+    """hardware/index.html: every (model, precision, scenario) with all its hardware on one chart."""
+    body = [
+        "<h1>Hardware against hardware</h1>",
+        "<p class='sub'>Per model, precision and scenario: every hardware's deployments on one chart (colour = "
+        "hardware, the label written on each line), with one Pareto frontier across all of them. Each hardware "
+        f"shows its latest run up to run <code>{esc(ctx.run_id)}</code>.</p>",
+        f'<div class="cards">{"".join(hardware_card_html(c, page_dir) for c in cards) or "<p class=empty>no points</p>"}</div>',
+    ]
+    return page(title="frontier · hardware against hardware", body="\n".join(body), root=rel(page_dir, ""),
+                crumbs=[("latest", rel(page_dir, "index.html")), ("hardware", None)], generated=ctx.generated)  # fmt: skip
+
+
 # -- pages -----------------------------------------------------------------------------------
-def index_page(ctx: Context, cards: list[Card], *, page_dir: str) -> str:
+def index_page(
+    ctx: Context, cards: list[Card], *, page_dir: str, hardware: list[HardwareCard] | None = None
+) -> str:
     run_link = rel(page_dir, f"runs/{ctx_run_slug(ctx)}/index.html")
+    multi = [c for c in hardware or [] if len(c.hardware) > 1]
+    cross = []
+    if multi:
+        cross = [
+            f'<h2>Hardware against hardware <small><a href="{esc(rel(page_dir, "hardware/index.html"))}">all →</a></small></h2>',
+            f'<div class="cards">{"".join(hardware_card_html(c, page_dir) for c in multi)}</div>',
+        ]
     body = [
         run_header(ctx, heading="Nightly frontier"),
         tiles(ctx, cards),
         "<h2>Regressions</h2>",
         regressions_block(ctx),
+        *cross,
         "<h2>Frontiers</h2>",
         (
             "<p class='sub'>Token throughput per GPU against interactivity, one line per deployment; the dashed grey "

@@ -314,7 +314,9 @@ def test_regressions_after_a_single_good_night(wh):
     assert run_model(con, "regressions", run_id="good").empty  # nothing before the first night
     assert run_model(con, "regressions", threshold_pct=60).empty
     # named marts in ad-hoc SQL: the view is the mart with its parameters NULL (latest run)
-    assert query(con, "select label, round(change_pct) as c from regressions").values.tolist() == [["TP8", -50]]
+    assert query(con, "select label, round(change_pct) as c from regressions").values.tolist() == [
+        ["TP8", -50]
+    ]
     got = query(con, "select count(*) as n from frontier_points where label = 'TP4'")
     assert got.n.iloc[0] == 4
 
@@ -367,3 +369,21 @@ def test_query_and_errors(wh):
         run_model(con, "frontier_points", runid="r1")
     with pytest.raises(FrontierError, match="query failed"):
         query(con, "SELECT * FROM nowhere")
+
+
+def test_hardware_points_latest_run_per_hardware_one_frontier_across(wh):
+    h100 = [dict(r, hardware="h100_sxm") for r in curve("TP8", 1.0)]
+    h200_old = [dict(r, hardware="h200_sxm") for r in curve("TP8", 0.5)]
+    h200 = [dict(r, hardware="h200_sxm") for r in curve("TP8", 1.2, xs=(110.0, 60.0, 25.0, 10.0))]
+    wh.write("points", h100 + h200_old, run_id="r1", run_date=D1)
+    wh.write("points", h200, run_id="r2", run_date=D2)  # an ad-hoc run of H200 only
+    con = connect(wh.root)
+    df = run_model(con, "hardware_points")
+    assert sorted(set(zip(df.hardware, df.run_id))) == [("h100_sxm", "r1"), ("h200_sxm", "r2")]
+    front = df[df.on_cross_frontier]
+    # one envelope over both: H200 wins at 110, 60, 25, 10 tok/s/user, H100 at 30 and 15
+    assert sorted((h, round(x)) for h, x in zip(front.hardware, front.tok_s_user)) == [
+        ("h100_sxm", 15), ("h100_sxm", 30), ("h200_sxm", 10), ("h200_sxm", 25), ("h200_sxm", 60), ("h200_sxm", 110)
+    ]  # fmt: skip
+    old = run_model(con, "hardware_points", run_id="r1")  # as of r1: H200's older, slower run
+    assert set(old.run_id) == {"r1"} and set(old[old.on_cross_frontier].hardware) == {"h100_sxm"}
