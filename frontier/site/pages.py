@@ -372,9 +372,11 @@ def hardware_page(ctx: Context, cards: list[HardwareCard], *, page_dir: str) -> 
     """hardware/index.html: every (model, precision, scenario) with all its hardware on one chart."""
     body = [
         "<h1>Hardware against hardware</h1>",
-        "<p class='sub'>Per model, precision and scenario: every hardware's deployments on one chart (colour = "
-        "hardware, the label written on each line), with one Pareto frontier across all of them. Each hardware "
-        f"shows its latest run up to run <code>{esc(ctx.run_id)}</code>.</p>",
+        (
+            "<p class='sub'>Per model, precision and scenario: every hardware's deployments on one chart (colour = "
+            "hardware, the label written on each line), with one Pareto frontier across all of them. Each "
+            f"hardware shows its latest run up to run <code>{esc(ctx.run_id)}</code>.</p>"
+        ),
         f'<div class="cards">{"".join(hardware_card_html(c, page_dir) for c in cards) or "<p class=empty>no points</p>"}</div>',
     ]
     return page(title="frontier · hardware against hardware", body="\n".join(body), root=rel(page_dir, ""),
