@@ -23,6 +23,7 @@ AREA_CLIS = (
     "frontier.site.cli",
     "frontier.cli.pools",
     "frontier.cli.import_bench",
+    "frontier.cli.compare",
 )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import vl_convert as vlc
 
-from charts import frontier_chart, hardware_chart, history_chart, to_spec, trend_chart
+from charts import compare_chart, frontier_chart, hardware_chart, history_chart, to_spec, trend_chart
 from frontier.errors import FrontierError
 from frontier.site import pages
 from frontier.site.assets import write_assets
@@ -137,6 +137,20 @@ class SiteBuilder:
         self.write_text("hardware/index.html", pages.hardware_page(ctx, hw_cards, page_dir="hardware"))
         index = self.write_text("index.html", pages.index_page(ctx, cards, page_dir="", hardware=hw_cards))
         return index
+
+    def compare_charts(self, cmp, *, folder: str, page_dir: str) -> list[tuple[dict[str, str], ChartFile]]:
+        """One run-against-run chart per (model, hardware, precision, scenario) of a RunComparison;
+        the chart files are written under ``folder`` (relative to this builder's root), and their
+        paths recorded relative to the site root as ``page_dir/...``."""
+        out = []
+        for key_values, rows in cmp.points.groupby(list(GROUP), sort=True, dropna=False):
+            key = dict(zip(GROUP, map(str, key_values), strict=True))
+            name = slug(*key.values())
+            title = f"{key['model']} · {key['hardware']} · {key['precision']} · {key['scenario']}"
+            chart = self.chart(folder, name, compare_chart(rows, title=title))
+            chart.json_path = f"{page_dir}/{name}.vl.json"
+            out.append((key, chart))
+        return out
 
     def hardware_cards(self) -> list[pages.HardwareCard]:
         """Hardware against hardware: one chart per (model, precision, scenario) of the

@@ -383,6 +383,38 @@ def hardware_page(ctx: Context, cards: list[HardwareCard], *, page_dir: str) -> 
                 crumbs=[("latest", rel(page_dir, "index.html")), ("hardware", None)], generated=ctx.generated)  # fmt: skip
 
 
+def compare_page(cmp, charts: list, *, page_dir: str, generated: str) -> str:
+    """compare/<a>__<b>/index.html: both runs' frontiers on one chart per group, the per-label
+    differences at matched interactivity, and what differs between the runs."""
+    diffs = [{"what": f"run {n}", "A": fmt_value(a), "B": fmt_value(b)} for n, a, b in cmp.run_diffs]
+    diffs += [{"what": f"{d['what']}: {d['field']}", "A": d["a"], "B": d["b"]} for d in cmp.deployment_diffs]
+    labels = drop_cols(cmp.labels, ("run_a", "run_b"))
+    titles = {"a_tok_s_gpu": "A tok/s/GPU", "b_tok_s_gpu": "B tok/s/GPU", "change_pct": "change",
+              "from_tok_s_user": "from tok/s/user", "to_tok_s_user": "to tok/s/user",
+              "a_peak_tok_s_gpu": "A peak", "b_peak_tok_s_gpu": "B peak", "peak_change_pct": "peak change"}  # fmt: skip
+    body = [
+        f"<h1>Run against run</h1><p class='sub'>A <code>{esc(cmp.run_a)}</code> → B <code>{esc(cmp.run_b)}</code>"
+        " · solid lines: each deployment; dashed: each run's overall frontier</p>",
+        "<h2>Tok/s/GPU at matched interactivity</h2>",
+        "<p class='sub'>Both label frontier curves compared at the same tok/s/user (interpolated on the curve); "
+        "change = B against A.</p>",
+        f"<div class='tablebox'>{table(labels, titles=titles, empty='no labels in either run')}</div>",
+        "<h2>What differs</h2>",
+        f"<div class='tablebox'>{table(pd.DataFrame(diffs, columns=['what', 'A', 'B']), empty='nothing recorded differs')}</div>",
+    ]
+    if cmp.spec_diff:
+        body.append(
+            f"<details><summary>spec diff</summary><pre>{esc(chr(10).join(cmp.spec_diff))}</pre></details>"
+        )
+    body.append("<h2>Frontiers</h2>")
+    body.append('<div class="cards">' + "".join(
+        f'<div class="card"><h3>{esc(" · ".join(k.values()))}</h3>{c.embed(page_dir)}</div>' for k, c in charts
+    ) + "</div>")  # fmt: skip
+    return page(title=f"frontier · compare {cmp.run_a} / {cmp.run_b}", body="\n".join(body),
+                root=rel(page_dir, ""), crumbs=[("latest", rel(page_dir, "index.html")), ("compare", None)],
+                generated=generated)  # fmt: skip
+
+
 # -- pages -----------------------------------------------------------------------------------
 def index_page(
     ctx: Context, cards: list[Card], *, page_dir: str, hardware: list[HardwareCard] | None = None
