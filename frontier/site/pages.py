@@ -393,11 +393,15 @@ def compare_page(cmp, charts: list, *, page_dir: str, generated: str) -> str:
               "from_tok_s_user": "from tok/s/user", "to_tok_s_user": "to tok/s/user",
               "a_peak_tok_s_gpu": "A peak", "b_peak_tok_s_gpu": "B peak", "peak_change_pct": "peak change"}  # fmt: skip
     body = [
-        f"<h1>Run against run</h1><p class='sub'>A <code>{esc(cmp.run_a)}</code> → B <code>{esc(cmp.run_b)}</code>"
-        " · solid lines: each deployment; dashed: each run's overall frontier</p>",
+        (
+            f"<h1>Run against run</h1><p class='sub'>A <code>{esc(cmp.run_a)}</code> → B <code>{esc(cmp.run_b)}</code>"
+            " · solid lines: each deployment; dashed: each run's overall frontier</p>"
+        ),
         "<h2>Tok/s/GPU at matched interactivity</h2>",
-        "<p class='sub'>Both label frontier curves compared at the same tok/s/user (interpolated on the curve); "
-        "change = B against A.</p>",
+        (
+            "<p class='sub'>Both label frontier curves compared at the same tok/s/user (interpolated on the curve); "
+            "change = B against A.</p>"
+        ),
         f"<div class='tablebox'>{table(labels, titles=titles, empty='no labels in either run')}</div>",
         "<h2>What differs</h2>",
         f"<div class='tablebox'>{table(pd.DataFrame(diffs, columns=['what', 'A', 'B']), empty='nothing recorded differs')}</div>",
