@@ -18,7 +18,15 @@ from typing import Any
 import pandas as pd
 import vl_convert as vlc
 
-from charts import compare_chart, frontier_chart, hardware_chart, history_chart, to_spec, trend_chart
+from charts import (
+    compare_chart,
+    frontier_chart,
+    hardware_chart,
+    history_chart,
+    slo_band_chart,
+    to_spec,
+    trend_chart,
+)
 from frontier.errors import FrontierError
 from frontier.site import pages
 from frontier.site.assets import write_assets
@@ -135,6 +143,7 @@ class SiteBuilder:
         self.build_group_pages(ctx)
         hw_cards = self.hardware_cards()
         self.write_text("hardware/index.html", pages.hardware_page(ctx, hw_cards, page_dir="hardware"))
+        self.write_text("slo/index.html", pages.slo_page(ctx, self.slo_charts(), page_dir="slo"))
         index = self.write_text("index.html", pages.index_page(ctx, cards, page_dir="", hardware=hw_cards))
         return index
 
@@ -150,6 +159,20 @@ class SiteBuilder:
             chart = self.chart(folder, name, compare_chart(rows, title=title))
             chart.json_path = f"{page_dir}/{name}.vl.json"
             out.append((key, chart))
+        return out
+
+    def slo_charts(self) -> list[tuple[dict[str, str], pd.DataFrame, ChartFile]]:
+        """One interactivity-band chart per (model, precision, scenario) of the ``slo_bands`` mart."""
+        bands = self.data.mart("slo_bands")
+        out = []
+        if bands is None or bands.empty:
+            return out
+        for key_values, rows in bands.groupby(["model", "precision", "scenario"], sort=True, dropna=False):
+            key = dict(zip(("model", "precision", "scenario"), map(str, key_values), strict=True))
+            title = " · ".join(key.values())
+            out.append(
+                (key, rows, self.chart("slo/charts", slug(*key.values()), slo_band_chart(rows, title=title)))
+            )
         return out
 
     def hardware_cards(self) -> list[pages.HardwareCard]:
@@ -170,11 +193,14 @@ class SiteBuilder:
         return out
 
     def build_group_pages(self, ctx: pages.Context) -> None:
+        """One page per (model, hardware, scenario) of every run up to the selected one (not only the
+        selected run's groups: an ad-hoc or imported run never hides another group's page); its
+        "latest" chart is the latest run that measured the group."""
         hist = self.history_points()
-        sel = self.run_points(self.run_id)
-        if sel.empty:
+        if hist.empty:
             return
-        for key_values, _ in sel.groupby(list(PAGE_GROUP), sort=True, dropna=False):
+        order = {rid: i for i, rid in enumerate(self.data.run_ids())}
+        for key_values, _ in hist.groupby(list(PAGE_GROUP), sort=True, dropna=False):
             key = dict(zip(PAGE_GROUP, map(str, key_values), strict=True))
             gdir = group_dir(**key)
             sections = []
@@ -182,7 +208,8 @@ class SiteBuilder:
             for col, value in key.items():
                 mask &= hist[col].astype(str) == value
             for precision, rows in hist[mask].groupby("precision", sort=True):
-                latest = for_run(rows, self.run_id)
+                last = max(rows["run_id"].astype(str).unique(), key=lambda r: order.get(r, -1))
+                latest = for_run(rows, last)
                 base = slug(precision)
                 section = pages.GroupSection(precision=str(precision), charts={})
                 if not latest.empty:

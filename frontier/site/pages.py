@@ -11,6 +11,7 @@ import pandas as pd
 
 from frontier.site.data import SiteData, for_run
 from frontier.site.html import dom_id, esc, fmt_value, page, table
+from frontier.site.paths import group_dir, slug
 
 if TYPE_CHECKING:
     from frontier.site.build import ChartFile
@@ -343,6 +344,40 @@ def mart_section(ctx: Context, name: str, title: str, *, open_: bool = False) ->
             f"<div class='tablebox'>{table(drop_cols(rows, ('schema_version',)))}</div></details>")  # fmt: skip
 
 
+KIND_HEADINGS = {"nightly": "Nightly frontier", "adhoc": "Ad-hoc run", "imported": "Imported results"}
+
+
+def latest_results_block(ctx: Context, page_dir: str) -> str:
+    """Every model x hardware x precision x scenario ever measured, from its own latest run."""
+    df = ctx.data.mart("latest_results")
+    if df is None:
+        return missing_note(ctx.data, "latest_results")
+    if df.empty:
+        return "<p class='empty'>nothing measured yet</p>"
+    rows = []
+    for r in df.to_dict("records"):
+        href = rel(
+            page_dir, f"{group_dir(str(r['model']), str(r['hardware']), str(r['scenario']))}/index.html"
+        )
+        run_href = rel(page_dir, f"runs/{slug(str(r['run_id']))}/index.html")
+        rows.append(
+            "<tr>"
+            + f'<td><a href="{esc(href)}">{esc(r["model"])}</a></td>'
+            + "".join(f"<td>{esc(fmt_value(r[c], c))}</td>" for c in ("hardware", "precision", "scenario"))
+            + f'<td><a href="{esc(run_href)}">{esc(r["run_id"])}</a></td>'
+            + f"<td>{pill(r.get('run_kind') or 'unknown')}</td><td>{esc(fmt_value(r['run_date']))}</td>"
+            + "".join(
+                f"<td>{esc(fmt_value(r[c], c))}</td>"
+                for c in ("best_label", "best_tok_s_gpu", "tok_s_user_at_best")
+            )
+            + f"<td>{int(r['ok_points'])} / {int(r['points'])}</td></tr>"
+        )
+    head = "".join(f"<th>{esc(c)}</th>" for c in ("model", "hardware", "precision", "scenario", "latest run", "kind",
+                                                  "date", "best label", "best tok/s/GPU", "at tok/s/user", "points ok"))  # fmt: skip
+    return (f"<div class='tablebox'><table class='data' id='everything'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>")  # fmt: skip
+
+
 def hardware_card_html(card: HardwareCard, page_dir: str) -> str:
     k = card.key
     gid = dom_id("hw", *k.values())
@@ -381,6 +416,32 @@ def hardware_page(ctx: Context, cards: list[HardwareCard], *, page_dir: str) -> 
     ]
     return page(title="frontier · hardware against hardware", body="\n".join(body), root=rel(page_dir, ""),
                 crumbs=[("latest", rel(page_dir, "index.html")), ("hardware", None)], generated=ctx.generated)  # fmt: skip
+
+
+def slo_page(ctx: Context, charts: list, *, page_dir: str) -> str:
+    """slo/index.html: InferenceX-style interactivity bands, the best configuration per hardware."""
+    body = [
+        "<h1>Best configuration per interactivity band</h1>",
+        (
+            "<p class='sub'>For each band (at least N tok/s/user), the highest tok/s/GPU any measured point of each "
+            "hardware reaches there, and the deployment that does it; each hardware from its latest run. Other "
+            "latency objectives: <code>frontier best --max-ttft-p99-ms 2000 --min-tok-s-user 50</code>.</p>"
+        ),
+    ]
+    cols = ["min_tok_s_user", "rank", "hardware", "label", "gpus", "max_concurrency", "tok_s_gpu", "tok_s_user",
+            "p99_ttft_ms", "run_id"]  # fmt: skip
+    titles = {"min_tok_s_user": "band (tok/s/user ≥)", "max_concurrency": "concurrency"}
+    for key, rows, chart in charts:
+        body.append(
+            f'<div class="card"><h3>{esc(" · ".join(key.values()))}</h3>{chart.embed(page_dir)}'
+            f"<details><summary>table ({len(rows)} rows)</summary><div class='tablebox'>"
+            f"{table(rows, columns=[c for c in cols if c in rows.columns], titles=titles)}</div></details></div>"
+        )
+    if not charts:
+        body.append(missing_note(ctx.data, "slo_bands") if ctx.data.mart("slo_bands") is None
+                    else "<p class='empty'>no measured points</p>")  # fmt: skip
+    return page(title="frontier · SLO bands", body="\n".join(body), root=rel(page_dir, ""),
+                crumbs=[("latest", rel(page_dir, "index.html")), ("SLO bands", None)], generated=ctx.generated)  # fmt: skip
 
 
 def compare_page(cmp, charts: list, *, page_dir: str, generated: str) -> str:
@@ -431,12 +492,20 @@ def index_page(
             f'<h2>Hardware against hardware <small><a href="{esc(rel(page_dir, "hardware/index.html"))}">all →</a></small></h2>',
             f'<div class="cards">{"".join(hardware_card_html(c, page_dir) for c in multi)}</div>',
         ]
+    kind = ctx.data.run_kind(ctx.run_id)
+    views = (f'<p class="sub">Views: <a href="{esc(rel(page_dir, "hardware/index.html"))}">hardware against hardware</a>'
+             f' · <a href="{esc(rel(page_dir, "slo/index.html"))}">best per interactivity band (SLO)</a>'
+             f' · <a href="#everything">everything measured</a>'
+             f' · <a href="{esc(rel(page_dir, "runs/index.html"))}">all runs</a></p>')  # fmt: skip
     body = [
-        run_header(ctx, heading="Nightly frontier"),
+        run_header(ctx, heading=KIND_HEADINGS.get(kind or "", "Latest run")),
+        views,
         tiles(ctx, cards),
         "<h2>Regressions</h2>",
         regressions_block(ctx),
         *cross,
+        "<h2>Everything measured <small>(each model x hardware x scenario from its latest run)</small></h2>",
+        latest_results_block(ctx, page_dir),
         "<h2>Frontiers</h2>",
         (
             "<p class='sub'>Token throughput per GPU against interactivity, one line per deployment; the dashed grey "
@@ -562,6 +631,7 @@ def archive_page(ctx: Context, folders: list[dict[str, Any]]) -> str:
         fails = for_run(ctx.data.failures, meta["run_id"])
         rows.append({
             "night": meta.get("run_date") or "", "run": meta["run_id"], "_href": f"{meta['slug']}/index.html",
+            "kind": ctx.data.run_kind(meta["run_id"]) or "",
             "status": run.get("status", ""), "spec": run.get("spec_name", ""),
             "engine": " ".join(str(run.get(c) or "") for c in ("engine", "engine_version")).strip(),
             "points ok": f"{ok} / {total}" if total else "", "failures": len(fails) if total else "",
@@ -571,13 +641,15 @@ def archive_page(ctx: Context, folders: list[dict[str, Any]]) -> str:
         "<tr>"
         + f'<td>{esc(r["night"])}</td><td><a href="{esc(r["_href"])}">{esc(r["run"])}</a></td>'
         + "".join(
-            f"<td>{esc(fmt_value(r[c]))}</td>" for c in ("status", "spec", "engine", "points ok", "failures")
+            f"<td>{esc(fmt_value(r[c]))}</td>"
+            for c in ("kind", "status", "spec", "engine", "points ok", "failures")
         )
         + "</tr>"
         for r in rows
     )
     head = "".join(
-        f"<th>{esc(c)}</th>" for c in ("night", "run", "status", "spec", "engine", "points ok", "failures")
+        f"<th>{esc(c)}</th>"
+        for c in ("night", "run", "kind", "status", "spec", "engine", "points ok", "failures")
     )
     body = (f"<h1>All nights</h1><p class='sub'>{len(rows)} published night(s); each keeps its own page and charts.</p>"
             f"<div class='tablebox'><table class='data'><thead><tr>{head}</tr></thead><tbody>{trs}</tbody></table></div>")  # fmt: skip
