@@ -344,6 +344,10 @@ def mart_section(ctx: Context, name: str, title: str, *, open_: bool = False) ->
             f"<div class='tablebox'>{table(drop_cols(rows, ('schema_version',)))}</div></details>")  # fmt: skip
 
 
+def _day(value: object) -> str:
+    return "" if _blank(value) else str(pd.to_datetime(value).date())
+
+
 KIND_HEADINGS = {"nightly": "Nightly frontier", "adhoc": "Ad-hoc run", "imported": "Imported results"}
 
 
@@ -365,7 +369,7 @@ def latest_results_block(ctx: Context, page_dir: str) -> str:
             + f'<td><a href="{esc(href)}">{esc(r["model"])}</a></td>'
             + "".join(f"<td>{esc(fmt_value(r[c], c))}</td>" for c in ("hardware", "precision", "scenario"))
             + f'<td><a href="{esc(run_href)}">{esc(r["run_id"])}</a></td>'
-            + f"<td>{pill(r.get('run_kind') or 'unknown')}</td><td>{esc(fmt_value(r['run_date']))}</td>"
+            + f"<td>{pill(r.get('run_kind') or 'unknown')}</td><td>{esc(_day(r['run_date']))}</td>"
             + "".join(
                 f"<td>{esc(fmt_value(r[c], c))}</td>"
                 for c in ("best_label", "best_tok_s_gpu", "tok_s_user_at_best")
