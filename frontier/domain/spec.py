@@ -10,6 +10,7 @@ GPU inventory, ladder order.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -151,6 +152,14 @@ class SimOptions(Strict):
         return argv
 
 
+class HardwareCost(Strict):
+    """Price and power assumptions of one hardware kind for the cost mart (each overrides the
+    catalog's figure for this spec's runs; recorded in the run's ``runs.cost_json``)."""
+
+    usd_per_gpu_hour: float | None = Field(default=None, gt=0, description="$ per GPU-hour")
+    power_w: float | None = Field(default=None, gt=0, description="watts per GPU (board, or all-in with PUE)")
+
+
 class Matrix(Strict):
     """One model on one hardware kind at one precision, with the labels to deploy."""
 
@@ -237,6 +246,10 @@ class Spec(Strict):
         description="launch options (frontier.planning.sglang_args) + ssh / kubernetes target settings",
     )
     sim: SimOptions = Field(default_factory=SimOptions, description="simulated engine knobs, e.g. time_scale")
+    cost: dict[str, HardwareCost] = Field(
+        default_factory=dict,
+        description="price / power assumptions per hardware kind for $/Mtok and tok/s/MW (default: catalog)",
+    )
     seed: int = 0
 
     @model_validator(mode="before")
@@ -263,6 +276,13 @@ class Spec(Strict):
         lambda v: [_scenario(x) for x in v] if isinstance(v, list) else v
     )
     _ladder = field_validator("concurrencies")(lambda v: _check_ladder(v))
+
+    @field_validator("cost")
+    @classmethod
+    def _cost(cls, v: dict[str, HardwareCost]) -> dict[str, HardwareCost]:
+        for hw in v:
+            _catalog_name(catalog.get_hardware, hw)
+        return v
 
     @field_validator("inventory")
     @classmethod
@@ -302,7 +322,17 @@ class Spec(Strict):
         return self
 
     def spec_hash(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+        # an empty cost section is left out, so specs written before it existed keep their hash
+        exclude = {"cost"} if not self.cost else None
+        return hashlib.sha256(self.model_dump_json(exclude=exclude).encode()).hexdigest()[:16]
+
+    def cost_json(self) -> str | None:
+        """The cost assumptions as JSON ({hardware: {usd_per_gpu_hour, power_w}}), None when unset."""
+        if not self.cost:
+            return None
+        return json.dumps(
+            {hw: c.model_dump(exclude_none=True) for hw, c in self.cost.items()}, sort_keys=True
+        )
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

@@ -27,6 +27,8 @@ OPTIONAL_MARTS = (
     "hardware_points",
     "slo_bands",
     "latest_results",
+    "cost_summary",
+    "prediction_accuracy",
 )
 VIEWS = ("runs", "deployments", "failures", "predictions")
 HISTORY_NIGHTS = 30

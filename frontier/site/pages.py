@@ -348,6 +348,55 @@ def _day(value: object) -> str:
     return "" if _blank(value) else str(pd.to_datetime(value).date())
 
 
+def cost_block(ctx: Context) -> str:
+    """Cheapest $/Mtok and most tok/s/MW per deployment (cost_summary), the assumptions stated."""
+    df = ctx.data.mart("cost_summary")
+    if df is None:
+        return missing_note(ctx.data, "cost_summary")
+    if df.empty:
+        return "<p class='empty'>no ok points in this run</p>"
+    assumptions = df.drop_duplicates("hardware")
+    stated = "; ".join(
+        f"{esc(r['hardware'])}: "
+        + (
+            "price unknown"
+            if _blank(r["usd_per_gpu_hour"])
+            else f"${float(r['usd_per_gpu_hour']):,.2f}/GPU-hour"
+        )
+        + ", "
+        + ("power unknown" if _blank(r["power_w"]) else f"{float(r['power_w']):,.0f} W/GPU")
+        + f" ({esc(r['assumption_source'] or 'none')})"
+        for r in assumptions.to_dict("records")
+    )
+    cols = ["model", "hardware", "precision", "scenario", "label", "best_usd_per_mtok", "tok_s_user_at_best_usd",
+            "best_tok_s_per_mw"]  # fmt: skip
+    titles = {"best_usd_per_mtok": "best $/Mtok", "tok_s_user_at_best_usd": "at tok/s/user",
+              "best_tok_s_per_mw": "best tok/s/MW"}  # fmt: skip
+    return (
+        f"<p class='sub'>Assumptions: {stated}. $/Mtok = $/GPU-hour / (tok/s/GPU x 3600) x 1e6 over all tokens; "
+        "tok/s/MW = tok/s/GPU / W per GPU x 1e6. Set them per hardware in the spec: "
+        "<code>cost: {h200_sxm: {usd_per_gpu_hour: 3.2, power_w: 1000}}</code> (else the catalog's).</p>"
+        f"<div class='tablebox'>{table(df, columns=cols, titles=titles)}</div>"
+    )
+
+
+def accuracy_block(ctx: Context) -> str:
+    """Predicted vs measured, night by night (prediction_accuracy)."""
+    df = ctx.data.mart("prediction_accuracy")
+    if df is None:
+        return missing_note(ctx.data, "prediction_accuracy")
+    if df.empty:
+        return "<p class='empty'>no predictions recorded</p>"
+    titles = {"median_abs_err_tpot_pct": "median |err| TPOT", "max_abs_err_tpot_pct": "max |err| TPOT",
+              "median_abs_err_ttft_pct": "median |err| TTFT", "median_abs_err_tok_s_gpu_pct": "median |err| tok/s/GPU",
+              "max_abs_err_tok_s_gpu_pct": "max |err| tok/s/GPU"}  # fmt: skip
+    return (
+        "<p class='sub'>The simulator's prediction of each measured point (same label, scenario, concurrency) "
+        "against the measurement, per run: absolute relative error in %.</p>"
+        f"<div class='tablebox'>{table(df.head(60), titles=titles)}</div>"
+    )
+
+
 KIND_HEADINGS = {"nightly": "Nightly frontier", "adhoc": "Ad-hoc run", "imported": "Imported results"}
 
 
@@ -518,6 +567,10 @@ def index_page(
         f'<div class="cards">{"".join(card_html(ctx, c, page_dir) for c in cards) or "<p class=empty>no points in this run</p>"}</div>',
         f'<h2>Failures <small><a href="{esc(run_link)}">run page →</a></small></h2>',
         failures_block(ctx, page_dir, full=False),
+        "<h2>Cost</h2>",
+        cost_block(ctx),
+        "<h2>Prediction accuracy by night</h2>",
+        accuracy_block(ctx),
         "<h2>Tables</h2>",
         mart_section(ctx, "label_summary", "Per-label summary"),
         mart_section(ctx, "night_over_night", "Night over night"),

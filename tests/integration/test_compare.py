@@ -100,7 +100,9 @@ def test_best_under_slo(ran):
     r = out(ran, "frontier best")
     assert r.returncode == 0, r.stderr
     assert "best tok/s/GPU under p99 TTFT <= 200 ms, >= 100 tok/s/user" in r.stdout
-    rows = re.findall(r"(h\d00_sxm)\s+fp8\s+256x32\s+(TP\d)\s+(\d)\s+(\d+)\s+([\d,]+)\s+([\d.,]+)\s+\d+\s+(\d+)", r.stdout)
+    rows = re.findall(
+        r"(h\d00_sxm)\s+fp8\s+256x32\s+(TP\d)\s+(\d)\s+(\d+)\s+([\d,]+)\s+([\d.,]+)\s+\d+\s+(\d+)", r.stdout
+    )
     assert sorted(h for h, *_ in rows) == ["h100_sxm", "h200_sxm"]
     for *_, tok_s_user, ttft_p99 in rows:
         assert float(tok_s_user.replace(",", "")) >= 100 and int(ttft_p99) <= 200
@@ -121,3 +123,18 @@ def test_site_shows_hardware_slo_everything_and_regressions(ran):
     assert front_rows and all(r["on_cross_frontier"] for r in front_rows)
     assert (site / "slo" / "index.html").is_file() and list((site / "slo" / "charts").glob("*.vl.json"))
     assert (site / "compare" / "good__slow" / "index.html").is_file()
+    # cost with the spec's stated assumptions, prediction accuracy per night
+    assert "h200_sxm: $3.20/GPU-hour, 1,000 W/GPU (spec)" in index
+    assert "h100_sxm: $2.50/GPU-hour, 700 W/GPU (catalog)" in index
+    assert "Prediction accuracy by night" in index and "median |err| TPOT" in index
+
+
+def test_a_later_publish_keeps_the_compare_page(ran):
+    work, _ = ran
+    r = frontier(work, "frontier publish --run-id good")
+    assert r.returncode == 0, r.stderr
+    site = work / "site"
+    assert (site / "compare" / "good__slow" / "index.html").is_file()
+    index = (site / "index.html").read_text()
+    # as of run good: no regression yet, and the slow night's rows are not shown
+    assert "No regressions flagged" in index and ">slow<" not in index

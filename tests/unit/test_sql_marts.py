@@ -387,3 +387,82 @@ def test_hardware_points_latest_run_per_hardware_one_frontier_across(wh):
     ]  # fmt: skip
     old = run_model(con, "hardware_points", run_id="r1")  # as of r1: H200's older, slower run
     assert set(old.run_id) == {"r1"} and set(old[old.on_cross_frontier].hardware) == {"h100_sxm"}
+
+
+def test_cost_assumptions_from_the_spec_override_the_catalog(wh):
+    wh.write("points", [pt("TP8", 4, 1000.0, 50.0), pt("TP8", 4, 1000.0, 50.0, hardware="h200_sxm")],
+             run_id="r1", run_date=D1)  # fmt: skip
+    wh.write("runs", [{"cost_json": '{"h200_sxm": {"power_w": 1000.0, "usd_per_gpu_hour": 4.0}}'}],
+             run_id="r1", run_date=D1)  # fmt: skip
+    con = connect(wh.root)
+    df = run_model(con, "cost").set_index("hardware")
+    assert df.loc["h200_sxm"].usd_per_mtok == pytest.approx(4.0 / (1000 * 3600) * 1e6)
+    assert df.loc["h200_sxm"].tok_s_per_mw == pytest.approx(1000 / 1000 * 1e6)
+    assert tuple(df.assumption_source.sort_index()) == ("catalog", "spec")
+    assert df.loc[H].usd_per_mtok == pytest.approx(2.5 / (1000 * 3600) * 1e6)  # H100: the catalog's
+    summary = run_model(con, "cost_summary").set_index("hardware")
+    assert (
+        summary.loc["h200_sxm"].usd_per_gpu_hour == 4.0
+        and summary.loc["h200_sxm"].assumption_source == "spec"
+    )
+    assert summary.loc[H].best_usd_per_mtok == pytest.approx(df.loc[H].usd_per_mtok)
+
+
+def test_best_under_slo_and_bands(wh):
+    # curves at max_concurrency 1, 2, 4, 8 with p99 TTFT = 100 ms x concurrency
+    rows = curve("TP8", 1.0) + curve("TP4", 1.1, gpus=4, xs=(90.0, 50.0, 20.0, 12.0))
+    for r in rows:
+        r["p99_ttft_ms"] = 100.0 * r["max_concurrency"]
+        r["median_ttft_ms"] = 50.0 * r["max_concurrency"]
+    wh.write("points", rows, run_id="r1", run_date=D1)
+    wh.write("points", [dict(r, hardware="h200_sxm") for r in curve("TP8", 2.0)], run_id="r2", run_date=D2)
+    con = connect(wh.root)
+    best = run_model(con, "best_under_slo", max_ttft_p99_ms=250, min_tok_s_user=40).set_index("hardware")
+    # H100 (run r1): points with p99 TTFT <= 250 (mc 1, 2) and >= 40 tok/s/user: TP4 mc 2 (275) wins
+    assert (best.loc[H].label, best.loc[H].max_concurrency, best.loc[H].tok_s_gpu) == ("TP4", 2, 275.0)
+    assert best.loc[H].points_meeting == 4 and best.loc[H].run_id == "r1"
+    assert best.loc["h200_sxm"].run_id == "r2"  # each hardware from its own latest run
+    none = run_model(con, "best_under_slo", max_ttft_p99_ms=10)
+    assert not none.meets.any() and none.label.isna().all() and list(none.points_total) == [8, 4]
+    bands = run_model(con, "slo_bands", run_id="r1")
+    at50 = bands[bands.min_tok_s_user == 50.0].iloc[0]
+    assert (at50.label, at50.tok_s_gpu, at50["rank"]) == ("TP4", 275.0, 1)
+    assert 150.0 not in set(bands.min_tok_s_user)  # no point reaches 150 tok/s/user
+
+
+def test_run_compare_matches_curves_and_names_one_sided_labels(wh):
+    wh.write("points", curve("TP8", 1.0) + curve("TP2", 1.0, gpus=2), run_id="a", run_date=D1)
+    wh.write("points", curve("TP8", 1.25) + curve("TP4", 1.0, gpus=4), run_id="b", run_date=D2)
+    df = run_model(connect(wh.root), "run_compare", run_a="a", run_b="b").set_index("label")
+    assert df.loc["TP8"].status == "compared" and df.loc["TP8"].change_pct == pytest.approx(25.0)
+    assert df.loc["TP8"].matched == 8 and df.loc["TP8"].peak_change_pct == pytest.approx(25.0)
+    assert (df.loc["TP2"].status, df.loc["TP4"].status) == ("only in A", "only in B")
+
+
+def test_latest_results_keeps_every_group_and_labels_run_kinds(wh):
+    wh.write("points", curve("TP8", 1.0), run_id="nightly-1", run_date=D1)
+    wh.write("runs", [{"trigger": "scheduled", "spec_name": "nightly"}], run_id="nightly-1", run_date=D1)
+    wh.write(
+        "points", [dict(r, hardware="h200_sxm") for r in curve("TP8", 1.0)], run_id="adhoc-1", run_date=D2
+    )
+    wh.write("runs", [{"trigger": "manual", "spec_name": "adhoc"}], run_id="adhoc-1", run_date=D2)
+    wh.write("points", [dict(r, source="bench_serving", scenario="8k1k") for r in curve("TP8", 1.0)],
+             run_id="import-1", run_date=D3)  # fmt: skip
+    wh.write("runs", [{"trigger": "import"}], run_id="import-1", run_date=D3)
+    df = run_model(connect(wh.root), "latest_results")
+    got = sorted(zip(df.hardware, df.scenario, df.run_id, df.run_kind))
+    assert got == [(H, "1k1k", "nightly-1", "nightly"), (H, "8k1k", "import-1", "imported"),
+                   ("h200_sxm", "1k1k", "adhoc-1", "adhoc")]  # fmt: skip
+    assert set(df.best_tok_s_gpu) == {500.0} and set(df.best_label) == {"TP8"}
+
+
+def test_prediction_accuracy_per_night(wh):
+    for rid, day in (("r1", D1), ("r2", D2)):
+        wh.write("points", [pt("TP8", 4, 200.0, 50.0)], run_id=rid, run_date=day)
+        wh.write("predictions", [{"label": "TP8", "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k",
+                                  "max_concurrency": 4, "gpus": 8, "tpot_ms": 22.0 if rid == "r1" else 30.0,
+                                  "tok_s_gpu": 180.0}], run_id=rid, run_date=day)  # fmt: skip
+    df = run_model(connect(wh.root), "prediction_accuracy").set_index("run_id")
+    assert df.loc["r1"].median_abs_err_tpot_pct == pytest.approx(10.0)
+    assert df.loc["r2"].median_abs_err_tpot_pct == pytest.approx(50.0)
+    assert df.loc["r2"].median_abs_err_tok_s_gpu_pct == pytest.approx(10.0) and df.loc["r2"].points == 1
