@@ -551,7 +551,7 @@ def index_page(
              f' · <a href="#everything">everything measured</a>'
              f' · <a href="{esc(rel(page_dir, "runs/index.html"))}">all runs</a></p>')  # fmt: skip
     body = [
-        run_header(ctx, heading=KIND_HEADINGS.get(kind or "", "Latest run")),
+        run_header(ctx, heading=KIND_HEADINGS.get(kind or "nightly", "Latest run")),
         views,
         tiles(ctx, cards),
         "<h2>Regressions</h2>",
