@@ -167,7 +167,12 @@ def _cmd_run(args) -> int:
             on_item=lambda i, n, out: bar.advance(task),
         )
     print(f"run {run_id}: {status} ({len(outcomes)} item(s)); warehouse {args.warehouse}")
-    print_summary(frun.label_summary(args.warehouse, run_id))
+    from frontier.planning.engines import get_engine
+
+    title = "best tok/s/GPU per label"
+    if get_engine(spec.engine).predicted:
+        title += " - PREDICTED in virtual time (engine predict), not measured"
+    print_summary(frun.label_summary(args.warehouse, run_id), title=title)
     if args.publish:
         from frontier.site import publish
 
