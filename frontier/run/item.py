@@ -158,6 +158,10 @@ def launch_item(
     run = ItemRun(item, spec, ctx, utcnow(), progress)
     engine = get_engine(spec.engine)
     if engine.predicted:  # nothing to launch: bench_item predicts the ladder in virtual time
+        from frontier.sim import SIM_VERSION
+
+        assert run.outcome is not None
+        run.outcome.engine_version = f"predict {SIM_VERSION}"
         run.say(f"{item.name}: predicting {item.gpus} GPU(s) in virtual time (engine {spec.engine})")
         return run
     wait = wait or not engine.starts_servers
@@ -546,10 +550,6 @@ def stop_item(run: ItemRun, *, predict: bool = True) -> ItemOutcome:
     )
     predictions: list[dict] = []
     predict = predict and not get_engine(spec.engine).predicted  # its points are the predictions
-    if get_engine(spec.engine).predicted and not outcome.engine_version:
-        from frontier.sim import SIM_VERSION
-
-        outcome.engine_version = f"predict {SIM_VERSION}"
     if predict:
         t0 = time.monotonic()
         predictions = rows.prediction_rows(item, spec)
