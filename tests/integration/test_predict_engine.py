@@ -96,3 +96,30 @@ def test_adaptive_predict_run_skips_dominated_points_and_records_why(tmp_path):
     report = build_report(wh, "p3")
     assert not report.failures and len(report.skipped) == len(skipped)
     assert "skipped by the adaptive ladder" in report.markdown()
+
+
+def test_search_prints_the_predicted_frontier_and_writes_a_valid_winners_spec(tmp_path, capsys):
+    out = tmp_path / "search"
+    rc = main(["search", "--model", "deepseek-ai/DeepSeek-R1", "--hardware", "h200_sxm", "--gpus", "8",
+               "--isl", "1024", "--osl", "1024", "--concurrencies", "1,8,64", "--max-ttft-p99-ms", "5000",
+               "--out", str(out)])  # fmt: skip
+    text = capsys.readouterr().out
+    assert rc == 0, text
+    assert "PREDICTED frontier" in text and "best configuration per interactivity band" in text
+    assert "MTP on/off is not searched" in text
+    assert "5 fit" in text  # TP8 TEP8 DEP8 DPATP8 SEP8: nothing smaller holds R1, no PD split fits 8
+    spec_path = next(out.glob("search-DeepSeek-R1-h200_sxm-8gpu-1k1k.yaml"))
+    assert main(["validate", str(spec_path)]) == 0
+    spec = yaml.safe_load(spec_path.read_text())
+    assert spec["adaptive"] is True and spec["matrix"][0]["labels"]
+    assert (out / "search_chart.html").is_file()
+    chart = json.loads((out / "search_chart.vl.json").read_text())
+    assert "PREDICTED" in json.dumps(chart["title"])
+
+
+def test_search_with_impossible_limits_fails_with_the_fix(tmp_path, capsys):
+    rc = main(["search", "--model", "deepseek-ai/DeepSeek-R1", "--hardware", "h200_sxm", "--gpus", "8",
+               "--isl", "1024", "--osl", "1024", "--concurrencies", "1,8", "--min-tok-s-user", "100000",
+               "--out", str(tmp_path / "s")])  # fmt: skip
+    assert rc == 1
+    assert "relax --max-ttft-p99-ms / --min-tok-s-user" in capsys.readouterr().err
