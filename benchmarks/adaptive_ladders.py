@@ -52,14 +52,14 @@ SPECS = [
         "h200_sxm",
         ["TP8", "TEP8", "DEP8", "SEP8+1xDEP8", "1xTEP8+1xDEP8", "SEP16"],
         ["8k1k"],
-    ),  # fmt: skip
+    ),
     _spec(
         "llama8b-h200-1k1k",
         "meta-llama/Llama-3.1-8B-Instruct",
         "h200_sxm",
         ["TP1", "TP2", "TP4", "TP8", "DP8"],
         ["1k1k"],
-    ),  # fmt: skip
+    ),
     _spec(
         "llama8b-h100-8k1k",
         "meta-llama/Llama-3.1-8B-Instruct",
@@ -67,14 +67,14 @@ SPECS = [
         ["TP1", "TP2", "TP4", "DP4", "DPATP4"],
         ["8k1k"],
         ladder=[1, 2, 4, 8, 16, 32, 64, 128, 256],
-    ),  # fmt: skip
+    ),
     _spec(
         "qwen235b-b200-1k8k",
         "Qwen/Qwen3-235B-A22B",
         "b200_sxm",
         ["TP4", "TEP4", "DEP4", "TP8", "DEP8"],
         ["1k8k"],
-    ),  # fmt: skip
+    ),
     _spec(
         "llama70b-h100-1k1k",
         "meta-llama/Llama-3.3-70B-Instruct",
@@ -82,7 +82,7 @@ SPECS = [
         ["TP2", "TP4", "TP8", "DP8", "1xTP4+1xTP4"],
         ["1k1k"],
         ladder=[1, 4, 16, 64, 256],
-    ),  # fmt: skip
+    ),
 ]
 # the HTTP simulated engine (real loopback servers, time_scale 40 so it takes about a minute)
 HTTP_SPEC = {
@@ -98,7 +98,7 @@ HTTP_SPEC = {
             "hardware": "h100_sxm",
             "precision": "fp8",
             "labels": ["TP1", "TP2", "TP4", "DP4"],
-        }  # fmt: skip
+        }
     ],
 }
 
@@ -107,8 +107,13 @@ def measure(spec_data: dict, adaptive: bool, root: Path) -> dict:
     data = {**spec_data, "adaptive": adaptive}
     spec = parse_spec(data, source=spec_data["name"])
     run_id = f"{spec_data['name']}-{'adaptive' if adaptive else 'full'}"
-    ctx = RunContext(run_id=run_id, run_date=dt.date.today(), warehouse=str(root / "wh"),
-                     artifacts=str(root / "art"), trigger="benchmark")  # fmt: skip
+    ctx = RunContext(
+        run_id=run_id,
+        run_date=dt.date.today(),
+        warehouse=str(root / "wh"),
+        artifacts=str(root / "art"),
+        trigger="benchmark",
+    )
     t0 = time.monotonic()
     run_sweep(spec, ctx, launch_attempts=1)
     wall = time.monotonic() - t0
@@ -148,8 +153,10 @@ def main() -> int:
             ada = measure(s, True, Path(tmp))
             errs = [abs(ada["hv"].get(k, 0.0) - v) / v for k, v in full["hv"].items() if v > 0]
             rows.append((s["name"], s["engine"], full, ada, max(errs) if errs else 0.0))
-    head = (f"{'spec':<22} {'engine':<8} {'pts full':>8} {'pts adapt':>9} {'skipped':>7} "
-            f"{'GPU-s full':>11} {'GPU-s adapt':>11} {'saved':>6} {'HV err':>7} {'wall full/adapt s':>18}")  # fmt: skip
+    head = (
+        f"{'spec':<22} {'engine':<8} {'pts full':>8} {'pts adapt':>9} {'skipped':>7} "
+        f"{'GPU-s full':>11} {'GPU-s adapt':>11} {'saved':>6} {'HV err':>7} {'wall full/adapt s':>18}"
+    )
     print(head)
     print("-" * len(head))
     tot_f = tot_a = 0.0
@@ -163,8 +170,10 @@ def main() -> int:
         )
     worst = max(r[4] for r in rows)
     print("-" * len(head))
-    print(f"{'all':<22} {'':<8} {'':>8} {'':>9} {'':>7} {tot_f:>11,.0f} {tot_a:>11,.0f} "
-          f"{1 - tot_a / tot_f:>6.0%} {worst:>7.2%} (worst)")  # fmt: skip
+    print(
+        f"{'all':<22} {'':<8} {'':>8} {'':>9} {'':>7} {tot_f:>11,.0f} {tot_a:>11,.0f} "
+        f"{1 - tot_a / tot_f:>6.0%} {worst:>7.2%} (worst)"
+    )
     return 0
 
 
