@@ -405,6 +405,9 @@ def group_predictions(item: PlanItem, spec: Spec) -> dict[str, dict[int, tuple[f
     (same model, hardware, precision and scenario), as :func:`rows.prediction_rows` figures them."""
     from frontier.planning.planner import plan
 
+    key = (spec.spec_hash(), *(v for k, v in rows.key_cols(item).items() if k != "label"))
+    if key in _GROUP_PREDICTIONS:  # one process runs every item of a sweep: predict each group once
+        return {k: dict(v) for k, v in _GROUP_PREDICTIONS[key].items()}
     out: dict[str, dict[int, tuple[float, float]]] = {}
     for other in plan(spec):
         if rows.key_cols(other) | {"label": ""} != rows.key_cols(item) | {"label": ""}:
@@ -413,7 +416,13 @@ def group_predictions(item: PlanItem, spec: Spec) -> dict[str, dict[int, tuple[f
         for r in rows.prediction_rows(other, spec):
             if r.get("error") is None and r.get("tok_s_user") and r.get("tok_s_gpu"):
                 pts[int(r["max_concurrency"])] = (float(r["tok_s_user"]), float(r["tok_s_gpu"]))
+    if len(_GROUP_PREDICTIONS) >= 64:
+        _GROUP_PREDICTIONS.clear()
+    _GROUP_PREDICTIONS[key] = {k: dict(v) for k, v in out.items()}
     return out
+
+
+_GROUP_PREDICTIONS: dict[tuple, dict[str, dict[int, tuple[float, float]]]] = {}
 
 
 def measured_so_far(item: PlanItem, ctx: RunContext):
