@@ -2,7 +2,7 @@
 
 A spec names what to benchmark (model x hardware x precision x deployment labels), under which
 load (scenarios ISL/OSL, a concurrency ladder), with which engine (``sim`` | ``sglang`` |
-``endpoint``) and on which target (``local`` | ``ssh`` | ``kubernetes``). Everything is checked
+``endpoint`` | ``predict``) and on which target (``local`` | ``ssh`` | ``kubernetes``). Everything is checked
 before any server starts: unknown keys, names, labels, DEP on dense models, context overflow,
 GPU inventory, ladder order.
 """
@@ -251,6 +251,14 @@ class Spec(Strict):
         description="price / power assumptions per hardware kind for $/Mtok and tok/s/MW (default: catalog)",
     )
     seed: int = 0
+    adaptive: bool = Field(
+        default=False,
+        description="choose which concurrencies to measure per label from predictions and measurements "
+        "so far (frontier.planning.adaptive); every skipped point is a `failures` row of stage `skipped`",
+    )
+    adaptive_margin: float = Field(
+        default=0.05, ge=0, le=1, description="adaptive: skip a point predicted dominated by more than this"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -322,9 +330,11 @@ class Spec(Strict):
         return self
 
     def spec_hash(self) -> str:
-        # an empty cost section is left out, so specs written before it existed keep their hash
-        exclude = {"cost"} if not self.cost else None
-        return hashlib.sha256(self.model_dump_json(exclude=exclude).encode()).hexdigest()[:16]
+        # a spec without the adaptive keys, or without a cost section, hashes as it did before they existed
+        skip = set() if self.adaptive else {"adaptive", "adaptive_margin"}
+        if not self.cost:
+            skip.add("cost")
+        return hashlib.sha256(self.model_dump_json(exclude=skip or None).encode()).hexdigest()[:16]
 
     def cost_json(self) -> str | None:
         """The cost assumptions as JSON ({hardware: {usd_per_gpu_hour, power_w}}), None when unset."""
