@@ -30,7 +30,7 @@ import operators.form_checks  # noqa: F401  the labels / ladder formats, for dag
 from operators.notify import on_run_failure
 from operators.wiring import benchmark_chain
 
-ENGINES = [None, "sim", "sglang", "endpoint"]
+ENGINES = [None, "sim", "sglang", "endpoint", "predict"]
 
 with DAG(
     dag_id="nightly_frontier",

@@ -2,7 +2,7 @@
 
 A spec names what to benchmark (model x hardware x precision x deployment labels), under which
 load (scenarios ISL/OSL, a concurrency ladder), with which engine (``sim`` | ``sglang`` |
-``endpoint``) and on which target (``local`` | ``ssh`` | ``kubernetes``). Everything is checked
+``endpoint`` | ``predict``) and on which target (``local`` | ``ssh`` | ``kubernetes``). Everything is checked
 before any server starts: unknown keys, names, labels, DEP on dense models, context overflow,
 GPU inventory, ladder order.
 """
@@ -10,6 +10,7 @@ GPU inventory, ladder order.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -151,6 +152,14 @@ class SimOptions(Strict):
         return argv
 
 
+class HardwareCost(Strict):
+    """Price and power assumptions of one hardware kind for the cost mart (each overrides the
+    catalog's figure for this spec's runs; recorded in the run's ``runs.cost_json``)."""
+
+    usd_per_gpu_hour: float | None = Field(default=None, gt=0, description="$ per GPU-hour")
+    power_w: float | None = Field(default=None, gt=0, description="watts per GPU (board, or all-in with PUE)")
+
+
 class Matrix(Strict):
     """One model on one hardware kind at one precision, with the labels to deploy."""
 
@@ -237,7 +246,19 @@ class Spec(Strict):
         description="launch options (frontier.planning.sglang_args) + ssh / kubernetes target settings",
     )
     sim: SimOptions = Field(default_factory=SimOptions, description="simulated engine knobs, e.g. time_scale")
+    cost: dict[str, HardwareCost] = Field(
+        default_factory=dict,
+        description="price / power assumptions per hardware kind for $/Mtok and tok/s/MW (default: catalog)",
+    )
     seed: int = 0
+    adaptive: bool = Field(
+        default=False,
+        description="choose which concurrencies to measure per label from predictions and measurements "
+        "so far (frontier.planning.adaptive); every skipped point is a `failures` row of stage `skipped`",
+    )
+    adaptive_margin: float = Field(
+        default=0.05, ge=0, le=1, description="adaptive: skip a point predicted dominated by more than this"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -263,6 +284,13 @@ class Spec(Strict):
         lambda v: [_scenario(x) for x in v] if isinstance(v, list) else v
     )
     _ladder = field_validator("concurrencies")(lambda v: _check_ladder(v))
+
+    @field_validator("cost")
+    @classmethod
+    def _cost(cls, v: dict[str, HardwareCost]) -> dict[str, HardwareCost]:
+        for hw in v:
+            _catalog_name(catalog.get_hardware, hw)
+        return v
 
     @field_validator("inventory")
     @classmethod
@@ -302,7 +330,19 @@ class Spec(Strict):
         return self
 
     def spec_hash(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+        # a spec without the adaptive keys, or without a cost section, hashes as it did before they existed
+        skip = set() if self.adaptive else {"adaptive", "adaptive_margin"}
+        if not self.cost:
+            skip.add("cost")
+        return hashlib.sha256(self.model_dump_json(exclude=skip or None).encode()).hexdigest()[:16]
+
+    def cost_json(self) -> str | None:
+        """The cost assumptions as JSON ({hardware: {usd_per_gpu_hour, power_w}}), None when unset."""
+        if not self.cost:
+            return None
+        return json.dumps(
+            {hw: c.model_dump(exclude_none=True) for hw, c in self.cost.items()}, sort_keys=True
+        )
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

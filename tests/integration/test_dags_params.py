@@ -109,6 +109,18 @@ def test_form_enums_come_from_the_catalogs():
     assert dag.schedule is None if hasattr(dag, "schedule") else True
 
 
+def test_form_offers_the_predict_engine_and_adaptive_ladders():
+    dag = _adhoc_dag()
+    assert "predict" in dag.params.get_param("engine").schema["enum"]
+    assert dag.params.get_param("adaptive").schema["type"] == "boolean"
+    values = _validate(dag, {**GOOD, "engine": "predict", "adaptive": True})
+    spec = spec_from_params(values)
+    assert spec.engine == "predict" and spec.adaptive
+    assert not spec_from_params({**GOOD}).adaptive
+    with pytest.raises(SpecError, match="^adaptive: expected true or false"):
+        spec_from_params({**GOOD, "adaptive": "yes"})
+
+
 def test_pools_one_per_hardware_slots_are_gpus():
     from pathlib import Path
 
@@ -171,7 +183,7 @@ def test_report_markdown_names_failures_and_regressions():
         ],
     )
     assert not r.ok
-    assert "1 failure(s) in DEP8 / 8k1k" in r.headline() and "TP8 band_50 -20.0%" in r.headline()
+    assert "1 failure(s) in DEP8 / 8k1k" in r.headline() and "TP8 h 1k1k -20.0%" in r.headline()
     md = r.markdown()
     assert "| DEP8 | 8k1k | m | h | 64 | point | 5 of 20 failed |" in md and "-20.0%" in md
     assert RunReport("r2", "success").ok
