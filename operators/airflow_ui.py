@@ -115,7 +115,7 @@ def _jwt_secret(home: Path) -> str:
     return path.read_text().strip()
 
 
-def _call(url: str, method: str = "GET", body: Any = None, token: str | None = None) -> tuple[int, Any]:
+def api_call(url: str, method: str = "GET", body: Any = None, token: str | None = None) -> tuple[int, Any]:
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -141,11 +141,14 @@ class Fleet:
     def log(self, name: str) -> Path:
         return self.home / "logs" / f"{name}.log"
 
-    def start(self, name: str, args: list[str]) -> None:
+    def start(
+        self, name: str, args: list[str], env: dict[str, str] | None = None, program: str = "airflow"
+    ) -> None:
+        """Start ``program args`` (``airflow`` by default) in its own process group, logging to logs/NAME.log."""
         with open(self.log(name), "ab") as out:
             self.procs[name] = subprocess.Popen(
-                [shutil.which("airflow", path=self.env["PATH"]) or "airflow", *args],
-                env=self.env,
+                [shutil.which(program, path=self.env["PATH"]) or program, *args],
+                env={**self.env, **(env or {})},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -279,11 +282,11 @@ def main(argv: list[str] | None = None) -> int:
         say(f"started {', '.join(COMPONENTS)} (process groups {groups}; logs in {home / 'logs'})")
         _wait(
             "the API server",
-            lambda: _call(f"{url}/api/v2/monitor/health")[0] == 200,
+            lambda: api_call(f"{url}/api/v2/monitor/health")[0] == 200,
             args.ready_timeout,
             fleet,
         )
-        status, body = _call(f"{url}/auth/token", "POST", {"username": USER, "password": password})
+        status, body = api_call(f"{url}/auth/token", "POST", {"username": USER, "password": password})
         if status not in (200, 201):
             raise RuntimeError(f"could not log in as {USER}: HTTP {status} {body}")
         token = body["access_token"]
@@ -292,17 +295,19 @@ def main(argv: list[str] | None = None) -> int:
         for dag_id in dag_ids:
             _wait(
                 f"DAG {dag_id} to be parsed",
-                lambda d=dag_id: _call(f"{url}/api/v2/dags/{d}", token=token)[0] == 200,
+                lambda d=dag_id: api_call(f"{url}/api/v2/dags/{d}", token=token)[0] == 200,
                 args.ready_timeout,
                 fleet,
             )
             paused = dag_id in args.keep_paused
-            status, body = _call(f"{url}/api/v2/dags/{dag_id}", "PATCH", {"is_paused": paused}, token=token)
+            status, body = api_call(
+                f"{url}/api/v2/dags/{dag_id}", "PATCH", {"is_paused": paused}, token=token
+            )
             if status != 200:
                 raise RuntimeError(
                     f"could not {'pause' if paused else 'unpause'} {dag_id}: HTTP {status} {body}"
                 )
-        status, errors = _call(f"{url}/api/v2/importErrors", token=token)
+        status, errors = api_call(f"{url}/api/v2/importErrors", token=token)
         if status == 200 and errors.get("total_entries"):
             say(f"WARNING: DAG import errors: {json.dumps(errors)[:2000]}")
         unpaused = [d for d in dag_ids if d not in args.keep_paused]

@@ -102,6 +102,7 @@ class PlanSweepOperator(BaseOperator):
                 "item": it.redacted().model_dump(mode="json"),
                 "pool": fpools.pool_name(it.hardware),
                 "pool_slots": it.gpus,
+                "queue": it.hardware,  # a fleet's Celery queue: the workers of this hardware kind
             }
             for it in items
         ]

@@ -1,4 +1,4 @@
-"""Cluster policy: give each mapped deployment task its hardware's GPU pool and its GPU count.
+"""Cluster policy: give each mapped deployment task its name, its hardware's GPU pool and GPU count.
 
 Airflow 3.3 cannot map ``pool`` / ``pool_slots`` per mapped task instance: the scheduler reads
 them from ``.partial()`` only (``airflow/serialization/definitions/mappedoperator.py``:
@@ -16,11 +16,18 @@ Install it (once per Airflow deployment), in ``$AIRFLOW_HOME/config/airflow_loca
 
 and create the pools with ``frontier pools sync SPEC --api URL`` (or let the ``plan`` task sync
 them through the ``frontier_airflow_api`` connection).
+
+A fleet (CeleryExecutor, one worker per GPU node listening on the queue of its hardware kind,
+``airflow celery worker --queues h100_sxm``): the same hook sets each mapped deployment's
+``queue`` to its hardware kind, so it runs on a node of that kind. ``FRONTIER_HARDWARE_QUEUES``:
+``auto`` (default: when ``[core] executor`` names the CeleryExecutor), ``1`` always, ``0`` never.
+The other tasks stay on the default queue.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -70,6 +77,18 @@ def _pool_size(name: str) -> int | None:
         return session.execute(select(Pool.slots).where(Pool.pool == name)).scalar()
 
 
+def hardware_queues() -> bool:
+    """Whether mapped deployments go to their hardware kind's queue (see the module doc)."""
+    value = os.environ.get("FRONTIER_HARDWARE_QUEUES", "auto").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    from airflow.configuration import conf
+
+    return "celery" in str(conf.get("core", "executor", fallback="")).lower()
+
+
 def task_instance_mutation_hook(task_instance, dag_run=None) -> None:
     ti = task_instance
     if getattr(ti, "operator", None) != OPERATOR or (ti.map_index is None or ti.map_index < 0):
@@ -79,6 +98,11 @@ def task_instance_mutation_hook(task_instance, dag_run=None) -> None:
         if not entries or ti.map_index >= len(entries):
             return
         entry = entries[ti.map_index]
+        if entry.get("name") and getattr(ti, "_rendered_map_index", None) is None:
+            # the UI names the task `TP8 / 1k1k` from its creation, not `3` until it runs
+            ti._rendered_map_index = str(entry["name"])[:250]
+        if entry.get("queue") and hardware_queues():
+            ti.queue = entry["queue"]
         pool, gpus = entry.get("pool"), int(entry.get("pool_slots") or 1)
         if not pool:
             return

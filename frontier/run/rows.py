@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import socket
 from typing import TYPE_CHECKING, Any
 
 from frontier.common.redact import redact_obj, redact_text
@@ -183,7 +185,13 @@ def deployment_row(
         "ended_at": utcnow(),
         "status": status,
         "error": error,
+        "worker": worker_name(),
     }
+
+
+def worker_name() -> str:
+    """Who runs this deployment: ``$FRONTIER_WORKER`` (set per worker of a fleet), else the host name."""
+    return os.environ.get("FRONTIER_WORKER") or socket.gethostname()
 
 
 def _kv_dtype(item: PlanItem) -> str:

@@ -68,6 +68,8 @@ DEPLOYMENTS = pa.schema(
         pa.field("ended_at", pa.timestamp("us", tz="UTC")),
         pa.field("status", pa.string()),  # success | partial | failed
         pa.field("error", pa.string()),
+        # who ran it: $FRONTIER_WORKER (e.g. the Celery worker of a GPU node), else the host name
+        pa.field("worker", pa.string()),
     ]
 )
 
