@@ -193,8 +193,9 @@ def _signal_group(pgid: int, sig: int) -> None:
         pass
 
 
-def _group_alive(pgid: int) -> bool:
-    """Any non-zombie process left in the process group ``pgid``."""
+def group_pids(pgid: int) -> list[int]:
+    """The non-zombie processes of the process group ``pgid``."""
+    out = []
     for p in Path("/proc").iterdir():
         if not p.name.isdigit():
             continue
@@ -203,8 +204,12 @@ def _group_alive(pgid: int) -> bool:
         except OSError:
             continue
         if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+            out.append(int(p.name))
+    return out
+
+
+def _group_alive(pgid: int) -> bool:
+    return bool(group_pids(pgid))
 
 
 def _wait(what: str, fn, limit_s: float, fleet: Fleet) -> Any:

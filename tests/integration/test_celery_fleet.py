@@ -157,6 +157,7 @@ def fleet_run(tmp_path_factory):
     env.pop("AIRFLOW_CONN_FRONTIER_AIRFLOW_API", None)  # pools: synced once below
     fleet = ui.Fleet(home, env)
     facts: dict = {"tmp": tmp}
+    popped: list[int] = []  # process groups taken out of the fleet (the killed worker)
     try:
         fleet.start(
             "redis",
@@ -225,13 +226,23 @@ def fleet_run(tmp_path_factory):
 
         facts["tp1_first"] = _wait("TP1 benchmarking on worker-a", tp1_benchmarking, 300, fleet)
         time.sleep(2)  # mid-ladder
-        node = _node_pids("worker-a")
+        # the worker's process group (Celery, its pool, the task supervisors: setproctitle clobbers
+        # their /proc environ) and what the tasks started in sessions of their own (the servers)
+        worker_a = fleet.procs.pop("worker-a")
+        popped.append(worker_a.pid)
+        node = sorted(set(ui.group_pids(worker_a.pid)) | set(_node_pids("worker-a")))
         facts["killed"] = len(node)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker_a.pid, signal.SIGKILL)
         for pid in node:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        fleet.procs.pop("worker-a").wait(timeout=30)
-        _wait("worker-a's node gone", lambda: not _node_pids("worker-a"), 30)
+        worker_a.wait(timeout=30)
+        _wait(
+            "worker-a's node gone",
+            lambda: not _node_pids("worker-a") and not ui.group_pids(worker_a.pid),
+            30,
+        )
         worker("worker-a2", WORKERS["worker-a"])  # the node back, same queue
 
         def finished():
@@ -241,14 +252,17 @@ def fleet_run(tmp_path_factory):
         facts["state"] = _wait("the nightly run to finish", finished, 480, fleet)
         facts["tis"] = tis()
         facts["run_id"] = run_id
-        yield facts
-    finally:
-        facts["left_groups"] = fleet.stop(20)
+    finally:  # stop everything before the tests look (and even when the run went wrong)
+        facts["left_groups"] = fleet.stop(20) + [g for g in popped if ui.group_pids(g)]
+        for g in popped:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(g, signal.SIGKILL)
         for name in ("worker-a", "worker-b", "worker-a2"):
             for pid in _node_pids(name):  # never leave a tier process behind, even on failure
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
         facts["left_node_pids"] = {n: _node_pids(n) for n in ("worker-a", "worker-b", "worker-a2")}
+    yield facts
 
 
 def _q(tmp: Path, table: str, sql: str) -> list[tuple]:
