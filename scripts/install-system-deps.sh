@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the test tiers use, installed in one apt transaction (only the missing ones):
 # chromium (site browser tests), docker-compose (compose file check), openssh-server/client
-# (ssh execution target against a loopback sshd), postgresql (the Airflow-on-PostgreSQL tier).
+# (ssh execution target against a loopback sshd), postgresql (the Airflow-on-PostgreSQL tier),
+# redis-server (the Celery fleet tier: tests/integration/test_celery_fleet.py).
 # Needs root; without apt-get or root it says so and exits 0: the tests that need a package skip.
 set -uo pipefail
 want=()
@@ -10,6 +11,7 @@ command -v docker-compose >/dev/null 2>&1 || want+=(docker-compose)
 [ -x /usr/sbin/sshd ] || want+=(openssh-server)
 command -v ssh >/dev/null 2>&1 || want+=(openssh-client)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || want+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || want+=(redis-server)
 if [ ${#want[@]} -eq 0 ]; then
   echo "system packages: all present"
   exit 0

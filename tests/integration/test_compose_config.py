@@ -34,4 +34,5 @@ def test_docker_compose_config():
     resolved = yaml.safe_load(run("config").stdout)["services"]  # 1.29 lists every profile
     assert set(AIRFLOW) | {"postgres", "site", "sglang"} <= set(resolved)
     assert resolved["sglang"]["profiles"] == ["gpu"]
+    assert resolved["airflow-worker-h100"]["profiles"] == ["fleet"] and "redis" in resolved
     assert resolved["sglang"]["deploy"]["resources"]["reservations"]["devices"][0]["driver"] == "nvidia"

@@ -60,8 +60,30 @@ def test_gpu_worker(doc):
     assert dev["driver"] == "nvidia" and dev["capabilities"] == ["gpu"]
     assert w["command"][:3] == ["python3", "-m", "sglang.launch_server"]
     for name, svc in doc["services"].items():
-        if name != "sglang":
+        if name != "sglang" and svc.get("profiles") != ["fleet"]:
             assert "profiles" not in svc and "deploy" not in svc
+
+
+def test_fleet_profile_celery_workers_one_queue_per_hardware_kind(doc):
+    s = doc["services"]
+    fleet = {name for name, svc in s.items() if svc.get("profiles") == ["fleet"]}
+    assert fleet == {"redis", "minio", "airflow-worker-h100", "airflow-worker-h200"}
+    env = s["airflow-scheduler"]["environment"]
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "${AIRFLOW_EXECUTOR:-LocalExecutor}"  # LocalExecutor stays default
+    assert env["AIRFLOW__CELERY__BROKER_URL"].endswith("redis://redis:6379/0}")
+    queues = {}
+    for name in ("airflow-worker-h100", "airflow-worker-h200"):
+        cmd = s[name]["command"]
+        assert cmd[:2] == ["celery", "worker"]
+        queues[name] = cmd[cmd.index("--queues") + 1].split(",")
+        assert s[name]["environment"]["FRONTIER_WORKER"]
+        assert s[name]["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
+        assert s[name]["environment"]["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/frontier/dags"
+    from frontier.domain import catalog
+
+    kinds = {q for qs in queues.values() for q in qs} - {"default"}
+    assert kinds == {"h100_sxm", "h200_sxm"} and kinds <= set(catalog.hardware_names())
+    assert "default" in queues["airflow-worker-h200"]  # plan / marts / publish / report
 
 
 def test_cluster_policy_mounted_and_postgres_extra(doc):
