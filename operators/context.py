@@ -21,6 +21,8 @@ def home() -> Path:
 
 def resolve(path: str | None, env: str, default: str) -> str:
     value = path or os.environ.get(env) or default
+    if "://" in value:  # an object-store root (s3://bucket/prefix): a fleet's shared warehouse / site
+        return value
     p = Path(value)
     return str(p if p.is_absolute() else home() / p)
 

@@ -189,7 +189,62 @@ def publish_data(
 
 def publish(
     warehouse_root: str | Path, site_dir: str | Path, *, run_id: str | None = None, png: bool = True
-) -> Path:
-    """Publish the site for ``run_id`` (default: latest night) from the warehouse; returns index.html."""
+) -> Path | str:
+    """Publish the site for ``run_id`` (default: latest night) from the warehouse; returns index.html
+    (its ``s3://`` URI when ``site_dir`` is an object-store root, see :func:`publish_to_object_store`)."""
+    from frontier.warehouse import objectstore
+
+    if objectstore.is_uri(site_dir):
+        return publish_to_object_store(warehouse_root, str(site_dir), run_id=run_id, png=png)
     data = load_site_data(warehouse_root, run_id=run_id)
     return publish_data(data, site_dir, run_id=run_id, png=png)
+
+
+def publish_to_object_store(
+    warehouse_root: str | Path, uri: str, *, run_id: str | None = None, png: bool = True
+) -> str:
+    """Publish to an ``s3://bucket/prefix`` site (a fleet's shared storage; any worker may publish).
+
+    The live site is copied down into a local staging folder (so earlier nights carry over as they
+    do on disk), published there, and mirrored up: every file as a temp object then a server-side
+    copy (a reader never sees half a file), pages last (``index.html`` files after their assets),
+    then the objects the new tree no longer has are deleted. Returns the URI of ``index.html``.
+    Serve the prefix with any static web server or S3 website hosting.
+    """
+    import tempfile
+
+    from frontier.warehouse import objectstore
+
+    root = objectstore.parse_root(uri)
+    store = objectstore.ObjectStore(objectstore.filesystem())
+    fs = store.fs
+    with tempfile.TemporaryDirectory(prefix="frontier-site-") as tmp:
+        staging = Path(tmp) / "site"
+        live = store.files(root, recursive=True)
+        for obj in live:
+            rel = obj.relative_to(root)
+            if rel.name.startswith("."):
+                continue  # a temp object of an interrupted upload
+            dst = staging / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            with fs.open_input_stream(str(obj)) as src, open(dst, "wb") as out:
+                shutil.copyfileobj(src, out)
+        publish(warehouse_root, staging, run_id=run_id, png=png)
+        files = sorted(
+            (f for f in staging.rglob("*") if f.is_file()),
+            key=lambda f: (f.suffix == ".html", f.name == "index.html", len(f.parts), str(f)),
+        )
+        uploaded = set()
+        for f in files:
+            key = root / f.relative_to(staging).as_posix()
+            tmp_key = key.parent / f".{key.name}.{uuid.uuid4().hex}.tmp"
+            with fs.open_output_stream(str(tmp_key)) as out:
+                out.write(f.read_bytes())
+            fs.copy_file(str(tmp_key), str(key))
+            fs.delete_file(str(tmp_key))
+            uploaded.add(key)
+    for obj in live:
+        if obj not in uploaded:
+            fs.delete_file(str(obj))
+    log.info("published %d file(s) to s3://%s", len(uploaded), root)
+    return f"s3://{root}/index.html"
