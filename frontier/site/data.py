@@ -125,8 +125,11 @@ def load_site_data(
         from frontier.warehouse import connect, run_model
     except ImportError as exc:  # the warehouse package is a sibling part; say so plainly
         raise FrontierError(f"frontier.warehouse is not available ({exc}); cannot publish the site") from None
-    root = Path(warehouse_root)
-    if not root.is_dir():
+    from frontier.warehouse import objectstore
+
+    # an object-store root (s3://, a fleet's shared warehouse) stays a URI; connect() reads it
+    root = str(warehouse_root) if objectstore.is_uri(warehouse_root) else Path(warehouse_root)
+    if isinstance(root, Path) and not root.is_dir():
         raise FrontierError(
             f"warehouse {root} does not exist: pass --warehouse DIR (the sweep's output root)"
         )

@@ -8,6 +8,8 @@ standing for two GPU nodes of different kinds, one nightly run on the simulated 
   the scheduler finds the task without a heartbeat, the retry runs on worker-a2 (the node back,
   same queue), the run succeeds, and the warehouse holds one deployment row and one row per point
   for each item (idempotent parts: the retry replaces, never appends);
+- the warehouse and the site live on shared object storage (s3://, moto's S3 server on 127.0.0.1
+  standing for MinIO / S3), as on a fleet whose nodes share no disk;
 - afterwards no process of the tier is left.
 
 Needs ``redis-server`` (scripts/install-system-deps.sh) and the ``fleet`` extra
@@ -28,7 +30,6 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 
@@ -101,6 +102,21 @@ def _redis_ping(port: int) -> bool:
         return False
 
 
+def _bucket(port: int) -> bool:
+    """Create the fleet's bucket once the S3 server answers."""
+    import pyarrow.fs as pafs
+
+    try:
+        fs = pafs.S3FileSystem(
+            endpoint_override=f"127.0.0.1:{port}", scheme="http", access_key="testing", secret_key="testing",
+            region="us-east-1", allow_bucket_creation=True, connect_timeout=2, request_timeout=5,
+        )  # fmt: skip
+        fs.create_dir("frontier")
+        return fs.get_file_info("frontier").type == pafs.FileType.Directory
+    except OSError:
+        return False
+
+
 def _wait(what, fn, limit_s, fleet=None):
     end = time.monotonic() + limit_s
     while time.monotonic() < end:
@@ -133,7 +149,14 @@ def fleet_run(tmp_path_factory):
     home.mkdir()
     spec_path = tmp / "fleet.yaml"
     spec_path.write_text(yaml.safe_dump(SPEC))
-    api_port, redis_port = _free_port(), _free_port()
+    api_port, redis_port, s3_port = _free_port(), _free_port(), _free_port()
+    s3_env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "FRONTIER_S3_ENDPOINT": f"http://127.0.0.1:{s3_port}",
+    }
     api = f"http://127.0.0.1:{api_port}"
     ui.setup(home)
     password = ui._password(home)
@@ -148,15 +171,16 @@ def fleet_run(tmp_path_factory):
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
             "FRONTIER_NIGHTLY_SCHEDULE": "none",
-            "FRONTIER_WAREHOUSE": str(tmp / "warehouse"),
-            "FRONTIER_SITE": str(tmp / "site"),
+            "FRONTIER_WAREHOUSE": "s3://frontier/warehouse",
+            "FRONTIER_SITE": "s3://frontier/site",
+            **s3_env,
             "FRONTIER_ARTIFACTS": str(tmp / "artifacts"),
             "FRONTIER_STATE_DIR": str(tmp / "state"),
         }
     )
     env.pop("AIRFLOW_CONN_FRONTIER_AIRFLOW_API", None)  # pools: synced once below
     fleet = ui.Fleet(home, env)
-    facts: dict = {"tmp": tmp}
+    facts: dict = {"tmp": tmp, "s3_env": s3_env}
     popped: list[int] = []  # process groups taken out of the fleet (the killed worker)
     try:
         fleet.start(
@@ -165,6 +189,8 @@ def fleet_run(tmp_path_factory):
             program="redis-server",
         )
         _wait("redis-server", lambda: _redis_ping(redis_port), 30, fleet)
+        fleet.start("s3", ["-H", "127.0.0.1", "-p", str(s3_port)], program="moto_server")
+        _wait("the S3 server", lambda: _bucket(s3_port), 60, fleet)
         fleet.start("migrate", ["db", "migrate"])
         assert fleet.procs["migrate"].wait(timeout=300) == 0, fleet.tail("migrate", 40)
         del fleet.procs["migrate"]
@@ -252,6 +278,14 @@ def fleet_run(tmp_path_factory):
         facts["state"] = _wait("the nightly run to finish", finished, 480, fleet)
         facts["tis"] = tis()
         facts["run_id"] = run_id
+        import pyarrow.fs as pafs
+
+        fs = pafs.S3FileSystem(
+            endpoint_override=f"127.0.0.1:{s3_port}", scheme="http", access_key="testing", secret_key="testing",
+            region="us-east-1",
+        )  # fmt: skip
+        info = fs.get_file_info("frontier/site/index.html")
+        facts["site_index"] = info.size if info.type == pafs.FileType.File else 0
     finally:  # stop everything before the tests look (and even when the run went wrong)
         facts["left_groups"] = fleet.stop(20) + [g for g in popped if ui.group_pids(g)]
         for g in popped:
@@ -265,9 +299,17 @@ def fleet_run(tmp_path_factory):
     yield facts
 
 
-def _q(tmp: Path, table: str, sql: str) -> list[tuple]:
-    glob = str(tmp / "warehouse" / table / "**" / "*.parquet")
-    return duckdb.sql(sql.replace(" T", f" read_parquet('{glob}', hive_partitioning=true)", 1)).fetchall()
+def _q(facts: dict, sql: str) -> list[tuple]:
+    """A query on the fleet's s3:// warehouse (DuckDB views over the Parquet parts)."""
+    from frontier.warehouse import connect
+    from tests.support import set_env
+
+    with set_env(**facts["s3_env"]):
+        con = connect("s3://frontier/warehouse")
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
 
 
 def test_the_run_succeeds_with_each_item_on_the_worker_of_its_kind(fleet_run):
@@ -284,9 +326,8 @@ def test_the_run_succeeds_with_each_item_on_the_worker_of_its_kind(fleet_run):
     others = {t["task_id"]: t["queue"] for t in tis if t["task_id"] != "benchmark"}
     assert set(others.values()) == {"default"}, others
     deployments = _q(
-        fleet_run["tmp"],
-        "deployments",
-        f"select label, worker, status from T where run_id = '{fleet_run['run_id']}' order by 1",
+        fleet_run,
+        f"select label, worker, status from deployments where run_id = '{fleet_run['run_id']}' order by 1",
     )
     assert deployments == [("TP1", "worker-a2", "success"), ("TP8", "worker-b", "success")]
     print(
@@ -297,13 +338,16 @@ def test_the_run_succeeds_with_each_item_on_the_worker_of_its_kind(fleet_run):
 def test_the_killed_attempt_left_no_duplicate_rows(fleet_run):
     run_id = fleet_run["run_id"]
     points = _q(
-        fleet_run["tmp"],
-        "points",
-        f"select label, max_concurrency, count(*) from T where run_id = '{run_id}' group by 1, 2 order by 1, 2",
+        fleet_run,
+        f"select label, max_concurrency, count(*) from points where run_id = '{run_id}' group by 1, 2 order by 1, 2",
     )
     assert points == [(lab, c, 1) for lab in ("TP1", "TP8") for c in (1, 2, 4)], points
-    (n,) = _q(fleet_run["tmp"], "deployments", f"select count(*) from T where run_id = '{run_id}'")[0]
+    (n,) = _q(fleet_run, f"select count(*) from deployments where run_id = '{run_id}'")[0]
     assert n == 2
+
+
+def test_the_site_is_published_to_object_storage(fleet_run):
+    assert fleet_run["site_index"] > 0
 
 
 def test_nothing_of_the_tier_is_left_running(fleet_run):

@@ -68,3 +68,8 @@ def test_operator_paths_keep_object_store_roots(monkeypatch):
     monkeypatch.setenv("FRONTIER_WAREHOUSE", "s3://frontier/warehouse")
     monkeypatch.setenv("FRONTIER_SITE", "s3://frontier/site")
     assert fctx.warehouse_dir({}) == "s3://frontier/warehouse" and fctx.site_dir({}) == "s3://frontier/site"
+
+
+def test_site_from_an_s3_warehouse(s3, tmp_path):
+    ids = write_sample_warehouse("s3://frontier/warehouse", last=dt.date(2026, 11, 24), nights=1)
+    assert publish("s3://frontier/warehouse", tmp_path / "site", run_id=ids[0], png=False).is_file()
