@@ -286,6 +286,14 @@ def fleet_run(tmp_path_factory):
         )  # fmt: skip
         info = fs.get_file_info("frontier/site/index.html")
         facts["site_index"] = info.size if info.type == pafs.FileType.File else 0
+        # what the run left in the shared warehouse, read while the S3 server still runs
+        facts["deployments"] = _q(
+            facts, f"select label, worker, status from deployments where run_id = '{run_id}' order by 1"
+        )
+        facts["points"] = _q(
+            facts,
+            f"select label, max_concurrency, count(*) from points where run_id = '{run_id}' group by 1, 2 order by 1, 2",
+        )
     finally:  # stop everything before the tests look (and even when the run went wrong)
         facts["left_groups"] = fleet.stop(20) + [g for g in popped if ui.group_pids(g)]
         for g in popped:
@@ -325,10 +333,7 @@ def test_the_run_succeeds_with_each_item_on_the_worker_of_its_kind(fleet_run):
     assert bench["TP8 / t"][:2] == ("h200_sxm", 1), bench
     others = {t["task_id"]: t["queue"] for t in tis if t["task_id"] != "benchmark"}
     assert set(others.values()) == {"default"}, others
-    deployments = _q(
-        fleet_run,
-        f"select label, worker, status from deployments where run_id = '{fleet_run['run_id']}' order by 1",
-    )
+    deployments = fleet_run["deployments"]
     assert deployments == [("TP1", "worker-a2", "success"), ("TP8", "worker-b", "success")]
     print(
         json.dumps({"deployments": deployments, "benchmark": bench, "killed_processes": fleet_run["killed"]})
@@ -336,14 +341,9 @@ def test_the_run_succeeds_with_each_item_on_the_worker_of_its_kind(fleet_run):
 
 
 def test_the_killed_attempt_left_no_duplicate_rows(fleet_run):
-    run_id = fleet_run["run_id"]
-    points = _q(
-        fleet_run,
-        f"select label, max_concurrency, count(*) from points where run_id = '{run_id}' group by 1, 2 order by 1, 2",
-    )
+    points = fleet_run["points"]
     assert points == [(lab, c, 1) for lab in ("TP1", "TP8") for c in (1, 2, 4)], points
-    (n,) = _q(fleet_run, f"select count(*) from deployments where run_id = '{run_id}'")[0]
-    assert n == 2
+    assert len(fleet_run["deployments"]) == 2
 
 
 def test_the_site_is_published_to_object_storage(fleet_run):
