@@ -350,7 +350,9 @@ def bench_item(run: ItemRun, *, health_probe_s: float = 3.0) -> None:
                     first_err = next(
                         (r.get("error") for r in result.requests if r.get("error")), result.error
                     )
-                    reason = rows.point_failure_reason(summary, spec.max_error_rate, gone, first_err)
+                    reason = rows.point_failure_reason(
+                        summary, spec.max_error_rate, gone, first_err, result.error
+                    )
                     run.failures.append(
                         rows.failure_row(item, "point", reason, dep.log_tail() if gone else "", c)
                     )
