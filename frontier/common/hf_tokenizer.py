@@ -107,9 +107,9 @@ class HFTokenizer:
         out = []
         for tid in range(self.vocab_size):
             text = self.tok.decode([tid], skip_special_tokens=True)
-            if len(text) > 1 and text[0] == " " and text[1:].isascii() and text[1:].isalpha():
-                if self.tok.encode(text, add_special_tokens=False).ids == [tid]:
-                    out.append(tid)
+            word = len(text) > 1 and text[0] == " " and text[1:].isascii() and text[1:].isalpha()
+            if word and self.tok.encode(text, add_special_tokens=False).ids == [tid]:
+                out.append(tid)
         return out
 
     def exact_prompts(self, lengths: list[int], rng: random.Random) -> list[tuple[str, list[int]]]:
