@@ -89,15 +89,15 @@ def test_readme_sim_server_command_runs_verbatim():
 def test_sim_server_help_and_flags_after_double_dash():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     run = [sys.executable, "-m", "frontier.cli.main", "sim-server"]
-    r = subprocess.run([*run, "-h"], capture_output=True, text=True, env=env, timeout=60)
+    r = subprocess.run([*run, "-h"], check=False, capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 0 and "--tokenizer-path" in r.stdout and "--tp-size" in r.stdout
     # `--` before the flags: they still count (a bad hardware name is reported, not dropped)
     r = subprocess.run(
-        [*run, "--", "--hardware", "nope"], capture_output=True, text=True, env=env, timeout=60
+        [*run, "--", "--hardware", "nope"], check=False, capture_output=True, text=True, env=env, timeout=60
     )
     assert r.returncode == 1 and "nope" in r.stderr
     r = subprocess.run([sys.executable, "-m", "frontier.cli.main", "validate", "x", "--bogus"],
-                       capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+                       check=False, capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
     assert r.returncode == 2 and "unrecognized arguments: --bogus" in r.stderr
 
 
