@@ -9,7 +9,36 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "serving", "large", "language", "models", "needs", "careful", "benchmarking", "of", "throughput", "latency", "tokens", "per", "second", "under", "concurrency", "with", "prefill", "decode"]
+WORDS = [
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "a",
+    "lazy",
+    "dog",
+    "while",
+    "serving",
+    "large",
+    "language",
+    "models",
+    "needs",
+    "careful",
+    "benchmarking",
+    "of",
+    "throughput",
+    "latency",
+    "tokens",
+    "per",
+    "second",
+    "under",
+    "concurrency",
+    "with",
+    "prefill",
+    "decode",
+]
 
 
 def make_tokenizer(directory: Path, vocab_size: int = 600, bos: bool = True) -> Path:

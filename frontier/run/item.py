@@ -278,10 +278,17 @@ def point_config(run: ItemRun):
     item, spec, dep = run.item, run.spec, run.dep
     assert dep is not None
     first = item.concurrencies[0]
+    served = spec.endpoint.served_model_name if spec.engine == "endpoint" and spec.endpoint else None
+    tokenizer = item.load.tokenizer_for(spec.engine, item.model)
+    if tokenizer is not None:  # resolve it now (offline): a miss fails the item with how to give one
+        from frontier.common import hf_tokenizer
+
+        hf_tokenizer.resolve(tokenizer)
     return PointConfig(
         base_url=dep.base_url,
         backend=dep.backend,
-        model=item.model,
+        model=served or item.model,
+        tokenizer=tokenizer,
         isl=item.scenario["isl"],
         osl=item.scenario["osl"],
         max_concurrency=first,
