@@ -40,6 +40,12 @@ def _tokenizers() -> Any:
     return tokenizers
 
 
+def _cache_dir() -> str:
+    """The local Hugging Face hub cache, read from the environment at call time."""
+    home = os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface")
+    return os.environ.get("HF_HUB_CACHE") or os.path.join(home, "hub")
+
+
 def resolve(path_or_id: str) -> Path:
     """The ``tokenizer.json`` a name stands for (file, directory, or model id in the local HF cache)."""
     p = Path(path_or_id).expanduser()
@@ -59,14 +65,12 @@ def resolve(path_or_id: str) -> Path:
             try_to_load_from_cache = None
         if try_to_load_from_cache is not None:
             try:
-                hit = try_to_load_from_cache(path_or_id, "tokenizer.json")
+                hit = try_to_load_from_cache(path_or_id, "tokenizer.json", cache_dir=_cache_dir())
             except ValueError:  # not a valid repo id
                 hit = None
             if isinstance(hit, str) and Path(hit).is_file():
                 return Path(hit)
-    cache = os.environ.get("HF_HUB_CACHE") or os.path.join(
-        os.environ.get("HF_HOME", "~/.cache/huggingface"), "hub"
-    )
+    cache = _cache_dir()
     raise FrontierError(
         f"tokenizer {path_or_id!r}: not a local file or directory, and not in the local Hugging Face"
         f" cache ({cache}; nothing is downloaded at run time); " + HOW
