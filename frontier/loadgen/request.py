@@ -41,6 +41,7 @@ class Outcome:
     success: bool = False
     error: str | None = None
     intended_input_tokens: int = 0  # the prompt's length on the client's tokenizer
+    max_tokens: int = 0  # output tokens asked for (its drawn output length)
     server_prompt_tokens: int | None = None  # what the server reported, when it did
     usage_source: str | None = None  # server | chunks: where output_tokens came from
 
@@ -127,7 +128,11 @@ async def _stream(session: aiohttp.ClientSession, cfg: PointConfig, prompt: Prom
 
 async def send(session: aiohttp.ClientSession, cfg: PointConfig, prompt: Prompt) -> Outcome:
     """Send one request now and wait for its whole stream (bounded by ``cfg.request_timeout_s``)."""
-    out = Outcome(input_tokens=prompt.input_tokens, intended_input_tokens=prompt.input_tokens)
+    out = Outcome(
+        input_tokens=prompt.input_tokens,
+        intended_input_tokens=prompt.input_tokens,
+        max_tokens=prompt.output_len,
+    )
     out.sent = time.perf_counter()
     try:
         async with asyncio.timeout(cfg.request_timeout_s):

@@ -63,6 +63,7 @@ def _row(index: int, warmup: bool, queue_s: float, out: Outcome, clock: _Clock) 
         "input_tokens": out.input_tokens,
         "output_tokens": out.output_tokens,
         "intended_input_tokens": out.intended_input_tokens,
+        "max_tokens": out.max_tokens,
         "server_prompt_tokens": out.server_prompt_tokens,
         "usage_source": out.usage_source,
         "success": out.success,

@@ -138,6 +138,7 @@ REQUESTS = pa.schema(
         pa.field("intended_input_tokens", pa.int32()),  # the prompt's length on the client's tokenizer
         pa.field("server_prompt_tokens", pa.int32()),  # the server's count (null: not reported)
         pa.field("usage_source", pa.string()),  # server | chunks: where output_tokens came from
+        pa.field("max_tokens", pa.int32()),  # output tokens asked for (drawn in [int(OSL x ratio), OSL])
     ]
 )
 

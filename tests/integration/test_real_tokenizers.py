@@ -129,3 +129,46 @@ def test_wrong_tokenizer_fails_the_point_with_a_reason(sim):
     assert r.summary["status"] == "failed" and r.summary["completed"] == 4
     assert r.summary["prompt_tokens_deviation"] > 0.05
     assert "prompt tokens off by" in r.error and "--tokenizer" in r.error
+
+
+def test_run_on_engine_endpoint_lands_exact_prompt_tokens(tmp_path, tok_path):
+    """`frontier run` on engine endpoint: a server serving the model under another name, with a real
+    tokenizer; points land with the server's prompt tokens equal to the intended ones and the load
+    shape recorded; a client on the word tokenizer fails the point saying so."""
+    import datetime as dt
+
+    from frontier.domain.spec import parse_spec
+    from frontier.run import RunContext, run_sweep
+    from tests.integration.test_reliability import q
+
+    proc, url, out = _start([
+        "sim-server", "--model-path", MODEL, "--tokenizer-path", str(tok_path), "--served-model-name", "tiny",
+        "--hardware", "h100_sxm", "--port", "0", "--time-scale", "1",
+    ])  # fmt: skip
+    try:
+        assert url, out
+        data = {
+            "name": "ep", "engine": "endpoint", "scenarios": [{"name": "t", "isl": 200, "osl": 8}],
+            "concurrencies": [2], "request_timeout_s": 30,
+            "endpoint": {"base_url": url, "backend": "openai", "served_model_name": "tiny"},
+            "load": {"num_prompts": 8, "warmup_multiplier": 1, "tokenizer": str(tok_path)},
+            "matrix": [{"model": MODEL, "hardware": "h100_sxm", "labels": ["TP1"]}],
+        }  # fmt: skip
+        ctx = RunContext("ep-1", dt.date(2026, 3, 1), str(tmp_path / "wh"), str(tmp_path / "art"))
+        assert run_sweep(parse_spec(data), ctx)[0] == "success"
+        wh = tmp_path / "wh"
+        rows = q(wh, "points", "select status, prompt_tokens_deviation, range_ratio, ignore_eos, tokenizer,"
+                 " served_model, usage_source, intended_input_tokens, total_input_tokens, server_model from t")  # fmt: skip
+        assert rows == [
+            ("ok", 0.0, 0.8, True, str(tok_path), "tiny", "server", rows[0][7], rows[0][7], "tiny")
+        ]
+        bad = q(wh, "requests", "select count(*) from t where server_prompt_tokens != intended_input_tokens")
+        assert bad == [(0,)]
+        # the same server measured with the word tokenizer: the point fails, the reason says why
+        data["load"]["tokenizer"] = "words"
+        ctx = RunContext("ep-2", dt.date(2026, 3, 1), str(tmp_path / "wh"), str(tmp_path / "art"))
+        assert run_sweep(parse_spec(data), ctx)[0] != "success"
+        reasons = q(wh, "failures", "select reason from t where run_id = 'ep-2'")
+        assert len(reasons) == 1 and "prompt tokens off by" in reasons[0][0]
+    finally:
+        _stop(proc)
