@@ -9,6 +9,8 @@ InferenceX's load shape (range ratio 0.8, ignore_eos, no warm-up in the measured
 - ``python -m sglang.bench_serving --dataset-name random-ids --random-range-ratio 0.8`` (.venv-bench,
   scripts/bench-serving-env.sh): its intended tokens (its own ``#Input tokens`` line, plus the one
   special token the server adds, which bench_serving subtracts) vs the server's count, and its figures;
+- on ``/generate`` also bench_serving with ``--tokenize-prompt`` (ids, exact lengths as frontier's), the
+  like-for-like comparison (its text prompts re-encode longer, so they are a different workload);
 - the ratios frontier / bench_serving of output tok/s, median TTFT, TPOT and ITL.
 
     .venv/bin/python benchmarks/real_tokenizer_vs_bench_serving.py [--concurrency 8 32] [--isl 1024]
@@ -70,14 +72,14 @@ def run_frontier(sim: Sim, ns, backend: str, conc: int, tok: Path) -> dict:
     }  # fmt: skip
 
 
-def run_bench_serving(sim: Sim, ns, backend: str, conc: int, tok: Path, out: Path) -> dict:
+def run_bench_serving(sim: Sim, ns, backend: str, conc: int, tok: Path, out: Path, ids: bool = False) -> dict:
     cmd = [
         str(BENCH_PY), str(ROOT / "benchmarks" / "loadgen_sglang_client.py"), "--backend", BS_BACKEND[backend],
         "--base-url", sim.url, "--dataset-name", "random-ids", "--random-input-len", str(ns.isl),
         "--random-output-len", str(ns.osl), "--random-range-ratio", str(ns.range_ratio),
         "--num-prompts", str(ns.rounds * conc), "--max-concurrency", str(conc), "--warmup-requests", "0",
         "--model", str(tok), "--served-model-name", MODEL, "--tokenizer", str(tok), "--output-file", str(out),
-        "--disable-tqdm",
+        "--disable-tqdm", *(["--tokenize-prompt"] if ids else []),
     ]  # fmt: skip
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     sim.take()
@@ -90,12 +92,12 @@ def run_bench_serving(sim: Sim, ns, backend: str, conc: int, tok: Path, out: Pat
     m = re.search(r"#Input tokens: (\d+)", p.stdout)
     n = ns.rounds * conc
     # its drawn lengths: the printed sum is after it subtracts the BOS the server adds to each text
-    intended = int(m.group(1)) + n if m else None
+    intended = None if m is None else int(m.group(1)) + (0 if ids else n)
     line_file = out.with_suffix(f".{backend}.c{conc}.jsonl")
     line_file.write_text(out.read_text().splitlines()[-1] + "\n")
     pt = load_jsonl(line_file)[0]
     return {
-        "client": "bench_serving", "intended": intended, "server": sum(x["prompt_tokens"] for x in lines),
+        "client": "bench_serving" + (" ids" if ids else ""), "intended": intended, "server": sum(x["prompt_tokens"] for x in lines),
         "out_tok_s": pt["output_throughput"], "ttft": pt["median_ttft_ms"], "tpot": pt["median_tpot_ms"],
         "itl": pt["median_itl_ms"], "completed": pt["completed"], "srv": server_view(lines), "error": None,
         "prep_s": None,
@@ -127,6 +129,10 @@ def main() -> int:
                     group = [run_frontier(sim, ns, backend, conc, tok)]
                     if not ns.no_bench_serving:
                         group.append(run_bench_serving(sim, ns, backend, conc, tok, tmp / "bench.jsonl"))
+                        if backend == "sglang":  # --tokenize-prompt: ids on /generate, exact as ours
+                            group.append(
+                                run_bench_serving(sim, ns, backend, conc, tok, tmp / "b.jsonl", True)
+                            )
                     for g in group:
                         g.update(concurrency=conc, backend=backend)
                     rows.extend(group)
@@ -134,22 +140,27 @@ def main() -> int:
             sim.close()
     print(f"sim {MODEL} h100_sxm, real BPE tokenizer (BOS), ISL {ns.isl} OSL {ns.osl} range ratio {ns.range_ratio},"
           f" num_prompts {ns.rounds}xC, cpus {os.cpu_count()}")  # fmt: skip
-    print(f"{'backend':<7} {'C':>3} {'client':<13} {'intended':>9} {'server':>9} {'dev':>7} {'out tok/s':>9} "
+    print(f"{'backend':<7} {'C':>3} {'client':<17} {'intended':>9} {'server':>9} {'dev':>7} {'out tok/s':>9} "
           f"{'TTFT p50':>8} {'TPOT p50':>8} {'ITL p50':>7} {'srv TPOT':>8} {'done':>4}")  # fmt: skip
     for r in rows:
         dev = "" if not r["intended"] else f"{(r['server'] - r['intended']) / r['intended']:+.2%}"
-        print(f"{r['backend']:<7} {r['concurrency']:>3} {r['client']:<13} {r['intended'] or 0:>9} {r['server']:>9} "
+        print(f"{r['backend']:<7} {r['concurrency']:>3} {r['client']:<17} {r['intended'] or 0:>9} {r['server']:>9} "
               f"{dev:>7} {r['out_tok_s']:>9.0f} {r['ttft']:>8.2f} {r['tpot']:>8.2f} {r['itl']:>7.2f} "
               f"{pct(r['srv']['tpot'], 50):>8.2f} {r['completed']:>4}")  # fmt: skip
     if not ns.no_bench_serving:
         print("\nratios frontier / bench_serving (same server, same settings, this run)")
-        print(f"{'backend':<7} {'C':>3} {'out tok/s':>9} {'TTFT p50':>8} {'TPOT p50':>8} {'ITL p50':>7}")
+        print(
+            f"{'backend':<7} {'C':>3} {'vs':<17} {'out tok/s':>9} {'TTFT p50':>8} {'TPOT p50':>8} {'ITL p50':>7}"
+        )
         for backend in ns.backend:
             for conc in ns.concurrency:
-                f, b = (next(r for r in rows if (r["backend"], r["concurrency"], r["client"]) == (backend, conc, c))
-                        for c in ("frontier", "bench_serving"))  # fmt: skip
-                print(f"{backend:<7} {conc:>3} {f['out_tok_s'] / b['out_tok_s']:>9.3f} {f['ttft'] / b['ttft']:>8.3f} "
-                      f"{f['tpot'] / b['tpot']:>8.3f} {f['itl'] / b['itl']:>7.3f}")  # fmt: skip
+                grp = [r for r in rows if (r["backend"], r["concurrency"]) == (backend, conc)]
+                f = next(r for r in grp if r["client"] == "frontier")
+                for b in grp:
+                    if b is f:
+                        continue
+                    print(f"{backend:<7} {conc:>3} {b['client']:<17} {f['out_tok_s'] / b['out_tok_s']:>9.3f} "
+                          f"{f['ttft'] / b['ttft']:>8.3f} {f['tpot'] / b['tpot']:>8.3f} {f['itl'] / b['itl']:>7.3f}")  # fmt: skip
     if ns.json:
         for r in rows:
             r["srv"] = {k: (v if not isinstance(v, list) else pct(v, 50)) for k, v in r["srv"].items()}
