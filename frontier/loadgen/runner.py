@@ -232,6 +232,22 @@ async def fetch_server_info(base_url: str, timeout_s: float = 5.0) -> dict[str, 
     return None
 
 
+async def fetch_served_model(base_url: str, timeout_s: float = 5.0) -> str | None:
+    """The first model id of ``GET /v1/models`` (any OpenAI-compatible server); None if unavailable."""
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,
+            session.get(base_url.rstrip("/") + "/v1/models") as resp,
+        ):
+            body = await resp.json(content_type=None) if resp.status == 200 else None
+    except (aiohttp.ClientError, OSError, TimeoutError, ValueError):
+        return None
+    data = body.get("data") if isinstance(body, dict) else None
+    if isinstance(data, list) and data and isinstance(data[0], dict) and data[0].get("id"):
+        return str(data[0]["id"])
+    return None
+
+
 async def run_point(cfg: PointConfig, *, progress: Progress | None = None) -> PointResult:
     """Run one point against a running server and summarize its measured requests."""
     from frontier.loadgen.metrics import summarize  # DuckDB: only where a summary is made
@@ -256,6 +272,8 @@ async def run_point(cfg: PointConfig, *, progress: Progress | None = None) -> Po
         error = deviation_error
     info = await fetch_server_info(cfg.base_url) if cfg.fetch_server_info else None
     summary.update(server_columns(info))
+    if cfg.fetch_server_info and summary["server_model"] is None:  # not SGLang: ask the OpenAI API
+        summary["server_model"] = await fetch_served_model(cfg.base_url)
     return PointResult(config=cfg, requests=rows, summary=summary, error=error, server_info=info)
 
 

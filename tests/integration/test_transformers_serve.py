@@ -91,6 +91,7 @@ def test_bench_on_transformers_serve(server):
     s = r.summary
     assert r.error is None and s["completed"] == 6, r.error
     assert s["prompt_tokens_deviation"] == 0.0 and s["usage_source"] == "server"  # no [DONE]: still complete
+    assert s["server_model"] and s["client_version"].startswith("frontier ")  # provenance (GET /v1/models)
     rows = [x for x in r.requests if not x["is_warmup"]]
     assert all(x["server_prompt_tokens"] == x["intended_input_tokens"] for x in rows)
     assert all(160 <= x["intended_input_tokens"] <= 200 for x in rows)
