@@ -142,7 +142,9 @@ class BenchmarkDeploymentOperator(BaseOperator):
         spec = parse_spec(json.loads(Path(entry["spec_path"]).read_text()), source=entry["spec_path"])
         # the real item (its launch plan with any secret the XCom copy masks) from the run's spec
         item = find_item(spec, entry.get("key") or shown.key)
-        if spec.target != "local":
+        from frontier.launch.targets import is_remote
+
+        if is_remote(spec.target):
             import operators.targets  # noqa: F401  registers SSHHook / KubernetesHook for frontier.launch.targets
         return item, spec, fctx.run_context(context)
 
@@ -167,7 +169,9 @@ class BenchmarkDeploymentOperator(BaseOperator):
 
         item, spec, ctx = self._load(context)
         engine = get_engine(spec.engine)
-        defer = self.deferrable is True or (self.deferrable == "auto" and spec.target != "local")
+        from frontier.launch.targets import is_remote
+
+        defer = self.deferrable is True or (self.deferrable == "auto" and is_remote(spec.target))
         if not defer or not engine.starts_servers:
             try:
                 outcome = frun.run_item(item, spec, ctx, progress=self.log.info, on_started=self._started)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install Debian's docker-compose (1.29.2): enough to validate docker-compose.yml offline with
-# `docker-compose -f docker-compose.yml config` (tests/unit/test_compose.py uses it when present).
+# `docker-compose -f docker-compose.yml config` (tests/integration/test_compose_config.py uses it when present).
 # Nothing is started; no Docker engine is needed.
 set -euo pipefail
 if command -v docker-compose >/dev/null 2>&1; then

@@ -1,7 +1,8 @@
 """Test-wide setup: a private Airflow home on SQLite, set before anything imports airflow.
 
-Tiers: tests/unit (pure, fast), tests/integration (real servers on 127.0.0.1, real files),
-tests/e2e (whole DAG runs through Airflow).
+Tiers (tests/README.md): tests/unit (pure, fast; enforced by tests/unit/conftest.py), tests/integration
+(real servers on 127.0.0.1, real files), tests/e2e (whole DAG runs through Airflow). Shared helpers:
+tests/support.py.
 """
 
 from __future__ import annotations
@@ -23,3 +24,5 @@ os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_home / 'airflo
 os.environ.setdefault("FRONTIER_HOME", str(ROOT))
 # the live-deployment registry (frontier.launch.watchdog) of the tests' servers: never the user's
 os.environ.setdefault("FRONTIER_STATE_DIR", str(_home / "live"))
+# publish locks (frontier.common.locks) of the tests' sites: never the user's
+os.environ.setdefault("FRONTIER_LOCK_DIR", str(_home / "locks"))

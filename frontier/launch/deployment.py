@@ -197,7 +197,7 @@ class Deployment:
 
     def fetch_server_info(self) -> None:
         """``/get_server_info`` of the first server (not on kubernetes: cluster-internal names)."""
-        if self.target_kind == "kubernetes":
+        if getattr(self.target, "cluster_internal", False):  # names only the cluster resolves
             return
         url = self.handles[0].url if self.handles and self.handles[0].url else self.base_url
         if self.plan.servers and not self.handles:

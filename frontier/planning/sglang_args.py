@@ -35,9 +35,9 @@ A server larger than a node runs one process per node with ``--nnodes``, ``--nod
 (in plan order) listens on ``base_port + port_stride*i``, its torch.distributed rendezvous is
 ``dist_init_port + i``, prefill server ``j`` bootstraps on ``bootstrap_port + j``.
 
-Engine ``sim`` builds the same argv with ``frontier.sim.launch_server`` and ``--hardware
---precision`` added, every process on ``host`` unless ``nodes`` is given, and one process per
-server (no ``--nnodes`` split: the simulator reads the whole server's size from its flags).
+The simulated engine runs one ``frontier.sim.launch_server --deployment LABEL`` process per
+deployment (:func:`build_sim_command`, planned by :mod:`frontier.planning.engines`), on the host
+and port this plan gives the first server.
 
 ``extra_args`` keys, applied in this order to every matching server: ``"*"``, the role
 (``single``/``prefill``/``decode``), the group (``DEP8``), the canonical label (``1xSEP4+1xDEP8``).
@@ -46,7 +46,6 @@ server (no ``--nnodes`` split: the simulator reads the whole server's size from 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from frontier.domain.catalog import ModelSpec, get_hardware, get_model
 from frontier.domain.cluster import LaunchOptions
@@ -58,8 +57,8 @@ from frontier.planning.launch_plan import LaunchPlan, RouterCommand, ServerComma
 SGLANG_VERSION = "0.5.23"
 SGLANG_ROUTER_VERSION = "0.3.2"
 
-Engine = Literal["sglang", "sim"]
-SERVER_MODULES: dict[str, str] = {"sglang": "sglang.launch_server", "sim": "frontier.sim.launch_server"}
+SERVER_MODULE = "sglang.launch_server"
+SIM_SERVER_MODULE = "frontier.sim.launch_server"
 
 # checkpoints published in FP8: --quantization fp8 would be wrong for them
 NATIVE_FP8_MODELS = frozenset({"deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-V3"})
@@ -182,7 +181,6 @@ def build_launch_plan(
     hardware: str,
     precision: str,
     options: LaunchOptions | None = None,
-    engine: Engine = "sglang",
 ) -> LaunchPlan:
     """Every process to start for ``label`` (servers, then the PD router if any).
 
@@ -208,13 +206,13 @@ def build_launch_plan(
                 f"options.nodes names {len(opts.nodes)}"
             )
         hosts = list(opts.nodes)
-    elif n_nodes == 1 or engine == "sim":
+    elif n_nodes == 1:
         hosts = [opts.host] * n_nodes
     else:
         hosts = [f"node{i}" for i in range(n_nodes)]
     one_host = len(set(hosts[:n_nodes])) == 1
     bind = opts.bind_host or (opts.host if one_host and hosts[0] == opts.host else "0.0.0.0")
-    module = opts.server_module or SERVER_MODULES[engine]
+    module = opts.server_module or SERVER_MODULE
     model_path = opts.model_path or spec.name
 
     servers: list[ServerCommand] = []
@@ -239,8 +237,6 @@ def build_launch_plan(
             str(port),
         ]
         args += parallel_args(g, spec, canon, gpn)
-        if engine == "sim":
-            args += ["--hardware", hardware, "--precision", precision]
         args += prec
         if opts.moe_a2a_backend and g.expert_parallel:
             args += ["--moe-a2a-backend", opts.moe_a2a_backend]
@@ -266,7 +262,7 @@ def build_launch_plan(
             else:
                 decode_urls.append(url)
         extra = _extra(opts, role, g, canon)
-        nnodes = 1 if engine == "sim" else slot.nnodes
+        nnodes = slot.nnodes
         for rank in range(nnodes):
             argv = list(args)
             if nnodes > 1:
@@ -288,7 +284,7 @@ def build_launch_plan(
                     nnodes=nnodes,
                     host=hosts[slot.node_index + rank],
                     port=port,
-                    gpus=g.gpus if engine == "sim" else min(g.gpus, gpn),
+                    gpus=min(g.gpus, gpn),
                     argv=argv,
                     url=url,
                     base_gpu_id=slot.base_gpu_id,
@@ -311,7 +307,7 @@ def build_launch_plan(
             argv=rargv, host=rhost, port=rport, url=f"http://{rhost}:{rport}", env=dict(opts.env)
         )
     endpoint = router.url if router else servers[0].url
-    return LaunchPlan(label=canon, engine=engine, servers=servers, router=router, endpoint_url=endpoint)
+    return LaunchPlan(label=canon, engine="sglang", servers=servers, router=router, endpoint_url=endpoint)
 
 
 def build_sim_command(
@@ -342,7 +338,7 @@ def build_sim_command(
     argv = [
         python,
         "-m",
-        SERVER_MODULES["sim"],
+        SIM_SERVER_MODULE,
         "--model-path",
         spec.name,
         "--host",

@@ -19,7 +19,6 @@ import pandas as pd
 import vl_convert as vlc
 
 from charts import frontier_chart, history_chart, to_spec, trend_chart
-from frontier.errors import FrontierError
 from frontier.site import pages
 from frontier.site.assets import write_assets
 from frontier.site.data import SiteData, for_run
@@ -165,15 +164,3 @@ class SiteBuilder:
                 )
                 sections.append(section)
             self.write_text(f"{gdir}/index.html", pages.group_page(ctx, key, sections, page_dir=gdir))
-
-
-def build_site(data: SiteData, out: Path, *, run_id: str | None = None, png: bool = True) -> Path:
-    """Build the site for ``run_id`` (default: the latest night) into ``out``; returns index.html."""
-    if data.points is None or not isinstance(data.points, pd.DataFrame):
-        raise FrontierError("SiteData.points must be the frontier_points DataFrame")
-    selected = run_id or data.latest_run_id()
-    if selected not in data.run_ids():
-        raise FrontierError(
-            f"run {selected!r} is not in the warehouse; known runs: {', '.join(data.run_ids()[-5:])}"
-        )
-    return SiteBuilder(data, out, run_id=selected, png=png).build()

@@ -10,19 +10,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import errno
-import fcntl
 import json
 import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
+from frontier.common.locks import exclusive
 from frontier.errors import FrontierError
 from frontier.site import pages
 from frontier.site.build import SiteBuilder
@@ -35,21 +33,18 @@ _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
 
-@contextlib.contextmanager
-def _lock(site_dir: Path) -> Iterator[None]:
-    lock_path = site_dir.parent / f".{site_dir.name}.lock"
-    with open(lock_path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def _lock(site_dir: Path):
+    """Publishers of the same site serialise (the lock lives in the lock dir, not beside the site)."""
+    return exclusive(site_dir)
 
 
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically exchange two paths (Linux renameat2); False where unsupported."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        try:  # glibc's soname first: find_library runs `ldconfig -p` as a child process
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        except OSError:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         fn = libc.renameat2
     except (OSError, AttributeError):
         return False

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from frontier.analysis.pareto import pareto_front
+from frontier.domain.load import DEFAULT_LOAD
 from frontier.site.data import SiteData
 
 LADDER = (4, 8, 16, 32, 64, 128, 256)
@@ -60,7 +61,7 @@ def sample_points(
                     "label": label, "model": model, "hardware": hardware, "precision": precision,
                     "scenario": scenario, "isl": isl, "osl": osl, "gpus": gpus, "engine": "sim",
                     "backend": "sglang", "max_concurrency": conc, "request_rate": None,
-                    "num_prompts": max(20, 10 * conc), "warmup_requests": 2 * conc,
+                    "num_prompts": DEFAULT_LOAD.prompts_for(conc), "warmup_requests": DEFAULT_LOAD.warmups_for(conc),
                     "completed": 10 * conc if ok else 0, "failed": 0 if ok else 10 * conc,
                     "duration": duration if ok else None,
                     "total_input_tokens": 10 * conc * isl, "total_output_tokens": 10 * conc * osl,

@@ -5,10 +5,11 @@ count; bad manual input fails `plan` with a line naming the field; the report is
 """
 
 import json
-import os
 
 import duckdb
 import pytest
+
+from tests.support import frontier_env
 
 pytest.importorskip("airflow")
 
@@ -41,26 +42,17 @@ def _policy_registered():
 @pytest.fixture(scope="module")
 def adhoc_env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("adhoc")
-    env = {
-        "FRONTIER_WAREHOUSE": str(tmp / "warehouse"),
-        "FRONTIER_SITE": str(tmp / "site"),
-        "FRONTIER_ARTIFACTS": str(tmp / "artifacts"),
-    }
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    from airflow.models.pool import Pool
+    with frontier_env(tmp):
+        from airflow.models.pool import Pool
 
-    from operators.local_run import init_db
+        from operators.local_run import init_db
 
-    init_db(reset=True)
-    Pool.create_or_update_pool("frontier_gpu_h100_sxm", slots=8, description="test", include_deferred=False)
-    _policy_registered()
-    yield tmp
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+        init_db(reset=True)
+        Pool.create_or_update_pool(
+            "frontier_gpu_h100_sxm", slots=8, description="test", include_deferred=False
+        )
+        _policy_registered()
+        yield tmp
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,13 @@ Afterwards the test reads the Parquet with DuckDB and checks rows, labels, GPU c
 the site has the chart.
 """
 
-import os
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
+
+from tests.support import frontier_env, set_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,24 +20,11 @@ pytest.importorskip("airflow")
 @pytest.fixture(scope="module")
 def nightly_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("nightly")
-    env = {
-        "FRONTIER_WAREHOUSE": str(tmp / "warehouse"),
-        "FRONTIER_SITE": str(tmp / "site"),
-        "FRONTIER_ARTIFACTS": str(tmp / "artifacts"),
-    }
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    from operators.local_run import init_db, run_dag_once
+    with frontier_env(tmp):
+        from operators.local_run import init_db, run_dag_once
 
-    init_db(reset=True)
-    try:
+        init_db(reset=True)
         run = run_dag_once("nightly_frontier", {"spec": "sweeps/smoke.yaml", "engine": "sim"})
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     return run, tmp
 
 
@@ -118,19 +106,10 @@ def test_report_task_wrote_a_clean_report(nightly_run):
 
 def test_publish_frontier_republishes_the_nightly_run(nightly_run):
     run, tmp = nightly_run
-    env = {"FRONTIER_WAREHOUSE": str(tmp / "warehouse"), "FRONTIER_SITE": str(tmp / "site2")}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with set_env(FRONTIER_WAREHOUSE=str(tmp / "warehouse"), FRONTIER_SITE=str(tmp / "site2")):
         from operators.local_run import run_dag_once
 
         pub = run_dag_once("publish_frontier", {"run_id": run.run_id})
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     assert str(pub.state).endswith("success"), pub.state
     index = tmp / "site2" / "index.html"
     assert index.is_file() and run.run_id.split("T")[0] in "".join(

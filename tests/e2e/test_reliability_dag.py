@@ -9,13 +9,14 @@ failures, and no simulated server is left running.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
+
+from tests.support import frontier_env, sim_children
 
 pytest.importorskip("airflow")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -45,25 +46,12 @@ def faulty_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("reliability")
     spec_path = tmp / "reliability.yaml"
     spec_path.write_text(yaml.safe_dump(SPEC))
-    env = {
-        "FRONTIER_WAREHOUSE": str(tmp / "warehouse"),
-        "FRONTIER_SITE": str(tmp / "site"),
-        "FRONTIER_ARTIFACTS": str(tmp / "artifacts"),
-    }
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    from operators.local_run import init_db, run_dag_once
+    with frontier_env(tmp):
+        from operators.local_run import init_db, run_dag_once
 
-    init_db()
-    t0 = time.monotonic()
-    try:
+        init_db()
+        t0 = time.monotonic()
         run = run_dag_once("nightly_frontier", {"spec": str(spec_path), "engine": "sim"})
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     return run, tmp, time.monotonic() - t0
 
 
@@ -125,17 +113,8 @@ def test_site_shows_the_failures(faulty_run):
 
 
 def test_no_server_left_and_logs_kept(faulty_run):
-    import psutil
-
     _, tmp, _ = faulty_run
-    left = []
-    for c in psutil.Process().children(recursive=True):
-        try:
-            if "frontier.sim.launch_server" in " ".join(c.cmdline()) and c.status() != psutil.STATUS_ZOMBIE:
-                left.append(c.pid)
-        except psutil.NoSuchProcess:
-            pass
-    assert not left
+    assert not [c.pid for c in sim_children()]
     logs = list((tmp / "artifacts").rglob("sim-server.log"))
     assert len(logs) == 3
     crashed = [p for p in logs if "TP4" in str(p)]

@@ -25,8 +25,7 @@ import yaml
 
 pytest.importorskip("airflow")
 
-from tests.integration.test_reliability import BASE, gone, q, sim_children
-from tests.integration.test_triggers import first_event
+from tests.support import TINY_SIM_SPEC, first_event, frontier_env, group_gone, q, sim_children
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -34,7 +33,7 @@ pytestmark = pytest.mark.timeout(120)
 def _spec(tmp: Path, faults: dict | None = None, **top):
     from frontier.domain.spec import parse_spec
 
-    data = copy.deepcopy(BASE)
+    data = copy.deepcopy(TINY_SIM_SPEC)
     data["matrix"][0]["labels"] = ["TP1"]
     if faults:
         data["matrix"][0]["faults"] = {"TP1": faults}
@@ -91,7 +90,7 @@ def test_defer_then_resume_on_another_worker(tmp_path, monkeypatch):
     op, context, item = _op(tmp_path)
     trig, state = _defer(op, context)
     (h,) = state["deployment"]["handles"]
-    assert h["target"] == "local" and h["pid"] and not gone(h["pid"], wait_s=0)
+    assert h["target"] == "local" and h["pid"] and not group_gone(h["pid"], wait_s=0)
     assert (tmp_path / "art" / "defer-1" / item.key / "deployment.json").is_file()
     ev = first_event(trig)
     assert ev["status"] == "ready"
@@ -99,7 +98,7 @@ def test_defer_then_resume_on_another_worker(tmp_path, monkeypatch):
     out = op.execute_complete(context, ev, state=state)
     assert out["status"] == "success" and out["points_ok"] == 2, out
     assert out["engine_version"].startswith("0.5.23")
-    assert gone(h["pid"]) and not sim_children()
+    assert group_gone(h["pid"]) and not sim_children()
     assert q(tmp_path / "wh", "points", "select max_concurrency, status from t order by 1") == [
         (1, "ok"),
         (2, "ok"),
@@ -123,7 +122,7 @@ def test_readiness_timeout_lands_the_failure_and_raises(tmp_path):
     assert ev["status"] == "timeout"
     with pytest.raises(AirflowException, match="deployment failed: TP1: .*not healthy within 1.5 s"):
         op.execute_complete(context, ev, state=state)
-    assert gone(pid) and not sim_children()
+    assert group_gone(pid) and not sim_children()
     fails = q(tmp_path / "wh", "failures", "select stage, reason, log_tail from t")
     assert len(fails) == 1 and fails[0][0] == "readiness"
     assert "fault" in fails[0][2].lower() or "Uvicorn" in fails[0][2], fails[0][2]  # the server's log tail
@@ -156,7 +155,7 @@ def test_on_kill_during_the_resumed_ladder_stops_the_server(tmp_path):
     op.on_kill()
     t.join(30)
     assert not t.is_alive() and time.monotonic() - t0 < 15
-    assert gone(pid) and not sim_children()
+    assert group_gone(pid) and not sim_children()
     fails = q(tmp_path / "wh", "failures", "select max_concurrency, reason from t order by 1")
     assert [f[0] for f in fails] == [1, 2]
     assert "deployment stopped (task killed or shut down)" in fails[0][1]
@@ -164,34 +163,21 @@ def test_on_kill_during_the_resumed_ladder_stops_the_server(tmp_path):
 
 def test_dag_test_runs_the_deferral_in_process(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dagdefer")
-    spec = copy.deepcopy(BASE)
+    spec = copy.deepcopy(TINY_SIM_SPEC)
     spec["matrix"][0]["labels"] = ["TP1"]
     spec["concurrencies"] = [1]
     path = tmp / "tiny.yaml"
     path.write_text(yaml.safe_dump(spec))
-    env = {
-        "FRONTIER_WAREHOUSE": str(tmp / "warehouse"),
-        "FRONTIER_SITE": str(tmp / "site"),
-        "FRONTIER_ARTIFACTS": str(tmp / "artifacts"),
-        "FRONTIER_DEFERRABLE": "1",
-    }  # a one-machine Airflow: local-target deployments may defer too
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    from operators.local_run import init_db, run_dag_once
+    # a one-machine Airflow: local-target deployments may defer too
+    with frontier_env(tmp, FRONTIER_DEFERRABLE="1"):
+        from operators.local_run import init_db, run_dag_once
 
-    init_db()
-    try:
+        init_db()
         run = run_dag_once("nightly_frontier", {"spec": str(path), "engine": "sim"})
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     assert str(run.state).endswith("success"), run.state
     (state_file,) = list((tmp / "artifacts").rglob("deployment.json"))  # the task deferred
     state = json.loads(state_file.read_text())
-    assert gone(state["deployment"]["handles"][0]["pid"]) and not sim_children()
+    assert group_gone(state["deployment"]["handles"][0]["pid"]) and not sim_children()
     glob = str(tmp / "warehouse" / "points" / "**" / "*.parquet")
     import duckdb
 
@@ -253,7 +239,7 @@ def test_deferred_pd_launch_starts_the_router_after_its_servers(tmp_path, monkey
     assert (tmp_path / "item" / "router.log").is_file()
     pids = again.pids()
     again.stop()
-    assert all(gone(p) for p in pids) and not sim_children()
+    assert all(group_gone(p) for p in pids) and not sim_children()
 
 
 def test_killing_the_deferred_task_stops_its_deployment(tmp_path, monkeypatch):
@@ -264,10 +250,10 @@ def test_killing_the_deferred_task_stops_its_deployment(tmp_path, monkeypatch):
     trigger, state = _defer(op, context)
     assert trigger.serialize()[1]["handle"] == state["deployment"]
     pids = [h["pid"] for h in state["deployment"]["handles"]]
-    assert pids and not any(gone(p) for p in pids)
+    assert pids and not any(group_gone(p) for p in pids)
     _forget_local_processes(monkeypatch)  # the triggerer is another process than the worker
     asyncio.run(trigger.on_kill())
-    assert all(gone(p) for p in pids) and not sim_children()
+    assert all(group_gone(p) for p in pids) and not sim_children()
 
 
 def test_deferral_defaults_to_remote_targets_only(monkeypatch):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_reliability import BASE, gone, q, sim_children
+from tests.support import TINY_SIM_SPEC, group_gone, q, sim_children
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -30,7 +30,7 @@ def _spec(tmp: Path, faults: dict, **top) -> tuple[Path, object]:
 
     from frontier.domain.spec import parse_spec
 
-    data = copy.deepcopy(BASE)
+    data = copy.deepcopy(TINY_SIM_SPEC)
     data["matrix"][0]["labels"] = ["TP1"]
     data["matrix"][0]["faults"] = {"TP1": faults}
     data.update(top)
@@ -71,14 +71,14 @@ def _run_operator_and_kill(tmp: Path, faults: dict, ready, **top):
     dep = op._running
     assert dep is not None, "the deployment never started"
     pids = dep.pids()
-    assert pids and not any(gone(p, wait_s=0) for p in pids)
+    assert pids and not any(group_gone(p, wait_s=0) for p in pids)
     t0 = time.monotonic()
     op.on_kill()
     t.join(30)
     assert not t.is_alive(), "the task did not end after on_kill"
     took = time.monotonic() - t0
     for p in pids:
-        assert gone(p), f"server {p} survived on_kill"
+        assert group_gone(p), f"server {p} survived on_kill"
     assert not sim_children()
     return result, took, item
 
@@ -135,11 +135,11 @@ def test_stop_kills_the_whole_process_group(tmp_path):
     t0 = time.monotonic()
     mp.stop(grace_s=1.0)
     assert time.monotonic() - t0 < 8
-    assert gone(mp.pid)
+    assert group_gone(mp.pid)
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not gone(child):
+    while time.monotonic() < deadline and not group_gone(child):
         time.sleep(0.05)
-    assert gone(child), "the server's child survived"
+    assert group_gone(child), "the server's child survived"
     assert mp.stop() is not None  # idempotent
 
 
@@ -164,7 +164,7 @@ def test_sigterm_ends_a_hung_sim_server_promptly(tmp_path):
     code = mp.stop(grace_s=8.0)
     assert time.monotonic() - t0 < 6 and code == 0, code  # clean exit, no SIGKILL needed
     held.wait(30)
-    assert gone(mp.pid)
+    assert group_gone(mp.pid)
 
 
 def test_artifacts_keep_each_items_server_log(tmp_path):

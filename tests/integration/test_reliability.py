@@ -12,80 +12,26 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import os
 import time
 from pathlib import Path
 
 import duckdb
-import psutil
 import pytest
 
 from frontier.domain.spec import parse_spec
 from frontier.planning.planner import plan
 from frontier.run import RunContext, run_sweep
+from tests.support import TINY_SIM_SPEC, group_gone, q, sim_children
 
 pytestmark = pytest.mark.timeout(120)
 
-MODEL = "meta-llama/Llama-3.1-8B-Instruct"
-BASE = {
-    "name": "faults",
-    "engine": "sim",
-    "scenarios": [{"name": "t", "isl": 16, "osl": 4}],
-    "concurrencies": [1, 2],
-    "num_prompts": 4,
-    "warmup_multiplier": 0,
-    "ready_timeout_s": 6,
-    "request_timeout_s": 2,
-    "matrix": [{"model": MODEL, "hardware": "h100_sxm", "labels": ["TP2", "TP1"]}],
-}
-
 
 def make_spec(faults: dict | None = None, **top) -> object:
-    data = copy.deepcopy(BASE)
+    data = copy.deepcopy(TINY_SIM_SPEC)
     data.update(top)
     if faults is not None:
         data["matrix"][0]["faults"] = {"TP2": faults}
     return parse_spec(data)
-
-
-def gone(pid: int, wait_s: float = 3.0) -> bool:
-    """No live process (zombies aside) is left with this PID or in its process group."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        alive = []
-        for p in psutil.process_iter(["pid", "status"]):
-            try:
-                if p.info["status"] == psutil.STATUS_ZOMBIE:
-                    continue
-                if p.info["pid"] == pid or os.getpgid(p.info["pid"]) == pid:
-                    alive.append(p.info["pid"])
-            except (ProcessLookupError, psutil.NoSuchProcess):
-                continue
-        if not alive or time.monotonic() > deadline:
-            return not alive
-        time.sleep(0.05)
-
-
-def sim_children() -> list[psutil.Process]:
-    out = []
-    for c in psutil.Process().children(recursive=True):
-        try:
-            if "frontier.sim.launch_server" in " ".join(c.cmdline()) and c.status() != psutil.STATUS_ZOMBIE:
-                out.append(c)
-        except psutil.NoSuchProcess:
-            pass
-    return out
-
-
-def q(wh: Path, table: str, sql: str) -> list[tuple]:
-    files = list((wh / table).rglob("*.parquet"))
-    if not files:
-        return []
-    con = duckdb.connect()
-    con.execute(
-        f"create view t as select * from read_parquet({[str(f) for f in files]!r}, union_by_name=true)"
-    )
-    return con.execute(sql).fetchall()
 
 
 class Run:
@@ -133,7 +79,7 @@ class Run:
         # no server process left, by PID and by process group
         assert self.pids.get("TP2") and self.pids.get("TP1"), self.pids
         for pid in [p for ps in self.pids.values() for p in ps]:
-            assert gone(pid), f"server process {pid} survived"
+            assert group_gone(pid), f"server process {pid} survived"
         assert not sim_children()
         # the healthy label after the faulted one landed both points
         assert self.by_label["TP1"]["status"] == "success", self.by_label["TP1"]

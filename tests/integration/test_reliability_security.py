@@ -23,7 +23,7 @@ import pytest
 from frontier.common.redact import MASK, redact_argv, redact_obj, redact_text
 from frontier.domain.spec import parse_spec
 from frontier.run import RunContext, build_marts, run_sweep
-from tests.integration.test_reliability import BASE, q
+from tests.support import TINY_SIM_SPEC, q
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(120)
@@ -94,7 +94,7 @@ def _all_text(*folders: Path) -> str:
 def test_secrets_in_env_and_flags_never_reach_warehouse_site_logs(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", HF)
     monkeypatch.setenv("FRONTIER_TEST_SECRET", ENV_SECRET)
-    data = copy.deepcopy(BASE)
+    data = copy.deepcopy(TINY_SIM_SPEC)
     data["matrix"][0]["server_args"] = {
         "TP1": ["--api-key", API_KEY, f"--hf-token={HF}"],
         "TP2": ["--api-key", API_KEY],
@@ -158,7 +158,7 @@ class EvilServer:
 
 
 def _healthy_night(tmp_path: Path) -> None:
-    data = copy.deepcopy(BASE)
+    data = copy.deepcopy(TINY_SIM_SPEC)
     data["matrix"][0]["labels"] = ["TP1"]
     ctx = RunContext("ok-0", dt.date(2026, 2, 28), str(tmp_path / "wh"), str(tmp_path / "art"))
     assert run_sweep(parse_spec(data), ctx)[0] == "success"
@@ -167,7 +167,7 @@ def _healthy_night(tmp_path: Path) -> None:
 def _evil_run(tmp_path: Path) -> RunContext:
     srv = EvilServer()
     try:
-        data = copy.deepcopy(BASE)
+        data = copy.deepcopy(TINY_SIM_SPEC)
         data.update(engine="endpoint", endpoint={"base_url": f"http://127.0.0.1:{srv.port}"})
         legacy = {k: data.pop(k) for k in ("num_prompts", "warmup_multiplier") if k in data}
         data["load"] = {**legacy, "tokenizer": "words"}  # the server counts words
@@ -211,7 +211,7 @@ def test_a_night_where_everything_failed_still_publishes(tmp_path):
 
 # ---- the warehouse under failure ------------------------------------------------------------------
 def test_corrupt_parquet_is_quarantined_and_reported_by_build_marts(tmp_path):
-    data = copy.deepcopy(BASE)
+    data = copy.deepcopy(TINY_SIM_SPEC)
     data["matrix"][0]["labels"] = ["TP1"]
     spec = parse_spec(data)
     ctx = RunContext("corrupt-1", dt.date(2026, 3, 1), str(tmp_path / "wh"), str(tmp_path / "art"))

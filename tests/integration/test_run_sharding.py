@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.test_reliability import MODEL, q
+from tests.support import LLAMA, q
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -28,7 +28,7 @@ SPEC = {
     },
     "sim": {"time_scale": 4},
     "ready_timeout_s": 30,
-    "matrix": [{"model": MODEL, "hardware": "h100_sxm", "labels": ["TP1"]}],
+    "matrix": [{"model": LLAMA, "hardware": "h100_sxm", "labels": ["TP1"]}],
 }
 
 

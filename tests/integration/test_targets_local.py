@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import pytest
 
 from frontier.launch.errors import LaunchError
 from frontier.launch.http import free_port
 from frontier.launch.targets import LocalTarget, launch, stop_all
-from tests.launch_support import engine_plan
+from tests.support import engine_plan, pid_gone
 
 pytestmark = pytest.mark.timeout(60)
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
-
-
-def gone(pid: int) -> bool:
-    """No process with this pid, or only its zombie (PID 1 here may not reap orphans)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state == "Z"
 
 
 def _plan(label="TP2", **cluster):
@@ -38,7 +28,7 @@ def test_local_sim_lifecycle(tmp_path):
     assert seen == hs and len(hs) == 1 and t.alive(hs[0])
     assert "fired up" in t.log_tail(hs[0])
     assert stop_all(t, hs, grace_s=5) == []
-    assert not t.alive(hs[0]) and gone(hs[0].pid)
+    assert not t.alive(hs[0]) and pid_gone(hs[0].pid)
 
 
 def test_stop_from_another_process_by_handle(tmp_path):
@@ -48,7 +38,7 @@ def test_stop_from_another_process_by_handle(tmp_path):
     other = LocalTarget()
     assert other.alive(hs[0])
     other.stop(hs[0], grace_s=5)
-    assert not other.alive(hs[0]) and gone(hs[0].pid)
+    assert not other.alive(hs[0]) and pid_gone(hs[0].pid)
 
 
 def test_exit_before_ready_is_a_launch_error(tmp_path):
@@ -82,5 +72,5 @@ def test_gpu_slices_and_base_gpu_id(tmp_path, monkeypatch):
     assert logs[0].startswith("2,3,5,7 ") and logs[1].startswith("8,9,10,11 ")
     assert "--base-gpu-id" not in " ".join(logs)  # the second server's offset is dropped with its slice
     stop_all(t, hs, grace_s=2)
-    assert all(gone(h.pid) for h in hs)
+    assert all(pid_gone(h.pid) for h in hs)
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "2,3,5,7,8,9,10,11,12"

@@ -17,30 +17,17 @@ import json
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from frontier.domain.spec import SpecError, parse_spec
 from frontier.launch.errors import LaunchError
 from frontier.launch.http import free_port
 from frontier.run import RunContext, run_sweep
-from tests.integration.test_targets_ssh import group_left, sshd  # noqa: F401  (the module-scoped fixture)
-from tests.unit.test_targets import FakeKube
+from tests.support import FakeKube, group_left, q
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parents[2]
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
-
-
-def q(wh: Path, table: str, sql: str) -> list[tuple]:
-    files = list((wh / table).rglob("*.parquet"))
-    if not files:
-        return []
-    con = duckdb.connect()
-    con.execute(
-        f"create view t as select * from read_parquet({[str(f) for f in files]!r}, union_by_name=true)"
-    )
-    return con.execute(sql).fetchall()
 
 
 # --------------------------------------------------------------------------- --base-gpu-id (local sglang)
@@ -156,7 +143,7 @@ def test_local_sglang_slices_gpus_and_drops_base_gpu_id(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- ssh, end to end
 
 
-def _ssh_spec(sshd, tmp: Path, **ssh) -> dict:  # noqa: F811
+def _ssh_spec(sshd, tmp: Path, **ssh) -> dict:
     return {
         "name": "ssh-e2e",
         "engine": "sim",
@@ -211,7 +198,7 @@ def dep_key(spec) -> str:
     return plan(spec)[0].key
 
 
-def test_ssh_sweep_end_to_end_openssh(sshd, tmp_path):  # noqa: F811
+def test_ssh_sweep_end_to_end_openssh(sshd, tmp_path):
     from frontier.launch.targets import OpenSSHTransport, registry
 
     before = dict(registry._PROVIDERS)
@@ -228,7 +215,7 @@ def test_ssh_sweep_end_to_end_openssh(sshd, tmp_path):  # noqa: F811
         registry._PROVIDERS.update(before)
 
 
-def test_ssh_sweep_end_to_end_airflow_sshhook(sshd, tmp_path, monkeypatch):  # noqa: F811
+def test_ssh_sweep_end_to_end_airflow_sshhook(sshd, tmp_path, monkeypatch):
     """The operators' provider registration: Airflow's SSHHook, Connection from ``cluster.ssh.conn_ids``."""
     pytest.importorskip("airflow.providers.ssh", reason="pip install apache-airflow-providers-ssh")
     import operators.targets  # noqa: F401  registers SSHHook / KubernetesHook

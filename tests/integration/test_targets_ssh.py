@@ -3,14 +3,15 @@ server started on "node" 127.0.0.1 through it, healthy, stopped by process group
 
 Both transports: the OpenSSH client (frontier core) and Airflow's SSHHook (operators/), the
 latter with an Airflow Connection ``frontier_node_127_0_0_1`` built in-process (environment
-variable), holding the key file and the host key. Skipped with the reason when sshd cannot run.
+variable), holding the key file and the host key. Skipped with the reason when sshd cannot run
+(the ``sshd`` fixture: tests/integration/conftest.py).
 """
 
 from __future__ import annotations
 
 import getpass
 import json
-import shutil
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,60 +23,11 @@ from frontier.launch.http import free_port
 from frontier.launch.targets import OpenSSHTransport, SSHTarget, launch, stop_all
 from frontier.launch.targets.options import SSHOptions
 from frontier.planning.engines import get_engine
-from tests.launch_support import engine_plan, spec_for
+from tests.support import engine_plan, group_left, pid_gone, spec_for
 
 pytestmark = pytest.mark.timeout(90)
 ROOT = Path(__file__).resolve().parents[2]
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
-
-
-def gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state == "Z"
-
-
-def group_left(pgid: int) -> list[int]:
-    """Non-zombie processes still in the group."""
-    out = []
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                f = (p / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(f[2]) == pgid and f[0] != "Z":
-                out.append(int(p.name))
-    return out
-
-
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory):
-    if shutil.which("sshd") is None and not Path("/usr/sbin/sshd").exists():
-        pytest.skip("openssh-server not installed (apt-get install -y openssh-server openssh-client)")
-    if shutil.which("ssh") is None:
-        pytest.skip("openssh-client not installed")
-    d = tmp_path_factory.mktemp("sshd")
-    port = free_port()
-    r = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "test-sshd.sh"), "start", str(d), str(port)],
-        capture_output=True,
-        text=True,
-        timeout=40,
-        check=False,
-    )
-    if r.returncode != 0:
-        pytest.skip(f"cannot start a test sshd on 127.0.0.1: {(r.stderr or r.stdout).strip()[-300:]}")
-    yield {
-        "dir": d,
-        "port": port,
-        "key": str(d / "client_ed25519"),
-        "known_hosts": str(d / "known_hosts"),
-        "host_key": (d / "host_ed25519.pub").read_text().split()[:2],
-    }
-    subprocess.run(["bash", str(ROOT / "scripts" / "test-sshd.sh"), "stop", str(d)], timeout=20, check=False)
 
 
 def _plan(sshd, tmp_path):
@@ -89,7 +41,7 @@ def _lifecycle(target: SSHTarget, plan, tmp_path: Path) -> None:
     assert group_left(h.pid), "the server leads its own process group"
     assert "fired up" in target.log_tail(h, 5)
     assert stop_all(target, hs, grace_s=5) == []
-    assert not target.alive(h) and gone(h.pid) and group_left(h.pid) == []
+    assert not target.alive(h) and pid_gone(h.pid) and group_left(h.pid) == []
     assert "fired up" in (tmp_path / "item" / "server-single-0.log").read_text()  # fetched on stop
 
 
@@ -150,7 +102,6 @@ def test_env_file_feeds_the_remote_environment(sshd, tmp_path):
 def test_engines_glue_over_ssh(sshd, tmp_path, monkeypatch):
     """frontier.launch.launch on target ssh (the one launch path): a Deployment whose processes
     are remote; dead_reason sees a kill on the node; stop leaves nothing."""
-    import os
     import signal
 
     from frontier.launch import launch as launch_deployment
@@ -215,7 +166,6 @@ def _wait_gone(pgid: int, limit_s: float) -> float | None:
 
 def test_sigkilled_driver_takes_its_ssh_servers_along(sshd, tmp_path):
     """The tether: the node stops the group once the driver's ssh session ends (SIGKILL)."""
-    import os
 
     args = {
         "port": sshd["port"],

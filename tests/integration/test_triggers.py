@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 
@@ -14,21 +13,10 @@ pytest.importorskip("airflow")
 from frontier.launch.http import free_port
 from frontier.launch.targets import LocalTarget, launch, stop_all
 from operators.triggers import ServerReadyTrigger, expand_urls
-from tests.launch_support import engine_plan
+from tests.support import engine_plan, first_event
 
 pytestmark = pytest.mark.timeout(60)
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
-
-
-def first_event(trigger, limit_s: float = 30.0):
-    async def go():
-        agen = trigger.run()
-        try:
-            return await asyncio.wait_for(agen.__anext__(), limit_s)
-        finally:
-            await agen.aclose()
-
-    return asyncio.run(go()).payload
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import pytest
 
 from frontier.errors import FrontierError
 from frontier.warehouse import Warehouse, connect, run_audits, run_model
+from tests.support import point_row as pt
 
 pytest.importorskip("moto.server", reason="moto[server] not installed")
 pytestmark = pytest.mark.timeout(60)
@@ -55,29 +56,6 @@ def s3(endpoint, monkeypatch, request):
     prefix = f"{BUCKET}/{request.node.name}"
     yield fs, f"s3://{prefix}"
     fs.delete_dir_contents(prefix, missing_dir_ok=True)
-
-
-def pt(label, mc, tok_s_gpu, tok_s_user, **kw):
-    row = {
-        "label": label,
-        "model": "meta-llama/Llama-3.1-8B-Instruct",
-        "hardware": "h100_sxm",
-        "precision": "fp8",
-        "scenario": "1k1k",
-        "isl": 1024,
-        "osl": 1024,
-        "gpus": 8,
-        "max_concurrency": mc,
-        "completed": 10,
-        "failed": 0,
-        "total_token_throughput": tok_s_gpu * 8,
-        "output_throughput": tok_s_gpu * 4,
-        "median_tpot_ms": 1000.0 / tok_s_user,
-        "mean_tpot_ms": 1000.0 / tok_s_user,
-        "status": "ok",
-    }
-    row.update(kw)
-    return row
 
 
 POINTS = [

@@ -58,9 +58,11 @@ CASES = {
 
 def _plan(name):
     label, model, hw, prec, engine, opts = CASES[name]
-    return build_launch_plan(
-        label, model=model, hardware=hw, precision=prec, options=LaunchOptions(**opts), engine=engine
-    )
+    if engine == "sim":  # the simulated engine's plan: one process for the whole deployment
+        from tests.support import engine_plan
+
+        return engine_plan(label, model=model, hardware=hw, precision=prec, **opts)
+    return build_launch_plan(label, model=model, hardware=hw, precision=prec, options=LaunchOptions(**opts))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -173,7 +175,9 @@ def test_sim_command_accepts_any_label():
     assert build_sim_command("SEP4+1xDEP8", R1, "h200_sxm", "fp8")[-1] == "1xSEP4+1xDEP8"
 
 
-def test_sim_plan_one_process_per_server_on_host():
-    p = build_launch_plan("DEP16", model=R1, hardware="h200_sxm", precision="fp8", engine="sim")
+def test_sim_plan_one_process_per_deployment_on_its_first_node():
+    from tests.support import engine_plan
+
+    p = engine_plan("DEP16", model=R1, hardware="h200_sxm", nodes=["n0", "n1"])
     assert len(p.servers) == 1 and p.servers[0].gpus == 16 and "--nnodes" not in p.servers[0].argv
-    assert "--hardware" in p.servers[0].argv and p.servers[0].host == "127.0.0.1"
+    assert "--hardware" in p.servers[0].argv and p.servers[0].host == "n0" and p.router is None

@@ -117,7 +117,7 @@ def test_pods_get_a_deadline_and_every_object_an_owner():
 def _target(env: dict[str, str]):
     from frontier.domain.cluster import as_cluster
     from frontier.launch.targets import make_target
-    from tests.unit.test_targets import FakeKube
+    from tests.support import FakeKube
 
     plan = build_launch_plan("TP8", model=R1, hardware="h200_sxm", precision="fp8")
     opts = as_cluster({"kubernetes": {"namespace": NS}}).target_options(env)

@@ -1,10 +1,9 @@
 """Planning: every deployment x scenario of a spec, with GPU counts, ladders and commands."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+from frontier.cli.main import main
 from frontier.domain.labels import parse
 from frontier.domain.spec import load_spec
 from frontier.planning.planner import plan
@@ -44,15 +43,9 @@ def test_sim_plan_is_one_process_per_deployment():
         assert argv[argv.index("--deployment") + 1] == i.label
 
 
-def test_cli_plan_json_schema():
-    out = subprocess.run(
-        [sys.executable, "-m", "frontier.cli", "plan", str(ROOT / "sweeps/nightly.yaml"), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    data = json.loads(out.stdout)
+def test_cli_plan_json_schema(capsys):
+    assert main(["plan", str(ROOT / "sweeps/nightly.yaml"), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
     assert len(data) == 22
     for entry in data:
         assert {
@@ -71,16 +64,10 @@ def test_cli_plan_json_schema():
         assert entry["router"] is None or "argv" in entry["router"]
 
 
-def test_cli_bad_spec_exits_nonzero_with_one_line(tmp_path):
+def test_cli_bad_spec_exits_nonzero_with_one_line(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text((ROOT / "sweeps/smoke.yaml").read_text().replace("labels: [TP1, TP2]", "labels: [DEP8]"))
-    out = subprocess.run(
-        [sys.executable, "-m", "frontier.cli", "validate", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert out.returncode == 1
-    assert len(out.stderr.strip().splitlines()) == 1
-    assert "matrix[0]" in out.stderr and "needs a MoE model" in out.stderr
+    assert main(["validate", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "matrix[0]" in err and "needs a MoE model" in err

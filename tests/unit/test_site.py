@@ -169,8 +169,8 @@ def test_republish_keeps_previous_nights(tmp_path: Path):
     archive = (site / "runs" / "index.html").read_text()
     assert all(rid in archive for rid in ids)
     assert "2026-11-24" in (site / "index.html").read_text()
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name not in ("site", ".site.lock")]
-    assert leftovers == []
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "site"]
+    assert leftovers == []  # no temp folder, no lock file beside the site
 
 
 def test_failed_build_leaves_live_site_untouched(tmp_path: Path):
@@ -182,7 +182,7 @@ def test_failed_build_leaves_live_site_untouched(tmp_path: Path):
     with pytest.raises(ValueError, match="on_overall_frontier"):
         publish_data(broken, site, png=False)
     assert (site / "index.html").read_text() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.lock", "site"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
 
 
 def test_unknown_run_is_a_clear_error(tmp_path: Path):

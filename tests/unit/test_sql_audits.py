@@ -7,30 +7,14 @@ import datetime as dt
 import pytest
 
 from frontier.warehouse import Warehouse, connect, run_audits, run_model
+from tests.support import point_row
 
 M, H = "meta-llama/Llama-3.1-8B-Instruct", "h100_sxm"
 D1 = dt.date(2026, 11, 25)
 
 
 def pt(label="TP8", mc=4, gpus=8, tok_s_gpu=1000.0, tok_s_user=50.0, **kw):
-    row = {
-        "label": label,
-        "model": M,
-        "hardware": H,
-        "precision": "fp8",
-        "scenario": "1k1k",
-        "isl": 1024,
-        "osl": 1024,
-        "gpus": gpus,
-        "max_concurrency": mc,
-        "completed": 40,
-        "total_token_throughput": tok_s_gpu * gpus,
-        "output_throughput": tok_s_gpu * gpus / 2,
-        "median_tpot_ms": 1000.0 / tok_s_user,
-        "status": "ok",
-    }
-    row.update(kw)
-    return row
+    return point_row(label, mc, tok_s_gpu, tok_s_user, gpus=gpus, **{"completed": 40, **kw})
 
 
 def req(i, mc=4, out=1024, success=True):

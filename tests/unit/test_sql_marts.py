@@ -9,33 +9,10 @@ import pytest
 
 from frontier.errors import FrontierError
 from frontier.warehouse import Warehouse, connect, model_names, query, run_model
+from tests.support import point_row as pt
 
 M, H = "meta-llama/Llama-3.1-8B-Instruct", "h100_sxm"
 D1, D2, D3 = dt.date(2026, 11, 24), dt.date(2026, 11, 25), dt.date(2026, 11, 26)
-
-
-def pt(label, mc, tok_s_gpu, tok_s_user, gpus=8, status="ok", **kw):
-    """A point whose axes come out exactly: tok_s_gpu * gpus throughput, 1000 / tok_s_user tpot."""
-    row = {
-        "label": label,
-        "model": M,
-        "hardware": H,
-        "precision": "fp8",
-        "scenario": "1k1k",
-        "isl": 1024,
-        "osl": 1024,
-        "gpus": gpus,
-        "max_concurrency": mc,
-        "completed": 10 if status == "ok" else 0,
-        "failed": 0,
-        "total_token_throughput": tok_s_gpu * gpus,
-        "output_throughput": tok_s_gpu * gpus / 2,
-        "median_tpot_ms": 1000.0 / tok_s_user,
-        "mean_tpot_ms": 1000.0 / tok_s_user,
-        "status": status,
-    }
-    row.update(kw)
-    return row
 
 
 def rows(df, *cols):

@@ -8,7 +8,6 @@ import shlex
 
 import pytest
 
-from frontier.domain.spec import parse_spec
 from frontier.errors import FrontierError
 from frontier.launch.errors import LaunchError
 from frontier.launch.targets import (
@@ -27,6 +26,7 @@ from frontier.launch.targets.ssh import alive_command, signal_command, start_com
 from frontier.planning.engines import get_engine
 from frontier.planning.launch_plan import AUTO_PORT, plan_from_json
 from frontier.planning.sglang_args import LaunchOptions, build_launch_plan
+from tests.support import FakeKube, spec_for
 
 R1 = "deepseek-ai/DeepSeek-R1"
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
@@ -150,35 +150,20 @@ def test_cluster_resolve_and_conn_ids():
         as_cluster({"ssh": {"password": "x"}})
 
 
-def _spec(engine="sim", target="ssh", cluster=None, model=LLAMA, hardware="h100_sxm", label="TP2", **kw):
-    return parse_spec(
-        {
-            "name": "t",
-            "engine": engine,
-            "target": target,
-            "cluster": cluster or {},
-            "matrix": [{"model": model, "hardware": hardware, "labels": [label]}],
-            "scenarios": ["1k1k"],
-            "concurrencies": [1],
-            **kw,
-        }
-    )
-
-
 def test_engines_plan_sim_one_process_per_deployment_and_roundtrip():
     sim = get_engine("sim")
-    plan = sim.launch_plan(_spec(), "TP2", LLAMA, "h100_sxm", "fp8")
+    plan = sim.launch_plan(spec_for(), "TP2", LLAMA, "h100_sxm", "fp8")
     argv = plan.servers[0].argv
     assert argv[:3] == ["python3", "-m", "frontier.sim.launch_server"]
     assert argv[argv.index("--deployment") + 1] == "TP2" and argv[argv.index("--hardware") + 1] == "h100_sxm"
     assert plan.servers[0].gpus == 2 and plan.servers[0].port == 30000
-    r1 = _spec(model=R1, hardware="h200_sxm", label="1xTEP4+1xDEP8", cluster={"nodes": ["n0", "n1"]})
+    r1 = spec_for(model=R1, hardware="h200_sxm", label="1xTEP4+1xDEP8", cluster={"nodes": ["n0", "n1"]})
     pd = sim.launch_plan(r1, "1xTEP4+1xDEP8", R1, "h200_sxm", "fp8")
     assert pd.router is None and len(pd.servers) == 1 and pd.servers[0].gpus == 12
     assert pd.servers[0].host == "n0" and "1xTEP4+1xDEP8" in pd.servers[0].argv
     # on the local target: this interpreter, loopback, a port picked at start
     local = sim.launch_plan(
-        _spec(target="local", seed=7), "TP2", LLAMA, "h100_sxm", "fp8", faults={"crash_after": 3}
+        spec_for(target="local", seed=7), "TP2", LLAMA, "h100_sxm", "fp8", faults={"crash_after": 3}
     )
     s = local.servers[0]
     import sys
@@ -186,7 +171,9 @@ def test_engines_plan_sim_one_process_per_deployment_and_roundtrip():
     assert s.argv[0] == sys.executable and s.port == AUTO_PORT and s.url == "http://127.0.0.1:0"
     assert s.argv[s.argv.index("--seed") + 1] == "7" and "--fault-crash-after" in s.argv
     real = get_engine("sglang").launch_plan(
-        _spec(engine="sglang", model=R1, hardware="h200_sxm", label="DEP16", cluster={"nodes": ["a", "b"]}),
+        spec_for(
+            engine="sglang", model=R1, hardware="h200_sxm", label="DEP16", cluster={"nodes": ["a", "b"]}
+        ),
         "DEP16",
         R1,
         "h200_sxm",
@@ -195,7 +182,7 @@ def test_engines_plan_sim_one_process_per_deployment_and_roundtrip():
     assert len(real.servers) == 2 and real.servers[1].host == "b"
     assert plan_from_json(json.loads(json.dumps(real.to_json()))) == real
     ep = get_engine("endpoint").launch_plan(
-        _spec(engine="endpoint", endpoint={"base_url": "http://127.0.0.1:9/"}),
+        spec_for(engine="endpoint", endpoint={"base_url": "http://127.0.0.1:9/"}),
         "TP2",
         LLAMA,
         "h100_sxm",
@@ -295,41 +282,6 @@ def test_ssh_target_refuses_secrets_and_reports_start_failure(tmp_path):
 
 
 # --------------------------------------------------------------------------- kubernetes over an in-memory client
-
-
-class FakeKube:
-    """Records objects like an API server would keep them; pods become Running/ready on demand."""
-
-    def __init__(self):
-        self.objects: dict[tuple[str, str, str], dict] = {}
-        self.events: list[tuple] = []
-        self.status: dict[str, dict] = {}
-
-    def create(self, obj):
-        key = (obj["kind"], obj["metadata"]["namespace"], obj["metadata"]["name"])
-        assert key not in self.objects, f"{key} created twice"
-        self.objects[key] = json.loads(json.dumps(obj))
-        self.events.append(("create",) + key)
-        if obj["kind"] == "Pod":
-            self.status[obj["metadata"]["name"]] = {
-                "phase": "Running",
-                "containers": {
-                    c["name"]: {"ready": True, "state": "running", "exit_code": None, "reason": None}
-                    for c in obj["spec"]["containers"]
-                },
-            }
-
-    def delete(self, kind, name, namespace, grace_period_s=None):
-        self.events.append(("delete", kind, namespace, name, grace_period_s))
-        self.objects.pop((kind, namespace, name), None)
-        if kind == "Pod":
-            self.status.pop(name, None)
-
-    def pod_status(self, name, namespace):
-        return self.status.get(name)
-
-    def read_log(self, name, namespace, container, tail_lines=None):
-        return f"log of {name}/{container}\napi_key=supersecretvalue1\n"
 
 
 def test_kubernetes_target_lifecycle_and_valid_manifests(tmp_path):

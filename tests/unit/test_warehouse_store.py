@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing as mp
 import os
 
 import pyarrow as pa
@@ -12,53 +11,25 @@ import pytest
 
 from frontier.errors import FrontierError
 from frontier.warehouse import Warehouse, connect, query, schemas
+from tests.support import point_row, request_row
 
 D1 = dt.date(2026, 11, 25)
 D2 = dt.date(2026, 11, 26)
 
 
 def point(label="TP8", mc=4, **kw):
-    row = {
-        "label": label,
-        "model": "meta-llama/Llama-3.1-8B-Instruct",
-        "hardware": "h100_sxm",
-        "precision": "fp8",
-        "scenario": "1k1k",
-        "isl": 1024,
-        "osl": 1024,
-        "gpus": 8,
-        "max_concurrency": mc,
-        "completed": 10,
-        "total_token_throughput": 1000.0 * mc,
-        "output_throughput": 500.0 * mc,
-        "median_tpot_ms": 5.0 * mc,
-        "mean_tpot_ms": 5.0 * mc,
-        "status": "ok",
-    }
-    row.update(kw)
-    return row
+    return point_row(
+        label,
+        mc,
+        total_token_throughput=1000.0 * mc,
+        output_throughput=500.0 * mc,
+        median_tpot_ms=5.0 * mc,
+        mean_tpot_ms=5.0 * mc,
+        **kw,
+    )
 
 
-def request(i, mc=4, **kw):
-    row = {
-        "label": "TP8",
-        "model": "meta-llama/Llama-3.1-8B-Instruct",
-        "hardware": "h100_sxm",
-        "precision": "fp8",
-        "scenario": "1k1k",
-        "max_concurrency": mc,
-        "request_index": i,
-        "is_warmup": False,
-        "ttft_ms": 10.0,
-        "e2e_ms": 100.0,
-        "tpot_ms": 1.0,
-        "itl_ms": [1.0, 2.0],
-        "input_tokens": 1024,
-        "output_tokens": 1024,
-        "success": True,
-    }
-    row.update(kw)
-    return row
+request = request_row
 
 
 def count(root, sql):
@@ -157,29 +128,6 @@ def test_clear_run_removes_every_table(tmp_path):
     assert count(tmp_path, "SELECT count(DISTINCT run_id) FROM requests") == 1
     with pytest.raises(FrontierError):
         wh.clear_run("../points")
-
-
-def _writer(root, run_id, n):
-    wh = Warehouse(root)
-    for i in range(n):
-        wh.write("points", [point(mc=i + 1)], run_id=run_id, run_date=D1, part=f"p{i % 3}")
-
-
-def test_concurrent_writers_of_two_runs_do_not_clobber(tmp_path):
-    ctx = mp.get_context("fork")
-    procs = [ctx.Process(target=_writer, args=(str(tmp_path), run, 30)) for run in ("r1", "r2")]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(30)
-        assert p.exitcode == 0
-    df = query(
-        connect(tmp_path),
-        "SELECT run_id, count(*) n, sum(max_concurrency) s FROM points GROUP BY 1 ORDER BY 1",
-    )
-    # each run: parts p0, p1, p2 hold the last write of each: i = 27, 28, 29 -> mc 28 + 29 + 30
-    assert df.values.tolist() == [["r1", 3, 87], ["r2", 3, 87]]
-    assert not [p for p in tmp_path.rglob("*.tmp")]
 
 
 def test_compact_merges_atomically_and_rewrite_after_compaction(tmp_path):

@@ -12,7 +12,13 @@ from frontier.launch.targets.base import Handle, Target, launch, readiness_urls,
 from frontier.launch.targets.kubernetes import KubeClient, KubernetesTarget
 from frontier.launch.targets.local import LocalTarget
 from frontier.launch.targets.options import KubernetesOptions, SSHOptions, TargetOptions
-from frontier.launch.targets.registry import make_target, register_provider, register_target, target_kinds
+from frontier.launch.targets.registry import (
+    is_remote,
+    make_target,
+    register_provider,
+    register_target,
+    target_kinds,
+)
 from frontier.launch.targets.ssh import OpenSSHTransport, SSHTarget, Transport
 
 __all__ = [
@@ -27,6 +33,7 @@ __all__ = [
     "Target",
     "TargetOptions",
     "Transport",
+    "is_remote",
     "launch",
     "make_target",
     "readiness_urls",

@@ -87,6 +87,7 @@ class Target(ABC):
     """Where the processes of a launch plan run."""
 
     kind: ClassVar[str]
+    cluster_internal: ClassVar[bool] = False  # True: URLs only resolvable inside the target's network
 
     @abstractmethod
     def start(self, server: Command, log_path: str | Path, *, name: str | None = None) -> Handle:

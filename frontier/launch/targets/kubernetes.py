@@ -47,6 +47,7 @@ class KubeClient(Protocol):
 
 class KubernetesTarget(Target):
     kind = "kubernetes"
+    cluster_internal = True  # its URLs are cluster DNS names: the worker may not reach them
 
     def __init__(
         self,
@@ -203,7 +204,7 @@ class KubernetesTarget(Target):
         return redact_text(text.rstrip("\n"))
 
 
-@register_target("kubernetes")
+@register_target("kubernetes", remote=True)
 def _make_kubernetes(
     plan, options, provided=None, *, kube_client: KubeClient | None = None
 ) -> KubernetesTarget:

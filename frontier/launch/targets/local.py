@@ -185,7 +185,7 @@ class LocalTarget(Target):
         return redact_text("\n".join(text.splitlines()[-lines:]))
 
 
-@register_target("local")
+@register_target("local", remote=False)
 def _make_local(plan, options, provided=None, *, gpus: str | list[str] | None = None, cwd: str | None = None):
     if any(s.node_rank > 0 for s in plan.servers):
         raise FrontierError(

@@ -21,16 +21,21 @@ from frontier.planning.launch_plan import LaunchPlan
 # kind -> factory(plan, options, provider, **kw) -> Target
 Factory = Callable[..., Target]
 _TARGETS: dict[str, Factory] = {}
+# kind -> whether its processes run off this worker (a deferred task may resume anywhere)
+_REMOTE: dict[str, bool] = {}
 # kind -> factory(TargetOptions) -> the transport / client a target needs (operators/targets.py)
 _PROVIDERS: dict[str, Callable[[TargetOptions], Any]] = {}
 
 
-def register_target(kind: str) -> Callable[[Factory], Factory]:
+def register_target(kind: str, *, remote: bool) -> Callable[[Factory], Factory]:
+    """Register a target factory; ``remote``: its processes run off the worker (ssh nodes, pods),
+    so a deferrable task releases its slot while they load (``FRONTIER_DEFERRABLE=auto``)."""
     if kind not in TARGET_KINDS:
         raise FrontierError(f"target {kind!r} is not declared in frontier.domain.kinds.TARGET_KINDS")
 
     def deco(factory: Factory) -> Factory:
         _TARGETS[kind] = factory
+        _REMOTE[kind] = remote
         return factory
 
     return deco
@@ -46,6 +51,13 @@ def register_provider(kind: str, factory: Callable[[TargetOptions], Any]) -> Non
 
 def target_kinds() -> list[str]:
     return sorted(_TARGETS)
+
+
+def is_remote(kind: str) -> bool:
+    """Whether target ``kind`` runs its processes off this worker."""
+    if kind not in _REMOTE:
+        raise FrontierError(f"target {kind!r}: expected one of {', '.join(sorted(_TARGETS))}")
+    return _REMOTE[kind]
 
 
 def make_target(kind: str, plan: LaunchPlan, options: TargetOptions | None = None, **kw: Any) -> Target:

@@ -319,7 +319,7 @@ class SSHTarget(Target):
         return redact_text(out.rstrip("\n")) if rc == 0 else ""
 
 
-@register_target("ssh")
+@register_target("ssh", remote=True)
 def _make_ssh(plan, options, provided=None, *, transport: Transport | None = None) -> SSHTarget:
     s = options.ssh
     return SSHTarget(
