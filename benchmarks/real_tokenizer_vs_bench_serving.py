@@ -36,7 +36,7 @@ from loadgen_sim_overhead import MODEL, Sim, pct, server_view
 
 from frontier.loadgen import PointConfig, run_point
 from frontier.loadgen.bench_serving import load_jsonl
-from tests.tokenizer_support import make_tokenizer
+from tests.support import make_tokenizer
 
 BENCH_PY = ROOT / ".venv-bench" / "bin" / "python"
 BS_BACKEND = {"sglang": "sglang", "openai": "sglang-oai"}

@@ -1,6 +1,8 @@
-"""Write a tiny random-weight Llama model with a real BPE tokenizer into a directory (no hub).
+"""Write a tiny random-weight Llama model next to a tokenizer.json already in a directory (no hub).
 
-Run with an interpreter that has torch and transformers (.venv-bench, scripts/bench-serving-env.sh):
+The tokenizer comes first (``tests.support.make_tokenizer(DIR)``, in the project's interpreter); this
+script adds tokenizer_config.json, config.json and the weights, with an interpreter that has torch and
+transformers (.venv-bench, scripts/bench-serving-env.sh):
     .venv-bench/bin/python tests/tiny_model.py DIR
 """
 
@@ -10,16 +12,12 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 
 def make_model(directory: Path) -> Path:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from tests.tokenizer_support import make_tokenizer
-
-    make_tokenizer(directory, vocab_size=600)
+    vocab = json.loads((directory / "tokenizer.json").read_text())["model"]["vocab"]
     (directory / "tokenizer_config.json").write_text(json.dumps({
         "tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<s>", "eos_token": "</s>",
         "model_max_length": 4096, "clean_up_tokenization_spaces": False,
@@ -27,7 +25,7 @@ def make_model(directory: Path) -> Path:
     }))  # fmt: skip
     torch.manual_seed(0)
     cfg = LlamaConfig(
-        vocab_size=600, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+        vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
         num_key_value_heads=2, max_position_embeddings=4096, bos_token_id=0, eos_token_id=1,
     )  # fmt: skip
     LlamaForCausalLM(cfg).save_pretrained(directory)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from frontier.loadgen import PointConfig, run_point_sync
-from tests.tokenizer_support import make_tokenizer
+from tests.support import make_tokenizer
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.skipif(
     __import__("importlib").util.find_spec("tokenizers") is None, reason="needs `tokenizers` (extra hf)"
@@ -139,7 +139,7 @@ def test_run_on_engine_endpoint_lands_exact_prompt_tokens(tmp_path, tok_path):
 
     from frontier.domain.spec import parse_spec
     from frontier.run import RunContext, run_sweep
-    from tests.integration.test_reliability import q
+    from tests.support import q
 
     proc, url, out = _start([
         "sim-server", "--model-path", MODEL, "--tokenizer-path", str(tok_path), "--served-model-name", "tiny",

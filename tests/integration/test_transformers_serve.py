@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from frontier.loadgen import PointConfig, run_point_sync
+from tests.support import make_tokenizer, q
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = ROOT / ".venv-bench" / "bin" / "python"
@@ -49,6 +50,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     model = tmp_path_factory.mktemp("tiny") / "model"
+    make_tokenizer(model)
     subprocess.run([str(PY), str(ROOT / "tests" / "tiny_model.py"), str(model)], check=True, timeout=240,
                    capture_output=True)  # fmt: skip
     port = _free_port()
@@ -100,7 +102,6 @@ def test_bench_on_transformers_serve(server):
 def test_run_on_engine_endpoint_against_transformers_serve(server, tmp_path):
     from frontier.domain.spec import parse_spec
     from frontier.run import RunContext, run_sweep
-    from tests.integration.test_reliability import q
 
     url, model = server
     data = {

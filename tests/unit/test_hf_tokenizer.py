@@ -13,7 +13,7 @@ from frontier.common import hf_tokenizer
 from frontier.errors import FrontierError
 from frontier.loadgen.config import PointConfig
 from frontier.loadgen.dataset import build_prompts
-from tests.tokenizer_support import make_tokenizer
+from tests.support import make_tokenizer
 
 
 @pytest.fixture(scope="module")
