@@ -115,6 +115,8 @@ def predicted_point_row(item: PlanItem, spec: Spec, m: dict[str, Any]) -> dict[s
             "request_rate": None,
             "num_prompts": int(m.get("num_prompts") or 0),
             "warmup_requests": int(m.get("warmup_requests") or 0),
+            "range_ratio": item.load.range_ratio,
+            "ignore_eos": True,  # the simulator generates every drawn output length
             "completed": completed,
             "failed": failed,
             "error_rate": failed / (completed + failed) if completed + failed else 0.0,
