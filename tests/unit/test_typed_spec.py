@@ -161,6 +161,12 @@ def test_adhoc_form_writes_the_load_section():
     s = spec_from_params({"num_prompts_multiplier": 3, "min_prompts": 7})
     assert s.load.num_prompts_multiplier == 3 and s.load.min_prompts == 7
     assert spec_from_params({}).load == DEFAULT_LOAD
+    # an endpoint serving the model under another name, measured on its tokenizer
+    ep = spec_from_params({"engine": "endpoint", "base_url": "http://10.0.0.5:8000/",
+                           "served_model_name": "llama", "tokenizer": "/models/llama"})  # fmt: skip
+    assert ep.endpoint.served_model_name == "llama" and ep.load.tokenizer == "/models/llama"
+    with pytest.raises(SpecError, match="^served_model_name: only used with engine 'endpoint'"):
+        spec_from_params({"served_model_name": "llama"})
 
 
 def test_frontier_validate_names_the_bad_cluster_key(tmp_path, capsys):
