@@ -117,6 +117,14 @@ def handle_bench(ns: argparse.Namespace) -> int:
     result = run_point_sync(cfg)
     line = result.to_bench_serving_json()
     print(format_result(line))
+    s = result.summary
+    if s.get("intended_input_tokens"):
+        dev = s.get("prompt_tokens_deviation")
+        print(
+            f"Prompt tokens: intended {s['intended_input_tokens']}, server "
+            + ("not reported" if dev is None else f"{s['total_input_tokens']} ({dev:+.2%})")
+            + f"; output tokens from {s.get('usage_source') or 'n/a'}; tokenizer {cfg.tokenizer or 'words'}"
+        )
     if ns.json is not None:
         ns.json.parent.mkdir(parents=True, exist_ok=True)
         ns.json.write_text(json.dumps(line) + "\n")

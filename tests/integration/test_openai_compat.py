@@ -94,6 +94,7 @@ def test_bench_cli_bench_serving_names(tmp_path, capsys):
         srv, tmp_path,
     )  # fmt: skip
     assert rc == 0 and line["completed"] == 6 and line["random_range_ratio"] == 0.5
+    assert "Prompt tokens: intended " in capsys.readouterr().out
     # default warm-up is 2 x C, and the default range ratio InferenceX's 0.8
     rc, line = _bench(["--model", "tiny", "--disable-ignore-eos"], srv, tmp_path)
     assert rc == 0 and line["random_range_ratio"] == 0.8
