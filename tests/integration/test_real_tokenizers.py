@@ -172,3 +172,26 @@ def test_run_on_engine_endpoint_lands_exact_prompt_tokens(tmp_path, tok_path):
         assert len(reasons) == 1 and "prompt tokens off by" in reasons[0][0]
     finally:
         _stop(proc)
+
+
+def test_run_without_a_tokenizer_in_the_cache_fails_saying_how(sim, tmp_path, monkeypatch):
+    """engine endpoint, no load.tokenizer: the model id is looked up in the local HF cache only;
+    a miss fails the item (no request sent) with how to provide one."""
+    import datetime as dt
+
+    from frontier.domain.spec import parse_spec
+    from frontier.run import RunContext, run_sweep
+    from tests.support import q
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    data = {
+        "name": "nocache", "engine": "endpoint", "scenarios": [{"name": "t", "isl": 64, "osl": 4}],
+        "concurrencies": [1], "endpoint": {"base_url": sim, "backend": "openai"},
+        "load": {"num_prompts": 2, "warmup_multiplier": 0},
+        "matrix": [{"model": MODEL, "hardware": "h100_sxm", "labels": ["TP1"]}],
+    }  # fmt: skip
+    ctx = RunContext("nc-1", dt.date(2026, 3, 1), str(tmp_path / "wh"), str(tmp_path / "art"))
+    assert run_sweep(parse_spec(data), ctx)[0] == "failed"
+    (reason,) = q(tmp_path / "wh", "failures", "select reason from t")[0]
+    assert f"tokenizer '{MODEL}'" in reason and "not in the local Hugging Face cache" in reason
+    assert "load.tokenizer" in reason
