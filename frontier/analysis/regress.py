@@ -7,7 +7,8 @@ regression is reported when the drop exceeds both ``threshold`` (relative) and `
 times the noise estimated from the series itself (robust: the median absolute difference of
 neighbouring values). Pure functions; no I/O.
 
-``regressions(con, run_id=None)`` is the ``marts/regressions`` model: it runs
+``regressions(con, run_id=None)`` is the ``marts/regression_steps`` model (the morning-after check
+against the previous night is the SQL mart ``marts/regressions``): it runs
 ``marts/regression_series`` (per label and metric: frontier tok/s/GPU at bands 20/50/100 tok/s/user
 and the peak, one value per run up to ``run_id``) and returns one row per series whose latest level
 is a regression.
@@ -101,7 +102,7 @@ def detect(
 def regressions(
     con, run_id: str | None = None, threshold: float | None = None, noise_factor: float | None = None
 ) -> pd.DataFrame:
-    """The marts/regressions model (see the module docstring)."""
+    """The marts/regression_steps model (see the module docstring)."""
     from frontier.warehouse.runner import run_model
 
     series = run_model(con, "marts/regression_series", run_id=run_id)

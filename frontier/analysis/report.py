@@ -46,7 +46,7 @@ class RunReport:
         if self.regressions:
             what = sorted(
                 {
-                    f"{r.get('label')} {r.get('metric')} {r.get('change_pct', 0):+.1f}%"
+                    f"{r.get('label')} {r.get('hardware')} {r.get('scenario')} {r.get('change_pct', 0):+.1f}%"
                     for r in self.regressions
                 }
             )
@@ -94,7 +94,7 @@ class RunReport:
                 lines.append(
                     f"| {f.get('label')} | {f.get('scenario')} | {f.get('max_concurrency')} | {reason} |"
                 )
-        lines += ["", "## Regressions (step detection over the nightly series)", ""]
+        lines += ["", "## Regressions (tok/s/GPU at matched interactivity against the previous run)", ""]
         if self.regressions:
             lines += [
                 "| label | scenario | model | hardware | metric | before | after | change |",

@@ -23,6 +23,7 @@ AREA_CLIS = (
     "frontier.site.cli",
     "frontier.cli.pools",
     "frontier.cli.import_bench",
+    "frontier.cli.compare",
 )
 
 
@@ -173,12 +174,46 @@ def _cmd_run(args) -> int:
     if get_engine(spec.engine).predicted:
         title += " - PREDICTED in virtual time (engine predict), not measured"
     print_summary(frun.label_summary(args.warehouse, run_id), title=title)
+    regs = run_regressions(args.warehouse, run_id, threshold_pct=args.regression_threshold_pct)
+    print_regressions(regs, run_id)
     if args.publish:
         from frontier.site import publish
 
         index = publish(args.warehouse, args.site, run_id=run_id)
         print(f"site: {index}")
-    return 0 if status != "failed" else 1
+    if status == "failed":
+        return 1
+    return EXIT_REGRESSION if args.fail_on_regression and len(regs) else 0
+
+
+EXIT_REGRESSION = 3  # `frontier run --fail-on-regression` when the regressions mart flags the run
+
+
+def run_regressions(warehouse, run_id: str, *, threshold_pct: float | None = None):
+    """The ``regressions`` mart for ``run_id`` (against the previous run with the same groups)."""
+    from frontier.warehouse import connect, run_model
+
+    con = connect(warehouse)
+    try:
+        return run_model(con, "regressions", run_id=run_id, threshold_pct=threshold_pct)
+    finally:
+        con.close()
+
+
+def print_regressions(regs, run_id: str) -> None:
+    if regs.empty:
+        print(f"run {run_id}: no regressions against the previous run")
+        return
+    print(
+        f"run {run_id}: {len(regs)} regression(s) at matched interactivity (tok/s/GPU on the frontier curve):"
+    )
+    for r in regs.itertuples(index=False):
+        print(
+            f"  REGRESSION {str(r.model).split('/')[-1]} {r.hardware} {r.precision} {r.scenario} {r.label}: "
+            f"{r.change_pct:+.1f}% ({r.before:,.0f} -> {r.after:,.0f} tok/s/GPU over "
+            f"{r.from_tok_s_user:,.1f}-{r.to_tok_s_user:,.1f} tok/s/user, vs run {r.prev_run_id}; "
+            f"limit -{r.limit_pct:.1f}%, noise {r.noise_pct:.1f}%)"
+        )
 
 
 def _search_frame(result):
@@ -310,6 +345,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--site", default=default_site())
     r.add_argument("--run-id")
     r.add_argument("--publish", action=argparse.BooleanOptionalAction, default=True)
+    r.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help=f"exit {EXIT_REGRESSION} when the regressions mart flags this run against the previous one",
+    )
+    r.add_argument(
+        "--regression-threshold-pct",
+        type=float,
+        default=None,
+        help="smallest drop flagged, in %% (default 10; widened by the noise the history shows)",
+    )
     r.set_defaults(handler=_cmd_run)
 
     se = sub.add_parser(

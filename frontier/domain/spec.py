@@ -10,6 +10,7 @@ GPU inventory, ladder order.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -156,6 +157,14 @@ class SimOptions(Strict):
         return argv
 
 
+class HardwareCost(Strict):
+    """Price and power assumptions of one hardware kind for the cost mart (each overrides the
+    catalog's figure for this spec's runs; recorded in the run's ``runs.cost_json``)."""
+
+    usd_per_gpu_hour: float | None = Field(default=None, gt=0, description="$ per GPU-hour")
+    power_w: float | None = Field(default=None, gt=0, description="watts per GPU (board, or all-in with PUE)")
+
+
 class Matrix(Strict):
     """One model on one hardware kind at one precision, with the labels to deploy."""
 
@@ -242,6 +251,10 @@ class Spec(Strict):
         description="launch options (frontier.planning.sglang_args) + ssh / kubernetes target settings",
     )
     sim: SimOptions = Field(default_factory=SimOptions, description="simulated engine knobs, e.g. time_scale")
+    cost: dict[str, HardwareCost] = Field(
+        default_factory=dict,
+        description="price / power assumptions per hardware kind for $/Mtok and tok/s/MW (default: catalog)",
+    )
     seed: int = 0
     adaptive: bool = Field(
         default=False,
@@ -276,6 +289,13 @@ class Spec(Strict):
         lambda v: [_scenario(x) for x in v] if isinstance(v, list) else v
     )
     _ladder = field_validator("concurrencies")(lambda v: _check_ladder(v))
+
+    @field_validator("cost")
+    @classmethod
+    def _cost(cls, v: dict[str, HardwareCost]) -> dict[str, HardwareCost]:
+        for hw in v:
+            _catalog_name(catalog.get_hardware, hw)
+        return v
 
     @field_validator("inventory")
     @classmethod
@@ -315,9 +335,19 @@ class Spec(Strict):
         return self
 
     def spec_hash(self) -> str:
-        # a spec without the adaptive keys hashes as it did before they existed
-        skip = None if self.adaptive else {"adaptive", "adaptive_margin"}
-        return hashlib.sha256(self.model_dump_json(exclude=skip).encode()).hexdigest()[:16]
+        # a spec without the adaptive keys, or without a cost section, hashes as it did before they existed
+        skip = set() if self.adaptive else {"adaptive", "adaptive_margin"}
+        if not self.cost:
+            skip.add("cost")
+        return hashlib.sha256(self.model_dump_json(exclude=skip or None).encode()).hexdigest()[:16]
+
+    def cost_json(self) -> str | None:
+        """The cost assumptions as JSON ({hardware: {usd_per_gpu_hour, power_w}}), None when unset."""
+        if not self.cost:
+            return None
+        return json.dumps(
+            {hw: c.model_dump(exclude_none=True) for hw, c in self.cost.items()}, sort_keys=True
+        )
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

@@ -94,6 +94,7 @@ def runs_row(
         "started_at": started,
         "ended_at": ended,
         "status": status,
+        "cost_json": spec.cost_json(),
     }
 
 

@@ -18,7 +18,15 @@ from typing import Any
 import pandas as pd
 import vl_convert as vlc
 
-from charts import frontier_chart, history_chart, to_spec, trend_chart
+from charts import (
+    compare_chart,
+    frontier_chart,
+    hardware_chart,
+    history_chart,
+    slo_band_chart,
+    to_spec,
+    trend_chart,
+)
 from frontier.site import pages
 from frontier.site.assets import write_assets
 from frontier.site.data import SiteData, for_run
@@ -132,15 +140,66 @@ class SiteBuilder:
             "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }, indent=1))  # fmt: skip
         self.build_group_pages(ctx)
-        index = self.write_text("index.html", pages.index_page(ctx, cards, page_dir=""))
+        hw_cards = self.hardware_cards()
+        self.write_text("hardware/index.html", pages.hardware_page(ctx, hw_cards, page_dir="hardware"))
+        self.write_text("slo/index.html", pages.slo_page(ctx, self.slo_charts(), page_dir="slo"))
+        index = self.write_text("index.html", pages.index_page(ctx, cards, page_dir="", hardware=hw_cards))
         return index
 
+    def compare_charts(self, cmp, *, folder: str, page_dir: str) -> list[tuple[dict[str, str], ChartFile]]:
+        """One run-against-run chart per (model, hardware, precision, scenario) of a RunComparison;
+        the chart files are written under ``folder`` (relative to this builder's root), and their
+        paths recorded relative to the site root as ``page_dir/...``."""
+        out = []
+        for key_values, rows in cmp.points.groupby(list(GROUP), sort=True, dropna=False):
+            key = dict(zip(GROUP, map(str, key_values), strict=True))
+            name = slug(*key.values())
+            title = f"{key['model']} · {key['hardware']} · {key['precision']} · {key['scenario']}"
+            chart = self.chart(folder, name, compare_chart(rows, title=title))
+            chart.json_path = f"{page_dir}/{name}.vl.json"
+            out.append((key, chart))
+        return out
+
+    def slo_charts(self) -> list[tuple[dict[str, str], pd.DataFrame, ChartFile]]:
+        """One interactivity-band chart per (model, precision, scenario) of the ``slo_bands`` mart."""
+        bands = self.data.mart("slo_bands")
+        out = []
+        if bands is None or bands.empty:
+            return out
+        for key_values, rows in bands.groupby(["model", "precision", "scenario"], sort=True, dropna=False):
+            key = dict(zip(("model", "precision", "scenario"), map(str, key_values), strict=True))
+            title = " · ".join(key.values())
+            out.append(
+                (key, rows, self.chart("slo/charts", slug(*key.values()), slo_band_chart(rows, title=title)))
+            )
+        return out
+
+    def hardware_cards(self) -> list[pages.HardwareCard]:
+        """Hardware against hardware: one chart per (model, precision, scenario) of the
+        ``hardware_points`` mart (each hardware's latest run up to the selected one)."""
+        hw = self.data.mart("hardware_points")
+        out: list[pages.HardwareCard] = []
+        if hw is None or hw.empty:
+            return out
+        for key_values, rows in hw.groupby(["model", "precision", "scenario"], sort=True, dropna=False):
+            key = dict(zip(("model", "precision", "scenario"), map(str, key_values), strict=True))
+            name = slug(*key.values())
+            charts = {
+                y: self.chart("hardware/charts", f"{name}-{y}", hardware_chart(rows, y=y))
+                for y in ("tok_s_gpu", "tok_s_gpu_output")
+            }
+            out.append(pages.HardwareCard(key=key, rows=rows, charts=charts))
+        return out
+
     def build_group_pages(self, ctx: pages.Context) -> None:
+        """One page per (model, hardware, scenario) of every run up to the selected one (not only the
+        selected run's groups: an ad-hoc or imported run never hides another group's page); its
+        "latest" chart is the latest run that measured the group."""
         hist = self.history_points()
-        sel = self.run_points(self.run_id)
-        if sel.empty:
+        if hist.empty:
             return
-        for key_values, _ in sel.groupby(list(PAGE_GROUP), sort=True, dropna=False):
+        order = {rid: i for i, rid in enumerate(self.data.run_ids())}
+        for key_values, _ in hist.groupby(list(PAGE_GROUP), sort=True, dropna=False):
             key = dict(zip(PAGE_GROUP, map(str, key_values), strict=True))
             gdir = group_dir(**key)
             sections = []
@@ -148,7 +207,8 @@ class SiteBuilder:
             for col, value in key.items():
                 mask &= hist[col].astype(str) == value
             for precision, rows in hist[mask].groupby("precision", sort=True):
-                latest = for_run(rows, self.run_id)
+                last = max(rows["run_id"].astype(str).unique(), key=lambda r: order.get(r, -1))
+                latest = for_run(rows, last)
                 base = slug(precision)
                 section = pages.GroupSection(precision=str(precision), charts={})
                 if not latest.empty:

@@ -18,7 +18,18 @@ import pandas as pd
 
 from frontier.errors import FrontierError
 
-OPTIONAL_MARTS = ("label_summary", "best_by_band", "night_over_night", "regressions", "run_failures")
+OPTIONAL_MARTS = (
+    "label_summary",
+    "best_by_band",
+    "night_over_night",
+    "regressions",
+    "run_failures",
+    "hardware_points",
+    "slo_bands",
+    "latest_results",
+    "cost_summary",
+    "prediction_accuracy",
+)
 VIEWS = ("runs", "deployments", "failures", "predictions")
 HISTORY_NIGHTS = 30
 
@@ -63,6 +74,14 @@ class SiteData:
         if not ids:
             raise FrontierError("the warehouse holds no runs: run a sweep first (frontier_points is empty)")
         return ids[-1]
+
+    def run_kind(self, run_id: str) -> str | None:
+        """nightly | adhoc | imported (intermediate/int_run_kind), None when unknown."""
+        kinds = self.marts.get("run_kinds")
+        if kinds is None or kinds.empty:
+            return None
+        rows = kinds[kinds["run_id"].astype(str) == run_id]
+        return None if rows.empty else str(rows["run_kind"].iloc[0])
 
     def run_row(self, run_id: str) -> dict[str, Any]:
         """The ``runs`` row of ``run_id`` as a dict ({} when the runs view has none)."""
@@ -145,6 +164,10 @@ def load_site_data(
         data.points = (
             pd.concat([f for f in frames if not f.empty], ignore_index=True) if frames else pd.DataFrame()
         )
+        try:  # nightly | adhoc | imported per run (intermediate/int_run_kind), for headings and the archive
+            data.marts["run_kinds"] = con.execute("SELECT run_id, run_kind FROM int_run_kind").df()
+        except duckdb.Error as exc:
+            data.missing["run_kinds"] = _first_line(exc)
         for mart in OPTIONAL_MARTS:
             try:
                 data.marts[mart] = run_model(con, mart, run_id=selected)

@@ -11,11 +11,22 @@ import pandas as pd
 
 from frontier.site.data import SiteData, for_run
 from frontier.site.html import dom_id, esc, fmt_value, page, table
+from frontier.site.paths import group_dir, slug
 
 if TYPE_CHECKING:
     from frontier.site.build import ChartFile
 
-__all__ = ["Card", "Context", "GroupSection", "archive_page", "group_page", "index_page", "run_page"]
+__all__ = [
+    "Card",
+    "Context",
+    "GroupSection",
+    "HardwareCard",
+    "archive_page",
+    "group_page",
+    "hardware_page",
+    "index_page",
+    "run_page",
+]
 
 FAILED_STATUSES = ("failed", "error")
 TOP_REGRESSIONS = 8
@@ -43,6 +54,19 @@ class Card:
     rows: pd.DataFrame
     charts: dict[str, ChartFile]
     group_href: str
+
+
+@dataclass
+class HardwareCard:
+    """One (model, precision, scenario) with every hardware's labels on one chart."""
+
+    key: dict[str, str]
+    rows: pd.DataFrame
+    charts: dict[str, ChartFile]
+
+    @property
+    def hardware(self) -> list[str]:
+        return sorted(self.rows["hardware"].astype(str).unique())
 
 
 @dataclass
@@ -320,14 +344,221 @@ def mart_section(ctx: Context, name: str, title: str, *, open_: bool = False) ->
             f"<div class='tablebox'>{table(drop_cols(rows, ('schema_version',)))}</div></details>")  # fmt: skip
 
 
-# -- pages -----------------------------------------------------------------------------------
-def index_page(ctx: Context, cards: list[Card], *, page_dir: str) -> str:
-    run_link = rel(page_dir, f"runs/{ctx_run_slug(ctx)}/index.html")
+def _day(value: object) -> str:
+    return "" if _blank(value) else str(pd.to_datetime(value).date())
+
+
+def cost_block(ctx: Context) -> str:
+    """Cheapest $/Mtok and most tok/s/MW per deployment (cost_summary), the assumptions stated."""
+    df = ctx.data.mart("cost_summary")
+    if df is None:
+        return missing_note(ctx.data, "cost_summary")
+    if df.empty:
+        return "<p class='empty'>no ok points in this run</p>"
+    assumptions = df.drop_duplicates("hardware")
+    stated = "; ".join(
+        f"{esc(r['hardware'])}: "
+        + (
+            "price unknown"
+            if _blank(r["usd_per_gpu_hour"])
+            else f"${float(r['usd_per_gpu_hour']):,.2f}/GPU-hour"
+        )
+        + ", "
+        + ("power unknown" if _blank(r["power_w"]) else f"{float(r['power_w']):,.0f} W/GPU")
+        + f" ({esc(r['assumption_source'] or 'none')})"
+        for r in assumptions.to_dict("records")
+    )
+    cols = ["model", "hardware", "precision", "scenario", "label", "best_usd_per_mtok", "tok_s_user_at_best_usd",
+            "best_tok_s_per_mw"]  # fmt: skip
+    titles = {"best_usd_per_mtok": "best $/Mtok", "tok_s_user_at_best_usd": "at tok/s/user",
+              "best_tok_s_per_mw": "best tok/s/MW"}  # fmt: skip
+    return (
+        f"<p class='sub'>Assumptions: {stated}. $/Mtok = $/GPU-hour / (tok/s/GPU x 3600) x 1e6 over all tokens; "
+        "tok/s/MW = tok/s/GPU / W per GPU x 1e6. Set them per hardware in the spec: "
+        "<code>cost: {h200_sxm: {usd_per_gpu_hour: 3.2, power_w: 1000}}</code> (else the catalog's).</p>"
+        f"<div class='tablebox'>{table(df, columns=cols, titles=titles)}</div>"
+    )
+
+
+def accuracy_block(ctx: Context) -> str:
+    """Predicted vs measured, night by night (prediction_accuracy)."""
+    df = ctx.data.mart("prediction_accuracy")
+    if df is None:
+        return missing_note(ctx.data, "prediction_accuracy")
+    if df.empty:
+        return "<p class='empty'>no predictions recorded</p>"
+    titles = {"median_abs_err_tpot_pct": "median |err| TPOT", "max_abs_err_tpot_pct": "max |err| TPOT",
+              "median_abs_err_ttft_pct": "median |err| TTFT", "median_abs_err_tok_s_gpu_pct": "median |err| tok/s/GPU",
+              "max_abs_err_tok_s_gpu_pct": "max |err| tok/s/GPU"}  # fmt: skip
+    return (
+        "<p class='sub'>The simulator's prediction of each measured point (same label, scenario, concurrency) "
+        "against the measurement, per run: absolute relative error in %.</p>"
+        f"<div class='tablebox'>{table(df.head(60), titles=titles)}</div>"
+    )
+
+
+KIND_HEADINGS = {"nightly": "Nightly frontier", "adhoc": "Ad-hoc run", "imported": "Imported results"}
+
+
+def latest_results_block(ctx: Context, page_dir: str) -> str:
+    """Every model x hardware x precision x scenario ever measured, from its own latest run."""
+    df = ctx.data.mart("latest_results")
+    if df is None:
+        return missing_note(ctx.data, "latest_results")
+    if df.empty:
+        return "<p class='empty'>nothing measured yet</p>"
+    rows = []
+    for r in df.to_dict("records"):
+        href = rel(
+            page_dir, f"{group_dir(str(r['model']), str(r['hardware']), str(r['scenario']))}/index.html"
+        )
+        run_href = rel(page_dir, f"runs/{slug(str(r['run_id']))}/index.html")
+        rows.append(
+            "<tr>"
+            + f'<td><a href="{esc(href)}">{esc(r["model"])}</a></td>'
+            + "".join(f"<td>{esc(fmt_value(r[c], c))}</td>" for c in ("hardware", "precision", "scenario"))
+            + f'<td><a href="{esc(run_href)}">{esc(r["run_id"])}</a></td>'
+            + f"<td>{pill(r.get('run_kind') or 'unknown')}</td><td>{esc(_day(r['run_date']))}</td>"
+            + "".join(
+                f"<td>{esc(fmt_value(r[c], c))}</td>"
+                for c in ("best_label", "best_tok_s_gpu", "tok_s_user_at_best")
+            )
+            + f"<td>{int(r['ok_points'])} / {int(r['points'])}</td></tr>"
+        )
+    head = "".join(f"<th>{esc(c)}</th>" for c in ("model", "hardware", "precision", "scenario", "latest run", "kind",
+                                                  "date", "best label", "best tok/s/GPU", "at tok/s/user", "points ok"))  # fmt: skip
+    return (f"<div class='tablebox'><table class='data' id='everything'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>")  # fmt: skip
+
+
+def hardware_card_html(card: HardwareCard, page_dir: str) -> str:
+    k = card.key
+    gid = dom_id("hw", *k.values())
+    toggle = "".join(
+        f'<button type="button" data-group="{gid}" data-toggle="{y}" class="{"on" if i == 0 else ""}">{esc(t)}</button>'
+        for i, (y, t) in enumerate(Y_VIEWS.items())
+    )
+    panes = "".join(
+        f'<div data-pane="{gid}" data-view="{y}"{" hidden" if i else ""}>{card.charts[y].embed(page_dir)}</div>'
+        for i, y in enumerate(Y_VIEWS) if y in card.charts
+    )  # fmt: skip
+    rows = card.rows
+    front = rows[rows["on_cross_frontier"].astype("boolean").fillna(False).astype(bool)]
+    wins = front["hardware"].astype(str).value_counts()
+    runs = rows.groupby("hardware")["run_id"].first().astype(str)
+    facts = "; ".join(f"{esc(h)} (run <code>{esc(runs[h])}</code>): {int(wins.get(h, 0))} of {len(front)} "
+                      f"frontier points" for h in card.hardware)  # fmt: skip
+    return f"""<section class="card" id="{gid}">
+<div class="card-head"><h3>{esc(k["model"])} · {esc(k["precision"])} · {esc(k["scenario"])}</h3>
+<span class="links"><span class="toggle">{toggle}</span></span></div>
+<p class="sub">{len(card.hardware)} hardware kind(s) on one chart, one overall frontier across them: {facts}</p>
+<div class="card-chart">{panes}</div>
+</section>"""
+
+
+def hardware_page(ctx: Context, cards: list[HardwareCard], *, page_dir: str) -> str:
+    """hardware/index.html: every (model, precision, scenario) with all its hardware on one chart."""
     body = [
-        run_header(ctx, heading="Nightly frontier"),
+        "<h1>Hardware against hardware</h1>",
+        (
+            "<p class='sub'>Per model, precision and scenario: every hardware's deployments on one chart (colour = "
+            "hardware, the label written on each line), with one Pareto frontier across all of them. Each "
+            f"hardware shows its latest run up to run <code>{esc(ctx.run_id)}</code>.</p>"
+        ),
+        f'<div class="cards">{"".join(hardware_card_html(c, page_dir) for c in cards) or "<p class=empty>no points</p>"}</div>',
+    ]
+    return page(title="frontier · hardware against hardware", body="\n".join(body), root=rel(page_dir, ""),
+                crumbs=[("latest", rel(page_dir, "index.html")), ("hardware", None)], generated=ctx.generated)  # fmt: skip
+
+
+def slo_page(ctx: Context, charts: list, *, page_dir: str) -> str:
+    """slo/index.html: InferenceX-style interactivity bands, the best configuration per hardware."""
+    body = [
+        "<h1>Best configuration per interactivity band</h1>",
+        (
+            "<p class='sub'>For each band (at least N tok/s/user), the highest tok/s/GPU any measured point of each "
+            "hardware reaches there, and the deployment that does it; each hardware from its latest run. Other "
+            "latency objectives: <code>frontier best --max-ttft-p99-ms 2000 --min-tok-s-user 50</code>.</p>"
+        ),
+    ]
+    cols = ["min_tok_s_user", "rank", "hardware", "label", "gpus", "max_concurrency", "tok_s_gpu", "tok_s_user",
+            "p99_ttft_ms", "run_id"]  # fmt: skip
+    titles = {"min_tok_s_user": "band (tok/s/user ≥)", "max_concurrency": "concurrency"}
+    for key, rows, chart in charts:
+        body.append(
+            f'<div class="card"><h3>{esc(" · ".join(key.values()))}</h3>{chart.embed(page_dir)}'
+            f"<details><summary>table ({len(rows)} rows)</summary><div class='tablebox'>"
+            f"{table(rows, columns=[c for c in cols if c in rows.columns], titles=titles)}</div></details></div>"
+        )
+    if not charts:
+        body.append(missing_note(ctx.data, "slo_bands") if ctx.data.mart("slo_bands") is None
+                    else "<p class='empty'>no measured points</p>")  # fmt: skip
+    return page(title="frontier · SLO bands", body="\n".join(body), root=rel(page_dir, ""),
+                crumbs=[("latest", rel(page_dir, "index.html")), ("SLO bands", None)], generated=ctx.generated)  # fmt: skip
+
+
+def compare_page(cmp, charts: list, *, page_dir: str, generated: str) -> str:
+    """compare/<a>__<b>/index.html: both runs' frontiers on one chart per group, the per-label
+    differences at matched interactivity, and what differs between the runs."""
+    diffs = [{"what": f"run {n}", "A": fmt_value(a), "B": fmt_value(b)} for n, a, b in cmp.run_diffs]
+    diffs += [{"what": f"{d['what']}: {d['field']}", "A": d["a"], "B": d["b"]} for d in cmp.deployment_diffs]
+    labels = drop_cols(cmp.labels, ("run_a", "run_b"))
+    titles = {"a_tok_s_gpu": "A tok/s/GPU", "b_tok_s_gpu": "B tok/s/GPU", "change_pct": "change",
+              "from_tok_s_user": "from tok/s/user", "to_tok_s_user": "to tok/s/user",
+              "a_peak_tok_s_gpu": "A peak", "b_peak_tok_s_gpu": "B peak", "peak_change_pct": "peak change"}  # fmt: skip
+    body = [
+        (
+            f"<h1>Run against run</h1><p class='sub'>A <code>{esc(cmp.run_a)}</code> → B <code>{esc(cmp.run_b)}</code>"
+            " · solid lines: each deployment; dashed: each run's overall frontier</p>"
+        ),
+        "<h2>Tok/s/GPU at matched interactivity</h2>",
+        (
+            "<p class='sub'>Both label frontier curves compared at the same tok/s/user (interpolated on the curve); "
+            "change = B against A.</p>"
+        ),
+        f"<div class='tablebox'>{table(labels, titles=titles, empty='no labels in either run')}</div>",
+        "<h2>What differs</h2>",
+        f"<div class='tablebox'>{table(pd.DataFrame(diffs, columns=['what', 'A', 'B']), empty='nothing recorded differs')}</div>",
+    ]
+    if cmp.spec_diff:
+        body.append(
+            f"<details><summary>spec diff</summary><pre>{esc(chr(10).join(cmp.spec_diff))}</pre></details>"
+        )
+    body.append("<h2>Frontiers</h2>")
+    body.append('<div class="cards">' + "".join(
+        f'<div class="card"><h3>{esc(" · ".join(k.values()))}</h3>{c.embed(page_dir)}</div>' for k, c in charts
+    ) + "</div>")  # fmt: skip
+    return page(title=f"frontier · compare {cmp.run_a} / {cmp.run_b}", body="\n".join(body),
+                root=rel(page_dir, ""), crumbs=[("latest", rel(page_dir, "index.html")), ("compare", None)],
+                generated=generated)  # fmt: skip
+
+
+# -- pages -----------------------------------------------------------------------------------
+def index_page(
+    ctx: Context, cards: list[Card], *, page_dir: str, hardware: list[HardwareCard] | None = None
+) -> str:
+    run_link = rel(page_dir, f"runs/{ctx_run_slug(ctx)}/index.html")
+    multi = [c for c in hardware or [] if len(c.hardware) > 1]
+    cross = []
+    if multi:
+        cross = [
+            f'<h2>Hardware against hardware <small><a href="{esc(rel(page_dir, "hardware/index.html"))}">all →</a></small></h2>',
+            f'<div class="cards">{"".join(hardware_card_html(c, page_dir) for c in multi)}</div>',
+        ]
+    kind = ctx.data.run_kind(ctx.run_id)
+    views = (f'<p class="sub">Views: <a href="{esc(rel(page_dir, "hardware/index.html"))}">hardware against hardware</a>'
+             f' · <a href="{esc(rel(page_dir, "slo/index.html"))}">best per interactivity band (SLO)</a>'
+             f' · <a href="#everything">everything measured</a>'
+             f' · <a href="{esc(rel(page_dir, "runs/index.html"))}">all runs</a></p>')  # fmt: skip
+    body = [
+        run_header(ctx, heading=KIND_HEADINGS.get(kind or "nightly", "Latest run")),
+        views,
         tiles(ctx, cards),
         "<h2>Regressions</h2>",
         regressions_block(ctx),
+        *cross,
+        "<h2>Everything measured <small>(each model x hardware x scenario from its latest run)</small></h2>",
+        latest_results_block(ctx, page_dir),
         "<h2>Frontiers</h2>",
         (
             "<p class='sub'>Token throughput per GPU against interactivity, one line per deployment; the dashed grey "
@@ -336,6 +567,10 @@ def index_page(ctx: Context, cards: list[Card], *, page_dir: str) -> str:
         f'<div class="cards">{"".join(card_html(ctx, c, page_dir) for c in cards) or "<p class=empty>no points in this run</p>"}</div>',
         f'<h2>Failures <small><a href="{esc(run_link)}">run page →</a></small></h2>',
         failures_block(ctx, page_dir, full=False),
+        "<h2>Cost</h2>",
+        cost_block(ctx),
+        "<h2>Prediction accuracy by night</h2>",
+        accuracy_block(ctx),
         "<h2>Tables</h2>",
         mart_section(ctx, "label_summary", "Per-label summary"),
         mart_section(ctx, "night_over_night", "Night over night"),
@@ -453,6 +688,7 @@ def archive_page(ctx: Context, folders: list[dict[str, Any]]) -> str:
         fails = for_run(ctx.data.failures, meta["run_id"])
         rows.append({
             "night": meta.get("run_date") or "", "run": meta["run_id"], "_href": f"{meta['slug']}/index.html",
+            "kind": ctx.data.run_kind(meta["run_id"]) or "",
             "status": run.get("status", ""), "spec": run.get("spec_name", ""),
             "engine": " ".join(str(run.get(c) or "") for c in ("engine", "engine_version")).strip(),
             "points ok": f"{ok} / {total}" if total else "", "failures": len(fails) if total else "",
@@ -462,13 +698,15 @@ def archive_page(ctx: Context, folders: list[dict[str, Any]]) -> str:
         "<tr>"
         + f'<td>{esc(r["night"])}</td><td><a href="{esc(r["_href"])}">{esc(r["run"])}</a></td>'
         + "".join(
-            f"<td>{esc(fmt_value(r[c]))}</td>" for c in ("status", "spec", "engine", "points ok", "failures")
+            f"<td>{esc(fmt_value(r[c]))}</td>"
+            for c in ("kind", "status", "spec", "engine", "points ok", "failures")
         )
         + "</tr>"
         for r in rows
     )
     head = "".join(
-        f"<th>{esc(c)}</th>" for c in ("night", "run", "status", "spec", "engine", "points ok", "failures")
+        f"<th>{esc(c)}</th>"
+        for c in ("night", "run", "kind", "status", "spec", "engine", "points ok", "failures")
     )
     body = (f"<h1>All nights</h1><p class='sub'>{len(rows)} published night(s); each keeps its own page and charts.</p>"
             f"<div class='tablebox'><table class='data'><thead><tr>{head}</tr></thead><tbody>{trs}</tbody></table></div>")  # fmt: skip

@@ -99,6 +99,51 @@ def carry_over_runs(old_site: Path, new_site: Path, *, except_slug: str) -> None
             _copy_tree(child, new_site / "runs" / child.name)
 
 
+def carry_over_compares(old_site: Path, new_site: Path) -> None:
+    """Copy the compare pages (``compare/<a>__<b>/``, written by ``frontier compare --site``)."""
+    old = old_site / "compare"
+    if not old.is_dir():
+        return
+    for child in sorted(old.iterdir()):
+        if child.is_dir() and not child.is_symlink() and not child.name.startswith("."):
+            _copy_tree(child, new_site / "compare" / child.name)
+
+
+def publish_compare(cmp, site_dir: str | Path) -> Path:
+    """Write the compare page of ``cmp`` (a RunComparison) into the published site at ``site_dir``:
+    ``compare/<a>__<b>/index.html`` with its charts, built beside and renamed in (a reader sees the
+    old page or the new one). Needs a published site (its assets)."""
+    from frontier.site.build import SiteBuilder
+
+    site_dir = Path(site_dir).absolute()
+    if not (site_dir / "assets").is_dir():
+        raise FrontierError(
+            f"site {site_dir} is not published yet: run `frontier publish` first, then compare"
+        )
+    name = slug(cmp.run_a, cmp.run_b)
+    with _lock(site_dir):
+        tmp = site_dir / "compare" / f".build-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir(parents=True)
+        try:
+            builder = SiteBuilder(SiteData(points=cmp.points), tmp, run_id=cmp.run_b, png=False)
+            page_dir = f"compare/{name}"
+            charts = builder.compare_charts(cmp, folder=".", page_dir=page_dir)
+            builder.write_text("index.html", pages.compare_page(cmp, charts, page_dir=page_dir,
+                                                                generated=builder.generated))  # fmt: skip
+            final = site_dir / "compare" / name
+            if final.exists():
+                old = site_dir / "compare" / f".old-{uuid.uuid4().hex[:8]}"
+                os.rename(final, old)
+                os.rename(tmp, final)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.rename(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return site_dir / "compare" / name / "index.html"
+
+
 def run_folders(site: Path) -> list[dict]:
     """The ``run.json`` of every run folder of a site tree, each with its folder ``slug``."""
     out = []
@@ -130,6 +175,7 @@ def publish_data(
         try:
             builder = SiteBuilder(data, tmp, run_id=selected, png=png)
             carry_over_runs(site_dir, tmp, except_slug=slug(selected))
+            carry_over_compares(site_dir, tmp)
             builder.build()
             ctx = pages.Context(data=data, run_id=selected, generated=builder.generated)
             builder.write_text("runs/index.html", pages.archive_page(ctx, run_folders(tmp)))

@@ -139,11 +139,11 @@ def _deployment_rows(rows: list[dict], day: dt.date) -> list[dict]:
 
 
 def sample_nights(last: dt.date, nights: int) -> list[tuple[dt.date, float]]:
-    """(day, drift) of each night, oldest first: slow improvement, the last night 8 % worse."""
+    """(day, drift) of each night, oldest first: slow improvement, the last night 15 % worse."""
     out = []
     for i in range(nights):
         day = last - dt.timedelta(days=nights - 1 - i)
-        drift = 0.01 * i if i < nights - 1 or nights < 3 else 0.01 * (i - 1) - 0.08
+        drift = 0.01 * i if i < nights - 1 or nights < 3 else 0.01 * (i - 1) - 0.15
         out.append((day, drift))
     return out
 

@@ -64,7 +64,8 @@ def query(
     except duckdb.Error as exc:
         raise FrontierError(
             f"query failed: {str(exc).splitlines()[0]} (name a model, e.g. frontier_points, or write SQL over "
-            f"the views runs, deployments, points, requests, failures, predictions)"
+            f"the views runs, deployments, points, requests, failures, predictions and the marts by name, "
+            f"e.g. select * from frontier_points)"
         ) from None
 
 

@@ -45,6 +45,9 @@ RUNS = pa.schema(
         pa.field("started_at", pa.timestamp("us", tz="UTC")),
         pa.field("ended_at", pa.timestamp("us", tz="UTC")),
         pa.field("status", pa.string()),  # running | success | partial | failed
+        pa.field(
+            "cost_json", pa.string()
+        ),  # the spec's cost assumptions {hardware: {usd_per_gpu_hour, power_w}}
     ]
 )
 

@@ -19,7 +19,8 @@ from frontier.errors import FrontierError
 
 LAYERS = ("staging", "intermediate", "marts", "audits")
 # Models computed in Python over SQL models (name -> "module:function"); see frontier/analysis/regress.py.
-PYTHON_MODELS = {"marts/regressions": "frontier.analysis.regress:regressions"}
+# marts/regressions is SQL (the morning-after check); marts/regression_steps is the step detector.
+PYTHON_MODELS = {"marts/regression_steps": "frontier.analysis.regress:regressions"}
 
 _PARAM_RE = re.compile(r"(?<![$\w])\$([A-Za-z_][A-Za-z0-9_]*)")
 _COMMENT_RE = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
@@ -104,3 +105,20 @@ def params_of(sql: str) -> list[str]:
     """Named ``$parameters`` used by a SQL text (comments and string literals ignored)."""
     text = _STRING_RE.sub("''", _COMMENT_RE.sub(" ", sql))
     return sorted(set(_PARAM_RE.findall(text)))
+
+
+def with_null_params(sql: str) -> str:
+    """``sql`` with every ``$name`` parameter replaced by ``NULL`` (each model's documented default).
+
+    Used to turn a mart into a plain view (``SELECT * FROM frontier_points`` in ad-hoc SQL). Only
+    the model files' own text is rewritten (never user input); comments are dropped and string
+    literals are left alone.
+    """
+    text = _COMMENT_RE.sub(" ", sql)
+    out, pos = [], 0
+    for m in _STRING_RE.finditer(text):
+        out.append(_PARAM_RE.sub("NULL", text[pos : m.start()]))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(_PARAM_RE.sub("NULL", text[pos:]))
+    return "".join(out)

@@ -12,7 +12,9 @@ Per table ``T``:
   (keeps rows whose ``schema_version`` is in ``SUPPORTED_VERSIONS``).
 
 A file whose ``schema_version`` is not supported fails ``connect`` with a FrontierError naming the
-file. Then ``sql/intermediate/*.sql`` become views (all runs, no parameters) that marts build on.
+file. Then ``sql/intermediate/*.sql`` become views (all runs, no parameters) that marts build on,
+and every SQL mart becomes a view of its own name with its parameters NULL (the latest run with
+points), so ad-hoc SQL can name it.
 
 Reference tables registered from Python (never spliced into SQL): ``hardware`` (frontier.domain.catalog
 hardware facts), ``models`` (catalog models, one row per name/alias x precision, with active
@@ -35,7 +37,7 @@ import pyarrow.parquet as pq
 
 from frontier.errors import FrontierError
 from frontier.warehouse.schemas import SCHEMA_VERSION, SUPPORTED_VERSIONS, TABLES
-from frontier.warehouse.sqlfiles import model_sql, models_in, sql_dir
+from frontier.warehouse.sqlfiles import PYTHON_MODELS, model_sql, models_in, sql_dir, with_null_params
 from frontier.warehouse.store import Warehouse, live_files
 
 
@@ -238,7 +240,22 @@ def connect(root: str | Path, *, database: str = ":memory:") -> duckdb.DuckDBPyC
     for layer in ("staging", "intermediate"):
         _create_views(con, models_in(layer))
     _create_macros(con)
+    _create_mart_views(con)
     return con
+
+
+def _create_mart_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Every SQL mart as a view of the same name, its parameters NULL (for marts: the latest run
+    with points), so ad-hoc SQL can name them: ``SELECT * FROM frontier_points WHERE ...``.
+    A view only binds at creation; nothing is read until a query uses it."""
+    for name in models_in("marts"):
+        if name in PYTHON_MODELS:
+            continue
+        view = name.split("/", 1)[1]
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {with_null_params(model_sql(name))}")
+        except duckdb.Error as exc:
+            raise FrontierError(f"model {name!r} does not compile: {str(exc).splitlines()[0]}") from None
 
 
 def _create_macros(con: duckdb.DuckDBPyConnection) -> None:

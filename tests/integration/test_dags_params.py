@@ -180,7 +180,7 @@ def test_report_markdown_names_failures_and_regressions():
         ],
     )
     assert not r.ok
-    assert "1 failure(s) in DEP8 / 8k1k" in r.headline() and "TP8 band_50 -20.0%" in r.headline()
+    assert "1 failure(s) in DEP8 / 8k1k" in r.headline() and "TP8 h 1k1k -20.0%" in r.headline()
     md = r.markdown()
     assert "| DEP8 | 8k1k | m | h | 64 | point | 5 of 20 failed |" in md and "-20.0%" in md
     assert RunReport("r2", "success").ok

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import vl_convert as vlc
 
-from charts import frontier_chart, history_chart, to_spec, trend_chart
+from charts import compare_chart, frontier_chart, hardware_chart, history_chart, to_spec, trend_chart
 from charts.contract import FRONTIER_POINTS_COLUMNS
 from charts.theme import THEME_NAME, X_TITLE, Y_TITLES
 
@@ -306,3 +306,45 @@ def test_history_and_trend_of_nights_without_an_ok_point_still_build():
     for build in (history_chart, trend_chart):
         spec = to_spec(build(df))  # an empty chart (no ok point to draw), not an exception
         assert all(rows == [] for rows in spec.get("datasets", {}).values())
+
+
+# -- hardware against hardware, run against run -------------------------------------------------
+def two_hardware() -> pd.DataFrame:
+    a = fixed_points().assign(hardware="h100_sxm", on_cross_frontier=False)
+    b = fixed_points(scale=1.5).assign(hardware="h200_sxm")
+    b["on_cross_frontier"] = b["on_overall_frontier"]
+    return pd.concat([a, b], ignore_index=True)
+
+
+def test_hardware_chart_matches_golden_spec():
+    check_golden("hardware_chart.vl.json", to_spec(hardware_chart(two_hardware())))
+
+
+def test_hardware_chart_colours_by_hardware_labels_each_line_one_frontier():
+    df = two_hardware()
+    spec = to_spec(hardware_chart(df))
+    lines = layer_by(spec, "lines")
+    assert (
+        lines["encoding"]["color"]["field"] == "hardware" and lines["encoding"]["detail"]["field"] == "series"
+    )
+    front = layer_by(spec, "frontier")
+    rows = layer_data(spec, front)
+    assert {r["hardware"] for r in rows} == {"h200_sxm"}  # one envelope, only the cross-frontier rows
+    assert [r["tok_s_user"] for r in rows] == sorted(r["tok_s_user"] for r in rows)
+    assert "color" not in front["encoding"]  # one grey frontier, not one per hardware
+    texts = [m for m in marks(vlc.vegalite_to_scenegraph(spec)) if m["marktype"] == "text"
+             and m.get("name", "").startswith("layer_")]  # fmt: skip
+    labels = sorted(i["text"] for i in texts[0]["items"])
+    assert labels == sorted(["DEP8", "SEP4+1xDEP8", "TP8"] * 2)  # every hardware's lines labelled
+    with pytest.raises(ValueError, match="one \\(model, precision, scenario\\)"):
+        hardware_chart(pd.concat([df, df.assign(scenario="8k1k")]))
+    with pytest.raises(ValueError, match="on_cross_frontier"):
+        hardware_chart(df.drop(columns=["on_cross_frontier"]))
+
+
+def test_compare_chart_one_frontier_per_run():
+    df = pd.concat([fixed_points().assign(run="A r1"), fixed_points(scale=0.5).assign(run="B r2")])
+    spec = to_spec(compare_chart(df))
+    front = layer_by(spec, "frontier")
+    assert front["encoding"]["color"]["field"] == "run" and front["encoding"]["detail"]["field"] == "run"
+    assert {r["run"] for r in layer_data(spec, front)} == {"A r1", "B r2"}

@@ -180,3 +180,21 @@ def test_frontier_validate_names_the_bad_cluster_key(tmp_path, capsys):
     good.write_text(yaml.safe_dump(spec(cluster={"ssh": {"remote_dir": "/srv"}})))
     assert main(["validate", str(good)]) == 0
     assert "valid" in capsys.readouterr().out
+
+
+def test_cost_section_sets_assumptions_and_names_unknown_hardware():
+    from frontier.domain.spec import SpecError
+
+    base = {"name": "c", "engine": "sim", "scenarios": ["1k1k"], "concurrencies": [1],
+            "matrix": [{"model": "meta-llama/Llama-3.1-8B-Instruct", "hardware": "h100_sxm", "labels": ["TP1"]}]}  # fmt: skip
+    plain = parse_spec(base)
+    assert plain.cost_json() is None
+    priced = parse_spec({**base, "cost": {"h100_sxm": {"usd_per_gpu_hour": 2.0}}})
+    assert priced.cost_json() == '{"h100_sxm": {"usd_per_gpu_hour": 2.0}}'
+    assert priced.spec_hash() != plain.spec_hash()
+    with pytest.raises(SpecError, match="cost"):
+        parse_spec({**base, "cost": {"h999": {"power_w": 1}}})
+    with pytest.raises(SpecError, match="cost.h100_sxm.power_w"):
+        parse_spec({**base, "cost": {"h100_sxm": {"power_w": -1}}})
+    with pytest.raises(SpecError, match="bogus"):
+        parse_spec({**base, "cost": {"h100_sxm": {"bogus": 1}}})
