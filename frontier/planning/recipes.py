@@ -71,7 +71,7 @@ class Recipe:
     """One profile entry: settings for the servers it matches (``None`` = any)."""
 
     source: str
-    tuning: ServerTuning = ServerTuning()
+    tuning: ServerTuning = field(default_factory=ServerTuning)
     models: tuple[str, ...] | None = None
     hardware: tuple[str, ...] | None = None
     precisions: tuple[str, ...] | None = None
