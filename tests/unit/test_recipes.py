@@ -63,7 +63,7 @@ def test_deepep_mode_per_role():
 
 def test_gb200_pd_follows_inferencex_srt_recipe():
     servers = _servers("SEP4+1xDEP8", hw="gb200", prec="fp4")
-    pre = [s for s in servers if s.role == "prefill"][0]
+    pre = next(s for s in servers if s.role == "prefill")
     dec = [s for s in servers if s.role == "decode"]
     assert _flag(pre.argv, "--mem-fraction-static") == "0.84"
     assert _flag(pre.argv, "--chunked-prefill-size") == "65536"
