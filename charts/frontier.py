@@ -9,7 +9,9 @@ Layers, back to front:
   4. ``points``    — the measured points with the tooltip; owns the legend-bound label selection.
   5. ``client_limited`` — a ring around points where the load generator was the bottleneck.
   6. ``end_labels`` — the label text written at the end (highest concurrency) of each curve.
-Failed points (status != ok, or a missing axis value) are not drawn.
+Failed points (status != ok, or a missing axis value) are not drawn. Points of the predict engine
+(``source`` = ``predicted``) are drawn with dashed lines and hollow marks, the tooltip says so, and
+the subtitle of an all-predicted chart starts with "PREDICTED".
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import pandas as pd
 
 from charts import theme
 from charts.contract import TOOLTIP_FIELDS, chart_rows, ok_rows, require, single_group
+
+PREDICTED_SOURCE = "predicted"  # frontier_points.source of the predict engine's points
 
 YMetric = Literal["tok_s_gpu", "tok_s_gpu_output"]
 
@@ -106,6 +110,14 @@ def frontier_chart(
         .reset_index(drop=True)
     )
     pred = predicted_rows(predicted, y) if predicted is not None and not predicted.empty else None
+    # points of the predict engine (source "predicted"): drawn dashed, hollow, labelled predicted
+    all_predicted = False
+    if "source" in measured.columns and not measured.empty:
+        is_pred = measured["source"].astype("string").fillna("").eq(PREDICTED_SOURCE)
+        if bool(is_pred.any()):
+            points["source"] = measured["source"].astype(str).to_numpy()
+            all_predicted = bool(is_pred.all())
+    has_source = "source" in points.columns
 
     labels = list(points["label"]) + (list(pred["label"]) if pred is not None else [])
     color_scale = theme.label_color_scale(labels)
@@ -116,6 +128,9 @@ def frontier_chart(
     x_enc = alt.X("tok_s_user:Q", title=theme.X_TITLE, scale=alt.Scale(zero=False, nice=True))
     y_enc = alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(zero=True, nice=True))
     tips = tooltip(points.columns)
+    if has_source:
+        tips.append(alt.Tooltip("source:N", title="Source"))
+    pred_test = f"datum.source === '{PREDICTED_SOURCE}'"
 
     frontier = (
         alt.Chart(frontier_rows, description="frontier")
@@ -126,11 +141,19 @@ def frontier_chart(
         .encode(x=x_enc, y=y_enc, order=alt.Order("tok_s_user:Q", sort="ascending"), tooltip=tips)
     )  # fmt: skip
     base = alt.Chart(points).encode(x=x_enc, y=y_enc, color=color)
-    lines = base.mark_line(interpolate="linear").encode(
+    line_mark = {"strokeDash": theme.PREDICTED_DASH} if all_predicted else {}
+    lines = base.mark_line(interpolate="linear", **line_mark).encode(
         order=alt.Order("max_concurrency:Q", sort="ascending"), opacity=fade
     ).properties(description="lines")  # fmt: skip
+    if has_source and not all_predicted:  # some labels measured, some predicted: dash the predicted
+        lines = lines.encode(
+            strokeDash=alt.condition(pred_test, alt.value(theme.PREDICTED_DASH), alt.value([1, 0]))
+        )
+    point_mark = (
+        {"filled": False, "strokeWidth": 1.5} if all_predicted else {"filled": True, "strokeWidth": 0}
+    )
     marks = (
-        base.mark_point(filled=True, size=50, strokeWidth=0)
+        base.mark_point(size=50, **point_mark)
         .encode(opacity=fade, tooltip=tips)
         .add_params(pick)
         .properties(description="points")
@@ -168,6 +191,10 @@ def frontier_chart(
     layers += [lines, frontier, marks, client_limited, end_labels]
 
     notes = ["dashed grey: overall Pareto frontier"]
+    if all_predicted:
+        notes.insert(0, "PREDICTED in virtual time (engine predict), not measured")
+    elif has_source:
+        notes.append("dashed lines: predicted (engine predict)")
     if pred is not None:
         notes.append("thin dashed: predicted")
     if bool(points["client_limited"].any()) if not points.empty else False:

@@ -101,7 +101,15 @@ with DAG(
             enum=CHOICES["engine"],
             title="Engine",
             description="sim = simulated SGLang (runs anywhere); sglang = real servers on GPUs; "
-            "endpoint = an already running server at Base URL.",
+            "endpoint = an already running server at Base URL; predict = every point predicted in "
+            "virtual time (seconds, no GPU; marked predicted everywhere).",
+        ),
+        "adaptive": Param(
+            DEFAULTS["adaptive"],
+            type="boolean",
+            title="Adaptive ladder",
+            description="Skip points predicted to be dominated, stop labels that fell off the frontier, "
+            "refine where it bends; every skipped point is recorded with its reason.",
         ),
         "target": Param(
             DEFAULTS["target"],

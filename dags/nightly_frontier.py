@@ -27,7 +27,7 @@ from airflow.sdk import DAG, Param
 from operators.notify import on_run_failure
 from operators.wiring import benchmark_chain
 
-ENGINES = [None, "sim", "sglang", "endpoint"]
+ENGINES = [None, "sim", "sglang", "endpoint", "predict"]
 
 with DAG(
     dag_id="nightly_frontier",

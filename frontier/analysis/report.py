@@ -20,15 +20,23 @@ class RunReport:
     status: str  # the run's status in the warehouse: success | partial | failed | missing
     failures: list[dict[str, Any]] = field(default_factory=list)
     regressions: list[dict[str, Any]] = field(default_factory=list)
+    engine: str | None = None  # the run's engine; ``predict``: every figure is predicted, not measured
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # points an adaptive ladder did not measure
+
+    @property
+    def predicted(self) -> bool:
+        return self.engine == "predict"
 
     @property
     def ok(self) -> bool:
         return self.status == "success" and not self.failures and not self.regressions
 
     def headline(self) -> str:
+        tag = "PREDICTED (engine predict, virtual time, nothing measured): " if self.predicted else ""
+        extra = f"; {len(self.skipped)} point(s) skipped by the adaptive ladder" if self.skipped else ""
         if self.ok:
-            return f"run {self.run_id}: success, no failed points, no regressions"
-        parts = [f"run {self.run_id}: {self.status}"]
+            return f"{tag}run {self.run_id}: success, no failed points, no regressions{extra}"
+        parts = [f"{tag}run {self.run_id}: {self.status}"]
         if self.failures:
             where = sorted({f"{f.get('label')} / {f.get('scenario')}" for f in self.failures})
             parts.append(
@@ -46,7 +54,7 @@ class RunReport:
                 f"{len(self.regressions)} regression(s): {', '.join(what[:6])}"
                 + (" ..." if len(what) > 6 else "")
             )
-        return "; ".join(parts)
+        return "; ".join(parts) + extra
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +64,9 @@ class RunReport:
             "headline": self.headline(),
             "failures": self.failures,
             "regressions": self.regressions,
+            "engine": self.engine,
+            "predicted": self.predicted,
+            "skipped": self.skipped,
         }
 
     def markdown(self) -> str:
@@ -75,6 +86,14 @@ class RunReport:
                 )
         else:
             lines.append("None.")
+        if self.skipped:
+            lines += ["", "## Points skipped by the adaptive ladder", "", "| label | scenario | concurrency | why |",
+                      "|---|---|---|---|"]  # fmt: skip
+            for f in self.skipped:
+                reason = str(f.get("reason") or "").replace("|", "\\|").replace("\n", " ")[:300]
+                lines.append(
+                    f"| {f.get('label')} | {f.get('scenario')} | {f.get('max_concurrency')} | {reason} |"
+                )
         lines += ["", "## Regressions (step detection over the nightly series)", ""]
         if self.regressions:
             lines += [
@@ -114,7 +133,8 @@ def build_report(warehouse: str | Path, run_id: str) -> RunReport:
     con = connect(warehouse)
     try:
         status_rows = con.execute(
-            "select status from runs where run_id = ? order by ended_at desc nulls last limit 1", [run_id]
+            "select status, engine from runs where run_id = ? order by ended_at desc nulls last limit 1",
+            [run_id],
         ).fetchall()
         failures = run_model(con, "marts/run_failures", run_id=run_id)
         regs = run_model(con, "marts/regressions", run_id=run_id)
@@ -124,11 +144,17 @@ def build_report(warehouse: str | Path, run_id: str) -> RunReport:
         failures = failures.drop(columns=["log_tail"])
     if len(regs) and "latest_run_id" in regs.columns:
         regs = regs[regs["latest_run_id"] == run_id]
+    skipped = failures.iloc[0:0]
+    if "stage" in failures.columns:
+        is_skip = failures["stage"].astype("string").fillna("").eq("skipped")
+        skipped, failures = failures[is_skip], failures[~is_skip]
     return RunReport(
         run_id=run_id,
         status=status_rows[0][0] if status_rows else "missing",
         failures=_records(failures),
         regressions=_records(regs),
+        engine=status_rows[0][1] if status_rows else None,
+        skipped=_records(skipped),
     )
 
 

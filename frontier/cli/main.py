@@ -198,13 +198,120 @@ def _cmd_run(args) -> int:
             on_item=lambda i, n, out: bar.advance(task),
         )
     print(f"run {run_id}: {status} ({len(outcomes)} item(s)); warehouse {args.warehouse}")
-    print_summary(frun.label_summary(args.warehouse, run_id))
+    from frontier.planning.engines import get_engine
+
+    title = "best tok/s/GPU per label"
+    if get_engine(spec.engine).predicted:
+        title += " - PREDICTED in virtual time (engine predict), not measured"
+    print_summary(frun.label_summary(args.warehouse, run_id), title=title)
     if args.publish:
         from frontier.site import publish
 
         index = publish(args.warehouse, args.site, run_id=run_id)
         print(f"site: {index}")
     return 0 if status != "failed" else 1
+
+
+def _search_frame(result):
+    """The search's predicted points as ``frontier_points``-shaped rows (for the chart)."""
+    import pandas as pd
+
+    from frontier.analysis.search import scenario_name
+
+    df = pd.DataFrame(result.points())
+    if df.empty:
+        return df
+    return df.assign(
+        model=result.model, hardware=result.hardware, precision=result.precision,
+        scenario=scenario_name(result.isl, result.osl), isl=result.isl, osl=result.osl,
+        status="ok", client_limited=False, source="predicted", engine="predict",
+    )  # fmt: skip
+
+
+def _cmd_search(args) -> int:
+    """Predict every label that fits N GPUs; print the frontier and band winners; chart; winners' spec."""
+    import time
+    from pathlib import Path
+
+    import yaml
+    from rich.console import Console
+    from rich.table import Table
+
+    from frontier.analysis.search import search, winners_spec
+    from frontier.domain.spec import load_spec
+
+    conc = [int(x) for x in args.concurrencies.split(",") if x.strip()] if args.concurrencies else None
+    t0 = time.monotonic()
+    kw = {"concurrencies": conc} if conc else {}
+    result = search(
+        args.model, args.hardware, args.gpus, args.isl, args.osl, precision=args.precision,
+        max_ttft_p99_ms=args.max_ttft_p99_ms, min_tok_s_user=args.min_tok_s_user, **kw,
+    )  # fmt: skip
+    took = time.monotonic() - t0
+    fit = [c for c in result.candidates if not c.error]
+    console = Console(width=max(120, Console().width))
+    print(
+        f"search {result.model} on {result.gpus} x {result.hardware} ({result.precision}), ISL {result.isl} / "
+        f"OSL {result.osl}: {result.enumerated} label(s) enumerated, {len(fit)} fit, "
+        f"{sum(len(c.points) for c in fit)} point(s) predicted in virtual time in {took:.1f} s "
+        f"(ladder {','.join(map(str, result.concurrencies))})"
+    )
+    lim = [f"{k} {v:g}" for k, v in result.limits.items() if v is not None]
+    if lim:
+        print(f"limits: {', '.join(lim)} ({sum(c.excluded for c in fit)} predicted point(s) excluded)")
+    for note in result.notes:
+        print(f"note: {note}")
+    t = Table(title="PREDICTED frontier (engine predict, virtual time; not measured)")
+    for col in ("label", "GPUs", "conc", "tok/s/user", "tok/s/GPU", "TTFT p99 ms", "TPOT p50 ms"):
+        t.add_column(col, justify="left" if col == "label" else "right")
+    for p in sorted(result.frontier, key=lambda p: -p["tok_s_user"]):
+        t.add_row(
+            p["label"], str(p["gpus"]), str(p["max_concurrency"]), _num(p["tok_s_user"], ",.1f"),
+            _num(p["tok_s_gpu"], ",.0f"), _num(p["p99_ttft_ms"], ",.0f"), _num(p["median_tpot_ms"], ".2f"),
+        )  # fmt: skip
+    console.print(t)
+    b = Table(title="best configuration per interactivity band (predicted)")
+    for col in ("tok/s/user >=", "label", "conc", "tok/s/GPU", "tok/s/user", "TTFT p99 ms"):
+        b.add_column(col, justify="left" if col == "label" else "right")
+    for r in result.bands:
+        b.add_row(
+            f"{r['band_tok_s_user']:g}", r.get("label", "- (none predicted)"), str(r.get("max_concurrency", "")),
+            _num(r.get("tok_s_gpu"), ",.0f"), _num(r.get("tok_s_user"), ",.1f"), _num(r.get("p99_ttft_ms"), ",.0f"),
+        )  # fmt: skip
+    console.print(b)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    df = _search_frame(result)
+    if not df.empty:
+        import json as _json
+
+        from charts import frontier_chart, to_spec
+
+        chart = frontier_chart(df, title=(
+            f"PREDICTED · {result.model} · {result.gpus} x {result.hardware} · {result.precision} · "
+            f"ISL {result.isl} / OSL {result.osl}"))  # fmt: skip
+        spec_json = to_spec(chart)
+        (out / "search_chart.vl.json").write_text(_json.dumps(spec_json))
+        chart.save(str(out / "search_chart.html"))
+        try:
+            import vl_convert as vlc
+
+            (out / "search_chart.png").write_bytes(vlc.vegalite_to_png(spec_json, scale=1.5))
+        except Exception as e:  # noqa: BLE001 - the PNG is a convenience
+            print(f"(no PNG: {e})")
+        df.to_csv(out / "search_points.csv", index=False)
+        print(f"chart: {out / 'search_chart.html'} (+ .vl.json, .png); points: {out / 'search_points.csv'}")
+    spec = winners_spec(result, engine=args.engine)
+    path = out / f"{spec['name']}.yaml"
+    header = (
+        f"# Written by `frontier search` from PREDICTED figures: measure these winners.\n"
+        f"# frontier run {path} (engine {args.engine}; adaptive ladder)\n"
+    )
+    path.write_text(header + yaml.safe_dump(spec, sort_keys=False))
+    load_spec(path)  # it must validate
+    print(f"winners: {', '.join(spec['matrix'][0]['labels'])}")
+    print(f"spec: {path} (valid; `frontier run {path}` measures them)")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -238,6 +345,25 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--run-id")
     r.add_argument("--publish", action=argparse.BooleanOptionalAction, default=True)
     r.set_defaults(handler=_cmd_run)
+
+    se = sub.add_parser(
+        "search",
+        help="predict every label that fits N GPUs; print the frontier; write a spec measuring the winners",
+    )
+    se.add_argument("--model", required=True)
+    se.add_argument("--hardware", required=True)
+    se.add_argument("--gpus", type=int, required=True, help="GPUs available (labels use at most this many)")
+    se.add_argument("--isl", type=int, required=True)
+    se.add_argument("--osl", type=int, required=True)
+    se.add_argument("--precision", default="fp8", choices=["bf16", "fp8"])
+    se.add_argument("--concurrencies", help="comma-separated ladder (default 1,2,4,...,256)")
+    se.add_argument("--max-ttft-p99-ms", type=float, help="drop predicted points with a slower p99 TTFT")
+    se.add_argument("--min-tok-s-user", type=float, help="drop predicted points below this interactivity")
+    se.add_argument(
+        "--engine", default="sglang", choices=list(ENGINE_KINDS), help="engine of the written spec"
+    )
+    se.add_argument("--out", default="search", help="folder for the chart, points and the winners' spec")
+    se.set_defaults(handler=_cmd_search)
 
     for mod in AREA_CLIS:
         try:

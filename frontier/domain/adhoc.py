@@ -17,7 +17,7 @@ from frontier.domain import catalog, labels
 from frontier.domain.load import DEFAULT_LOAD
 from frontier.domain.spec import Scenario, Spec, SpecError, parse_spec
 
-ENGINES = ("sim", "sglang", "endpoint")
+ENGINES = ("sim", "sglang", "endpoint", "predict")
 TARGETS = ("local", "ssh", "kubernetes")
 PRECISIONS = ("bf16", "fp8")
 SCENARIO_NAMES = ("1k1k", "1k8k", "8k1k")
@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "num_prompts_multiplier": DEFAULT_LOAD.num_prompts_multiplier,
     "min_prompts": DEFAULT_LOAD.min_prompts,
     "sim_time_scale": 1.0,
+    "adaptive": False,
 }
 
 # a JSON-schema pattern the form checks while typing; the grammar itself is frontier.domain.labels
@@ -188,6 +189,11 @@ def spec_from_params(params: dict[str, Any], *, name: str = "adhoc") -> Spec:
         },
         "matrix": [{"model": model, "hardware": hardware, "precision": precision, "labels": label_list}],
     }
+    adaptive = params.get("adaptive", DEFAULTS["adaptive"])
+    if not isinstance(adaptive, bool):
+        raise _fail("adaptive", f"expected true or false, got {adaptive!r}")
+    if adaptive:
+        data["adaptive"] = True
     if engine == "sim":
         data["sim"] = {"time_scale": _positive_number(params, "sim_time_scale", integer=False)}
     if base_url:

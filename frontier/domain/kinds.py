@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-EngineKind = Literal["sim", "sglang", "endpoint"]
+EngineKind = Literal["sim", "sglang", "endpoint", "predict"]
 TargetKind = Literal["local", "ssh", "kubernetes"]
 
 ENGINE_KINDS: tuple[str, ...] = get_args(EngineKind)

@@ -2,7 +2,7 @@
 
 A spec names what to benchmark (model x hardware x precision x deployment labels), under which
 load (scenarios ISL/OSL, a concurrency ladder), with which engine (``sim`` | ``sglang`` |
-``endpoint``) and on which target (``local`` | ``ssh`` | ``kubernetes``). Everything is checked
+``endpoint`` | ``predict``) and on which target (``local`` | ``ssh`` | ``kubernetes``). Everything is checked
 before any server starts: unknown keys, names, labels, DEP on dense models, context overflow,
 GPU inventory, ladder order.
 """
@@ -270,6 +270,14 @@ class Spec(Strict):
     )
     sim: SimOptions = Field(default_factory=SimOptions, description="simulated engine knobs, e.g. time_scale")
     seed: int = 0
+    adaptive: bool = Field(
+        default=False,
+        description="choose which concurrencies to measure per label from predictions and measurements "
+        "so far (frontier.planning.adaptive); every skipped point is a `failures` row of stage `skipped`",
+    )
+    adaptive_margin: float = Field(
+        default=0.05, ge=0, le=1, description="adaptive: skip a point predicted dominated by more than this"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -344,7 +352,9 @@ class Spec(Strict):
         return self
 
     def spec_hash(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+        # a spec without the adaptive keys hashes as it did before they existed
+        skip = None if self.adaptive else {"adaptive", "adaptive_margin"}
+        return hashlib.sha256(self.model_dump_json(exclude=skip).encode()).hexdigest()[:16]
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

@@ -10,6 +10,9 @@ layer's (:mod:`frontier.launch`, through the spec's target). Kinds:
 - ``sglang``: the real servers (and router) of :func:`frontier.planning.sglang_args.build_launch_plan`;
   a deployment that cannot fit its GPUs is planned with a fit error and never launched.
 - ``endpoint``: an already running server; the plan has no process, only the endpoint URL.
+- ``predict``: nothing runs; every ladder point is predicted in virtual time by the simulator's
+  scheduler (:func:`frontier.sim.predict.predict_point`) and lands in the same tables, marked
+  ``source = predicted`` / ``engine = predict`` (a whole sweep in seconds, no GPU).
 
 Adding an engine is one subclass of :class:`Engine` with ``@register_engine`` and its name in
 :data:`frontier.domain.kinds.ENGINE_KINDS`.
@@ -45,6 +48,7 @@ class Engine(ABC):
     starts_servers: ClassVar[bool] = True  # False: attach to what runs already (nothing to stop)
     checks_fit: ClassVar[bool] = False  # True: a deployment that cannot fit its GPUs is not launched
     simulated: ClassVar[bool] = False  # True: faults, time scale and seed apply; predictions scale with it
+    predicted: ClassVar[bool] = False  # True: nothing is launched, every point is predicted in virtual time
 
     @abstractmethod
     def launch_plan(
@@ -185,3 +189,20 @@ class EndpointEngine(Engine):
             raise FrontierError("engine endpoint needs spec field `endpoint.base_url`")
         url = spec.endpoint.base_url.rstrip("/")
         return LaunchPlan(label=canonical(label), engine=self.kind, servers=[], router=None, endpoint_url=url)
+
+
+PREDICT_URL = "predict://virtual-time"
+
+
+@register_engine
+class PredictEngine(Engine):
+    """No process, no HTTP: :mod:`frontier.run.item` predicts each ladder point in virtual time."""
+
+    kind = "predict"
+    starts_servers = False
+    predicted = True
+
+    def launch_plan(self, spec, label, model, hardware, precision, extra=None, faults=None) -> LaunchPlan:
+        return LaunchPlan(
+            label=canonical(label), engine=self.kind, servers=[], router=None, endpoint_url=PREDICT_URL
+        )

@@ -89,6 +89,46 @@ def point_row(item: PlanItem, spec: Spec, result: PointResult, status: str) -> d
     }
 
 
+PREDICTED_SOURCE = "predicted"  # points.source of the predict engine's points (not measured)
+
+
+def predicted_point_row(item: PlanItem, spec: Spec, m: dict[str, Any]) -> dict[str, Any]:
+    """The ``points`` row of one point predicted in virtual time (:func:`predict_point`'s metrics):
+    the same columns as a measured point, ``source`` ``predicted``, ``engine`` ``predict``."""
+    from frontier.warehouse.schemas import POINTS
+
+    keep = set(POINTS.names)
+    row = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in m.items() if k in keep}
+    completed, failed = int(m.get("completed") or 0), int(m.get("failed") or 0)
+    row.update(
+        {
+            **key_cols(item),
+            "isl": item.scenario["isl"],
+            "osl": item.scenario["osl"],
+            "gpus": item.gpus,
+            "engine": spec.engine,
+            "backend": None,
+            "source": PREDICTED_SOURCE,
+            "status": "ok" if completed > 0 else "failed",
+            "max_concurrency": int(m["max_concurrency"]),
+            "request_rate": None,
+            "num_prompts": int(m.get("num_prompts") or 0),
+            "warmup_requests": int(m.get("warmup_requests") or 0),
+            "completed": completed,
+            "failed": failed,
+            "error_rate": failed / (completed + failed) if completed + failed else 0.0,
+            "client_limited": False,
+            "client_processes": 0,
+        }
+    )
+    return row
+
+
+def skipped_row(item: PlanItem, concurrency: int, reason: str) -> dict:
+    """A ``failures`` row of stage ``skipped``: an adaptive ladder chose not to measure the point."""
+    return failure_row(item, "skipped", reason, "", concurrency)
+
+
 def request_rows(item: PlanItem, result: PointResult) -> list[dict[str, Any]]:
     c = result.config.max_concurrency
     return [

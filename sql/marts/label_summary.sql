@@ -24,7 +24,7 @@ per_label AS (
 run_failures AS (
     SELECT run_id, model, hardware, precision, scenario, label, count(*) AS failures
     FROM failures
-    WHERE run_id = points_run($run_id)
+    WHERE run_id = points_run($run_id) AND stage IS DISTINCT FROM 'skipped'  -- adaptive skips are no failures
     GROUP BY ALL
 )
 SELECT

@@ -41,7 +41,9 @@ def test_dag_file_parses_fast_without_heavy_imports(path):
     seconds, heavy = (
         out.stdout.strip().splitlines()[-2:] if out.stdout.strip().count("\n") else (out.stdout.strip(), "")
     )
-    assert float(seconds) < 0.5, f"{path.name} took {seconds} s to parse"
+    # a guard against heavy work at parse time (about 0.2 s here), not a speed target: the bound
+    # leaves room for a loaded machine
+    assert float(seconds) < 1.5, f"{path.name} took {seconds} s to parse"
     assert heavy == "", f"{path.name} imports {heavy} at top level"
 
 

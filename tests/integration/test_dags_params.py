@@ -106,6 +106,18 @@ def test_form_enums_come_from_the_catalogs():
     assert dag.schedule is None if hasattr(dag, "schedule") else True
 
 
+def test_form_offers_the_predict_engine_and_adaptive_ladders():
+    dag = _adhoc_dag()
+    assert "predict" in dag.params.get_param("engine").schema["enum"]
+    assert dag.params.get_param("adaptive").schema["type"] == "boolean"
+    values = _validate(dag, {**GOOD, "engine": "predict", "adaptive": True})
+    spec = spec_from_params(values)
+    assert spec.engine == "predict" and spec.adaptive
+    assert not spec_from_params({**GOOD}).adaptive
+    with pytest.raises(SpecError, match="^adaptive: expected true or false"):
+        spec_from_params({**GOOD, "adaptive": "yes"})
+
+
 def test_pools_one_per_hardware_slots_are_gpus():
     from pathlib import Path
 

@@ -62,7 +62,7 @@ def bad(mutate):
         ),
         (lambda d: d.update(scenarios=[{"name": "x", "isl": 200000, "osl": 10}]), "(top level)", "exceeds"),
         (lambda d: d.update(inventory={"h200_sxm": 4}), "(top level)", "needs 8 GPUs but inventory has 4"),
-        (lambda d: d.update(engine="vllm"), "engine", "'sim', 'sglang' or 'endpoint'"),
+        (lambda d: d.update(engine="vllm"), "engine", "'sim', 'sglang', 'endpoint' or 'predict'"),
         (lambda d: d.update(engine="endpoint"), "(top level)", "needs an endpoint"),
         (lambda d: d["matrix"][0].update(labels=["TP1", "TP1"]), "matrix[0].labels", "repeats"),
     ],
