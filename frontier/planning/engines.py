@@ -202,7 +202,9 @@ class PredictEngine(Engine):
     starts_servers = False
     predicted = True
 
-    def launch_plan(self, spec, label, model, hardware, precision, extra=None, faults=None) -> LaunchPlan:
+    def launch_plan(
+        self, spec, label, model, hardware, precision, extra=None, faults=None, **_kw
+    ) -> LaunchPlan:
         return LaunchPlan(
             label=canonical(label), engine=self.kind, servers=[], router=None, endpoint_url=PREDICT_URL
         )
