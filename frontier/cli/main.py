@@ -106,6 +106,16 @@ def _cmd_plan(args) -> int:
             str(nproc),
         )
     Console(width=max(140, Console().width)).print(t)
+    from frontier.planning.engines import get_engine
+    from frontier.run.item import deployment_groups
+
+    if get_engine(spec.engine).starts_servers:
+        groups = deployment_groups(items)
+        launchable = [g for g in groups if any(not i.fit_error for i in g)]
+        print(
+            f"launches: {len(launchable)} for {len(items)} item(s): one per deployment, serving all its "
+            f"scenarios ({len(groups) - len(launchable)} deployment(s) do not fit and are not launched)"
+        )
     misfits = sorted({i.fit_error for i in items if i.fit_error})
     for e in misfits:
         print(f"cannot fit: {e}")
