@@ -32,6 +32,7 @@ def key_cols(item: PlanItem) -> dict[str, Any]:
         "hardware": item.hardware,
         "precision": item.precision,
         "scenario": item.scenario["name"],
+        "speculative": item.speculative,
     }
 
 

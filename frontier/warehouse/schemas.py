@@ -68,6 +68,9 @@ DEPLOYMENTS = pa.schema(
         pa.field("ended_at", pa.timestamp("us", tz="UTC")),
         pa.field("status", pa.string()),  # success | partial | failed
         pa.field("error", pa.string()),
+        # speculative decoding of the deployment (None: off; "mtp"): nullable, appended; the staging
+        # views show such a deployment as its own label, "DEP8 MTP"
+        pa.field("speculative", pa.string()),
     ]
 )
 
@@ -93,6 +96,9 @@ POINTS = pa.schema(
         pa.field("input_throughput", pa.float64()),
         pa.field("output_throughput", pa.float64()),
         pa.field("total_token_throughput", pa.float64()),
+        # speculative decoding of the deployment (None: off; "mtp"): nullable, appended; the staging
+        # views show such a deployment as its own label, "DEP8 MTP"
+        pa.field("speculative", pa.string()),
     ]
     + [pa.field(k, pa.float64()) for k in LATENCY_STAT_KEYS]
     + [
@@ -138,6 +144,9 @@ REQUESTS = pa.schema(
         pa.field("output_tokens", pa.int32()),
         pa.field("success", pa.bool_()),
         pa.field("error", pa.string()),
+        # speculative decoding of the deployment (None: off; "mtp"): nullable, appended; the staging
+        # views show such a deployment as its own label, "DEP8 MTP"
+        pa.field("speculative", pa.string()),
         pa.field("intended_input_tokens", pa.int32()),  # the prompt's length on the client's tokenizer
         pa.field("server_prompt_tokens", pa.int32()),  # the server's count (null: not reported)
         pa.field("usage_source", pa.string()),  # server | chunks: where output_tokens came from
@@ -154,6 +163,9 @@ FAILURES = pa.schema(
         pa.field("reason", pa.string()),
         pa.field("log_tail", pa.string()),
         pa.field("at", pa.timestamp("us", tz="UTC")),
+        # speculative decoding of the deployment (None: off; "mtp"): nullable, appended; the staging
+        # views show such a deployment as its own label, "DEP8 MTP"
+        pa.field("speculative", pa.string()),
     ]
 )
 
@@ -174,6 +186,9 @@ PREDICTIONS = pa.schema(
         pa.field("tok_s_user", pa.float64()),
         pa.field("model_version", pa.string()),
         pa.field("error", pa.string()),
+        # speculative decoding of the deployment (None: off; "mtp"): nullable, appended; the staging
+        # views show such a deployment as its own label, "DEP8 MTP"
+        pa.field("speculative", pa.string()),
     ]
 )
 
