@@ -41,12 +41,15 @@ def default_artifacts() -> str:
 
 def _cmd_validate(args) -> int:
     from frontier.domain.spec import load_spec
+    from frontier.planning.planner import fit_warnings
 
     spec = load_spec(args.spec)
     n = sum(len(m.labels) for m in spec.matrix)
     print(
         f"{args.spec}: valid ({n} deployment label(s), {len(spec.scenarios)} scenario(s), engine {spec.engine})"
     )
+    for line in fit_warnings(spec):
+        print(f"warning: cannot fit: {line}", file=sys.stderr)
     return 0
 
 
@@ -77,20 +80,58 @@ def _cmd_plan(args) -> int:
     from rich.table import Table
 
     t = Table(title=f"plan for {spec.name} (engine {spec.engine})")
-    for col in ("label", "model", "hardware", "GPUs", "scenario", "concurrencies", "processes"):
+    for col in (
+        "label",
+        "model",
+        "hardware",
+        "precision",
+        "GPUs",
+        "fits",
+        "scenario",
+        "concurrencies",
+        "processes",
+    ):
         t.add_column(col)
     for i in items:
         nproc = len(i.servers) + (1 if i.router else 0)
         t.add_row(
-            i.label,
+            i.display_label,
             i.model,
             i.hardware,
+            i.precision,
             str(i.gpus),
+            "yes" if i.fit_error is None else "NO",
             i.scenario["name"],
             " ".join(map(str, i.concurrencies)),
             str(nproc),
         )
-    Console().print(t)
+    Console(width=max(140, Console().width)).print(t)
+    from frontier.planning.engines import get_engine
+    from frontier.run.item import deployment_groups
+
+    if get_engine(spec.engine).starts_servers:
+        groups = deployment_groups(items)
+        launchable = [g for g in groups if any(not i.fit_error for i in g)]
+        print(
+            f"launches: {len(launchable)} for {len(items)} item(s): one per deployment, serving all its "
+            f"scenarios ({len(groups) - len(launchable)} deployment(s) do not fit and are not launched)"
+        )
+    misfits = sorted({i.fit_error for i in items if i.fit_error})
+    for e in misfits:
+        print(f"cannot fit: {e}")
+    if getattr(args, "argv", False):
+        seen: set[str] = set()
+        for i in items:
+            lp = i.launch
+            key = json.dumps([s["argv"] for s in lp["servers"]])
+            if key in seen:
+                continue
+            seen.add(key)
+            print(f"\n# {i.display_label} on {i.hardware} ({i.precision})")
+            for s in i.servers:
+                print(f"[{s['role']} rank {s['node_rank']}] " + " ".join(s["argv"]))
+            if i.router:
+                print("[router] " + " ".join(i.router["argv"]))
     return 0
 
 
@@ -336,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plan", help="every deployment x scenario with its launch commands")
     narrowing(pl)
     pl.add_argument("--json", action="store_true")
+    pl.add_argument(
+        "--argv", action="store_true", help="after the table, every distinct deployment's full command lines"
+    )
     pl.set_defaults(handler=_cmd_plan)
 
     r = sub.add_parser("run", help="run a whole sweep without Airflow")
@@ -390,7 +434,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # a sub-command marked ``passthrough`` (sim-server) takes the rest of the line as its own flags
+    args, extra = parser.parse_known_args(argv)
+    if getattr(args, "passthrough", False):
+        args.extra_argv = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.handler(args) or 0)
     except FrontierError as e:

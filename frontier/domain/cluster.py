@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from frontier.domain.tuning import Tuning
 from frontier.errors import FrontierError
 
 ROUTER_MODULE = "sglang_router.launch_router"
@@ -41,13 +42,25 @@ class LaunchOptions(BaseModel):
     )
     nodes: list[str] = Field(default_factory=list, description="hostnames; default host, or node0..")
     dist_init_port: int = 5000
-    transfer_backend: str = "mooncake"
-    ib_device: str | None = None
-    bootstrap_port: int = 8998
+    transfer_backend: str | None = Field(
+        default=None, description="PD KV transfer backend; default the recipe's, else mooncake"
+    )
+    ib_device: str | None = Field(default=None, description="--disaggregation-ib-device, e.g. mlx5_0")
+    bootstrap_port: int | None = Field(
+        default=None, description="first prefill server's bootstrap port; default the recipe's, else 8998"
+    )
     router_port: int | None = Field(default=None, description="default base_port + 1000")
     router_host: str | None = Field(default=None, description="default host")
-    moe_a2a_backend: str | None = None
-    mem_fraction_static: float | None = None
+    moe_a2a_backend: str | None = Field(default=None, description="shorthand for tuning.moe_a2a_backend")
+    mem_fraction_static: float | None = Field(
+        default=None, description="shorthand for tuning.mem_fraction_static"
+    )
+    recipes: bool = Field(
+        default=True, description="start from the public recipe profiles (frontier.planning.recipes)"
+    )
+    tuning: Tuning = Field(
+        default_factory=Tuning, description="typed SGLang knobs for every server (prefill:/decode: per role)"
+    )
     model_path: str | None = Field(default=None, description="default the catalog's HF id")
     extra_args: dict[str, list[str]] = Field(default_factory=dict)
     server_module: str | None = Field(default=None, description="default per engine")

@@ -22,6 +22,7 @@ from frontier.domain import catalog, labels
 from frontier.domain.cluster import ClusterOptions
 from frontier.domain.kinds import EngineKind, TargetKind
 from frontier.domain.load import LEGACY_KEYS, LoadShape
+from frontier.domain.tuning import MTPSettings, Speculative, Tuning
 from frontier.errors import FrontierError
 
 _SCENARIO_NAME = re.compile(r"^(?P<isl>[1-9][0-9]*)(?P<ik>k?)(?P<osl>[1-9][0-9]*)(?P<ok>k)$")
@@ -89,6 +90,11 @@ class Endpoint(Strict):
 
     base_url: str = Field(pattern=r"^https?://")
     backend: Literal["sglang", "openai", "openai-chat"] = "sglang"
+    served_model_name: str | None = Field(
+        default=None,
+        description="the model name the server serves (sent as `model` on the OpenAI routes); default"
+        " the matrix's model id",
+    )
 
 
 class Faults(Strict):
@@ -165,8 +171,19 @@ class Matrix(Strict):
 
     model: str
     hardware: str
-    precision: Literal["bf16", "fp8"] = "fp8"
+    precision: Literal["bf16", "fp8", "fp4"] = Field(
+        default="fp8", description="fp4: an NVFP4 checkpoint on Blackwell (catalog checkpoints.fp4)"
+    )
     labels: list[str] = Field(min_length=1)
+    speculative: list[Speculative] = Field(
+        default_factory=lambda: ["none"],
+        description="speculative decoding settings to run each label with: none, mtp (both: [none, mtp])",
+    )
+    mtp: MTPSettings = Field(default_factory=MTPSettings, description="draft settings of speculative mtp")
+    tuning: Tuning = Field(
+        default_factory=Tuning,
+        description="typed SGLang knobs over the recipe profile (prefill:/decode: per PD role)",
+    )
     scenarios: list[Scenario] | None = None
     concurrencies: list[int] | None = None
     server_args: dict[str, list[str]] = Field(
@@ -199,9 +216,29 @@ class Matrix(Strict):
             seen[canon] = text
         return v
 
+    @field_validator("speculative")
+    @classmethod
+    def _speculative(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("speculative is empty; write [none], [mtp] or [none, mtp]")
+        if len(set(v)) != len(v):
+            raise ValueError(f"speculative repeats a setting: {v}; list each once")
+        return v
+
     @model_validator(mode="after")
     def _labels_fit_model(self) -> Matrix:
         model = catalog.get_model(self.model)
+        hw = catalog.get_hardware(self.hardware)
+        if self.precision == "fp4" and not hw.supports_fp4:
+            fp4_hw = [h for h in catalog.hardware_names() if catalog.get_hardware(h).supports_fp4]
+            raise ValueError(
+                f"precision fp4 needs FP4 tensor cores (Blackwell), {self.hardware} has none; use fp8 "
+                f"or one of {', '.join(fp4_hw)}"
+            )
+        if "mtp" in self.speculative and not model.mtp_layers:
+            raise ValueError(
+                f"speculative mtp: {self.model} has no multi-token-prediction layers; use speculative [none]"
+            )
         for text in self.labels:
             d = labels.parse(text)
             if d.needs_moe and not model.is_moe:
@@ -312,6 +349,16 @@ class Spec(Strict):
                     f"but engine is {self.engine!r}; drop the faults or use engine sim"
                 )
             model = catalog.get_model(m.model)
+            if (
+                m.precision == "fp4"
+                and "fp4" not in model.checkpoints
+                and model.native_precision != "fp4"
+                and not self.cluster.model_path
+            ):
+                raise ValueError(
+                    f"matrix[{i}] precision fp4: {m.model} has no NVFP4 checkpoint in the catalog; set "
+                    f"cluster.model_path to a ModelOpt FP4 export or use fp8"
+                )
             for sc in m.scenarios or self.scenarios:
                 if sc.isl + sc.osl > model.max_context:
                     raise ValueError(

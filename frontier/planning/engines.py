@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from frontier.domain.kinds import ENGINE_KINDS
 from frontier.domain.labels import canonical, parse
+from frontier.domain.tuning import MTPSettings, Tuning
 from frontier.errors import FrontierError
 from frontier.planning.launch_plan import AUTO_PORT, LaunchPlan, ServerCommand
 from frontier.planning.sglang_args import LaunchOptions, build_launch_plan, build_sim_command
@@ -59,8 +60,15 @@ class Engine(ABC):
         precision: str,
         extra: list[str] | None = None,
         faults: dict[str, Any] | None = None,
+        *,
+        tuning: Tuning | None = None,
+        speculative: str | None = None,
+        mtp: MTPSettings | None = None,
     ) -> LaunchPlan:
-        """Every process the deployment runs (raises FrontierError naming what cannot be planned)."""
+        """Every process the deployment runs (raises FrontierError naming what cannot be planned).
+
+        ``tuning`` / ``speculative`` / ``mtp``: the matrix entry's typed SGLang knobs and its
+        speculative-decoding setting (None or "mtp"); engines without SGLang servers ignore them."""
 
 
 _ENGINES: dict[str, Engine] = {}
@@ -86,10 +94,15 @@ def engine_kinds() -> list[str]:
 
 def sim_flags(spec: Spec, faults: dict[str, Any] | None = None) -> list[str]:
     """The simulated server's flags that come from the spec, not the label: ``--seed``, the
-    ``sim`` knobs (time scale ...) and the item's ``--fault-*`` flags."""
+    ``sim`` knobs (time scale ...), ``--tokenizer-path`` when ``load.tokenizer`` names a real
+    tokenizer (the simulator then counts prompts with it, as the client does) and the item's
+    ``--fault-*`` flags."""
+    from frontier.domain.load import WORDS
     from frontier.sim.faults import to_argv
 
-    return ["--seed", str(spec.seed), *spec.sim.flags(), *to_argv(faults)]
+    tok = spec.load.tokenizer
+    tok_flags = ["--tokenizer-path", tok] if tok and tok != WORDS else []
+    return ["--seed", str(spec.seed), *spec.sim.flags(), *tok_flags, *to_argv(faults)]
 
 
 @register_engine
@@ -97,7 +110,11 @@ class SimEngine(Engine):
     kind = "sim"
     simulated = True
 
-    def launch_plan(self, spec, label, model, hardware, precision, extra=None, faults=None) -> LaunchPlan:
+    def launch_plan(
+        self, spec, label, model, hardware, precision, extra=None, faults=None, **_kw
+    ) -> LaunchPlan:
+        # the simulator has no speculative-decoding model yet (the simulator issue): an MTP item
+        # runs the same simulated server as its non-MTP twin
         opts = launch_options(spec)
         flags = sim_flags(spec, faults) + list(extra or [])
         if spec.target == "local":
@@ -138,9 +155,31 @@ class SGLangEngine(Engine):
     kind = "sglang"
     checks_fit = True
 
-    def launch_plan(self, spec, label, model, hardware, precision, extra=None, faults=None) -> LaunchPlan:
+    def launch_plan(
+        self,
+        spec,
+        label,
+        model,
+        hardware,
+        precision,
+        extra=None,
+        faults=None,
+        *,
+        tuning=None,
+        speculative=None,
+        mtp=None,
+    ) -> LaunchPlan:
         opts = launch_options(spec, extra)
-        return build_launch_plan(label, model=model, hardware=hardware, precision=precision, options=opts)
+        return build_launch_plan(
+            label,
+            model=model,
+            hardware=hardware,
+            precision=precision,
+            options=opts,
+            tuning=tuning,
+            speculative=speculative,
+            mtp=mtp,
+        )
 
 
 @register_engine
@@ -148,7 +187,9 @@ class EndpointEngine(Engine):
     kind = "endpoint"
     starts_servers = False
 
-    def launch_plan(self, spec, label, model, hardware, precision, extra=None, faults=None) -> LaunchPlan:
+    def launch_plan(
+        self, spec, label, model, hardware, precision, extra=None, faults=None, **_kw
+    ) -> LaunchPlan:
         if spec.endpoint is None:
             raise FrontierError("engine endpoint needs spec field `endpoint.base_url`")
         url = spec.endpoint.base_url.rstrip("/")
@@ -166,7 +207,9 @@ class PredictEngine(Engine):
     starts_servers = False
     predicted = True
 
-    def launch_plan(self, spec, label, model, hardware, precision, extra=None, faults=None) -> LaunchPlan:
+    def launch_plan(
+        self, spec, label, model, hardware, precision, extra=None, faults=None, **_kw
+    ) -> LaunchPlan:
         return LaunchPlan(
             label=canonical(label), engine=self.kind, servers=[], router=None, endpoint_url=PREDICT_URL
         )

@@ -15,7 +15,8 @@ Model per GPU, for one server of ``n`` GPUs (bytes per parameter from the precis
   at most the model's KV heads; 1 for MLA) / context-parallel width (SEP). Prefill servers
   hold ``isl`` tokens, every other server ``isl + osl``.
 - budget: ``hbm_gb x mem_fraction_static`` (SGLang's static pool: weights + KV); the rest is
-  left for activations and CUDA graphs, as SGLang does.
+  left for activations and CUDA graphs, as SGLang does. ``mem_fraction_static`` is one number
+  or one per PD role (``{"prefill": 0.84, "decode": 0.83}``: what the recipe profiles launch).
 
 With ``concurrency`` the report also says how many such requests the KV pool holds per server
 (``max_requests``) and whether ``concurrency`` fits; that alone never raises, since SGLang
@@ -24,6 +25,7 @@ queues requests the pool cannot hold.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from frontier.domain.catalog import BYTES_PER_PARAM, ModelSpec, get_hardware, get_model
@@ -136,7 +138,7 @@ def estimate_fit(
     isl: int,
     osl: int,
     concurrency: int | None = None,
-    mem_fraction_static: float = 0.88,
+    mem_fraction_static: float | Mapping[str, float] = 0.88,
 ) -> FitReport:
     """The per-group memory picture of ``label``; never raises for a misfit."""
     try:
@@ -149,8 +151,15 @@ def estimate_fit(
         raise FrontierError(f"precision {precision!r}: expected one of {', '.join(BYTES_PER_PARAM)}")
     if isl < 1 or osl < 0:
         raise FrontierError(f"isl {isl} / osl {osl}: need isl >= 1 and osl >= 0")
-    if not 0 < mem_fraction_static <= 1:
-        raise FrontierError(f"mem_fraction_static {mem_fraction_static}: must be in (0, 1]")
+    fracs = (
+        dict(mem_fraction_static)
+        if isinstance(mem_fraction_static, Mapping)
+        else dict.fromkeys(("single", "prefill", "decode"), mem_fraction_static)
+    )
+    for f in fracs.values():
+        if not 0 < f <= 1:
+            raise FrontierError(f"mem_fraction_static {f}: must be in (0, 1]")
+    mem_fraction_static = min(fracs.get(g.role, 0.88) for g in dep.groups)
     report = FitReport(
         label=str(dep),
         model=spec.name,
@@ -162,7 +171,7 @@ def estimate_fit(
         concurrency=concurrency,
     )
     report.groups = [
-        _group_fit(g, spec, precision, hw.hbm_gb, isl, osl, mem_fraction_static) for g in dep.groups
+        _group_fit(g, spec, precision, hw.hbm_gb, isl, osl, fracs.get(g.role, 0.88)) for g in dep.groups
     ]
     return report
 
@@ -176,7 +185,7 @@ def check_fit(
     isl: int,
     osl: int,
     concurrency: int | None = None,
-    mem_fraction_static: float = 0.88,
+    mem_fraction_static: float | Mapping[str, float] = 0.88,
 ) -> FitReport:
     """:func:`estimate_fit`, raising :class:`FrontierError` when a request cannot fit a GPU."""
     report = estimate_fit(
@@ -202,8 +211,8 @@ def check_fit(
                 f"{_short(spec.name)} {precision} does not fit {g.group}{side} on {hardware}: needs "
                 f"~{g.needed_gb:.1f} GB per GPU ({g.weights_gb:.1f} weights + {g.kv_gb_one_request:.2f} "
                 f"KV for one {isl}+{osl} request), has {g.hbm_gb:g} GB ({g.budget_gb:.1f} static at "
-                f"mem_fraction_static {mem_fraction_static:g}); use more GPUs, fp8, or more expert "
-                f"parallelism"
+                f"mem_fraction_static {g.budget_gb / g.hbm_gb:.2g}); use more GPUs, fp8/fp4, or more "
+                f"expert parallelism"
             )
     return report
 

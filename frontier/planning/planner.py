@@ -20,6 +20,7 @@ from frontier.common.redact import redact_argv, redact_obj
 from frontier.domain import labels
 from frontier.domain.load import LoadShape
 from frontier.domain.spec import Spec
+from frontier.domain.tuning import display_label, speculative_tag
 from frontier.errors import FrontierError
 from frontier.planning.engines import get_engine
 from frontier.planning.launch_plan import LaunchPlan, plan_from_json
@@ -30,11 +31,12 @@ class PlanItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     key: str  # unique within a run; the warehouse part name of this item
-    label: str  # as written in the spec (the chart legend shows it verbatim)
+    label: str  # as written in the spec (the chart legend shows it, with " MTP" when speculative)
     label_canonical: str
     model: str
     hardware: str
     precision: str
+    speculative: str | None = None  # None: no speculative decoding; "mtp": DeepSeek MTP (EAGLE)
     gpus: int
     scenario: dict[str, Any]  # {name, isl, osl}
     concurrencies: list[int]
@@ -61,9 +63,14 @@ class PlanItem(BaseModel):
         return self.model_copy(update={"launch": redact_obj(self.launch)})
 
     @property
+    def display_label(self) -> str:
+        """The label as charts and reports show it: ``DEP8`` or ``DEP8 MTP``."""
+        return display_label(self.label, self.speculative)
+
+    @property
     def name(self) -> str:
-        """What the Airflow UI shows for this item: ``DEP8 / 8k1k``."""
-        return f"{self.label} / {self.scenario['name']}"
+        """What the Airflow UI shows for this item: ``DEP8 / 8k1k``, ``DEP8 MTP / 8k1k``."""
+        return f"{self.display_label} / {self.scenario['name']}"
 
     def public(self) -> dict[str, Any]:
         """The documented `frontier plan --json` shape."""
@@ -72,6 +79,7 @@ class PlanItem(BaseModel):
             "model": self.model,
             "hardware": self.hardware,
             "precision": self.precision,
+            "speculative": self.speculative,
             "gpus": self.gpus,
             "scenario": self.scenario,
             "concurrencies": self.concurrencies,
@@ -82,9 +90,22 @@ class PlanItem(BaseModel):
         }
 
 
-def item_key(model: str, hardware: str, precision: str, label: str, scenario: str) -> str:
-    raw = f"{model}__{hardware}__{precision}__{label}__{scenario}"
+def item_key(
+    model: str, hardware: str, precision: str, label: str, scenario: str, speculative: str | None = None
+) -> str:
+    """Unique per item; without speculative decoding the same key as before the axis existed."""
+    tag = speculative_tag(speculative)
+    raw = f"{model}__{hardware}__{precision}__{label}{'__' + tag if tag else ''}__{scenario}"
     return re.sub(r"[^A-Za-z0-9._-]+", "_", raw)
+
+
+def _mem_fractions(lp: LaunchPlan) -> dict[str, float]:
+    """Each PD role's ``--mem-fraction-static`` as the plan launches it (first server of the role)."""
+    out: dict[str, float] = {}
+    for s in lp.servers:
+        if "--mem-fraction-static" in s.argv and s.role not in out:
+            out[s.role] = float(s.argv[s.argv.index("--mem-fraction-static") + 1])
+    return out
 
 
 def _display(servers: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -120,46 +141,100 @@ def plan(spec: Spec) -> list[PlanItem]:
             dep = labels.parse(label)
             extra = m.server_args.get(label, [])
             faults = m.faults[label].flags() if label in m.faults else {}
-            lp = engine.launch_plan(spec, label, m.model, m.hardware, m.precision, extra, faults)
-            js = lp.to_json()
-            shown = _redacted({"servers": _display(js["servers"]), "router": js["router"]})
-            for sc in m.scenarios or spec.scenarios:
-                fit_error = None
-                if engine.checks_fit:
-                    mem = spec.cluster.mem_fraction_static or 0.88
-                    try:
-                        check_fit(
-                            label,
-                            m.model,
-                            m.hardware,
-                            m.precision,
-                            isl=sc.isl,
-                            osl=sc.osl,
-                            mem_fraction_static=mem,
-                        )
-                    except FrontierError as e:
-                        fit_error = str(e)
-                items.append(
-                    PlanItem(
-                        key=item_key(m.model, m.hardware, m.precision, label, sc.name),
-                        label=label,
-                        label_canonical=str(dep),
-                        model=m.model,
-                        hardware=m.hardware,
-                        precision=m.precision,
-                        gpus=dep.gpus,
-                        scenario={"name": sc.name, "isl": sc.isl, "osl": sc.osl},
-                        concurrencies=list(ladder),
-                        num_prompts=spec.load.prompts(ladder),
-                        warmup_requests=spec.load.warmups(ladder),
-                        load=spec.load,
-                        engine=spec.engine,
-                        servers=shown["servers"],
-                        router=shown["router"],
-                        server_args=redact_argv(list(extra)),
-                        fit_error=fit_error,
-                        faults=faults,
-                        launch=js,
-                    )
+            for speculative in m.speculative:
+                tag = speculative_tag(speculative)
+                lp = engine.launch_plan(
+                    spec,
+                    label,
+                    m.model,
+                    m.hardware,
+                    m.precision,
+                    extra,
+                    faults,
+                    tuning=m.tuning,
+                    speculative=tag,
+                    mtp=m.mtp,
                 )
+                js = lp.to_json()
+                shown = _redacted({"servers": _display(js["servers"]), "router": js["router"]})
+                default_mem = spec.cluster.mem_fraction_static or 0.88
+                mem = {**dict.fromkeys(("single", "prefill", "decode"), default_mem), **_mem_fractions(lp)}
+                for sc in m.scenarios or spec.scenarios:
+                    fit_error = None
+                    if engine.checks_fit:
+                        try:
+                            check_fit(
+                                label,
+                                m.model,
+                                m.hardware,
+                                m.precision,
+                                isl=sc.isl,
+                                osl=sc.osl,
+                                mem_fraction_static=mem,
+                            )
+                        except FrontierError as e:
+                            fit_error = str(e)
+                    items.append(
+                        PlanItem(
+                            key=item_key(m.model, m.hardware, m.precision, label, sc.name, tag),
+                            label=label,
+                            label_canonical=str(dep),
+                            model=m.model,
+                            hardware=m.hardware,
+                            precision=m.precision,
+                            speculative=tag,
+                            gpus=dep.gpus,
+                            scenario={"name": sc.name, "isl": sc.isl, "osl": sc.osl},
+                            concurrencies=list(ladder),
+                            num_prompts=spec.load.prompts(ladder),
+                            warmup_requests=spec.load.warmups(ladder),
+                            load=spec.load,
+                            engine=spec.engine,
+                            servers=shown["servers"],
+                            router=shown["router"],
+                            server_args=redact_argv(list(extra)),
+                            fit_error=fit_error,
+                            faults=faults,
+                            launch=js,
+                        )
+                    )
     return items
+
+
+def fit_warnings(spec: Spec) -> list[str]:
+    """One line per matrix label x scenario whose model cannot fit its GPUs (any engine: the
+    simulator refuses such a server too), at the memory fraction its servers launch with."""
+    from frontier.planning.sglang_args import build_launch_plan
+
+    out: list[str] = []
+    opts = spec.cluster.launch_options()
+    for m in spec.matrix:
+        for label in m.labels:
+            try:
+                lp = build_launch_plan(
+                    label,
+                    model=m.model,
+                    hardware=m.hardware,
+                    precision=m.precision,
+                    options=opts,
+                    tuning=m.tuning,
+                )
+                mem = _mem_fractions(lp)
+            except FrontierError:
+                mem = {}
+            default_mem = spec.cluster.mem_fraction_static or 0.88
+            mem = {**dict.fromkeys(("single", "prefill", "decode"), default_mem), **mem}
+            for sc in m.scenarios or spec.scenarios:
+                try:
+                    check_fit(
+                        label,
+                        m.model,
+                        m.hardware,
+                        m.precision,
+                        isl=sc.isl,
+                        osl=sc.osl,
+                        mem_fraction_static=mem,
+                    )
+                except FrontierError as e:
+                    out.append(f"{m.hardware} {label} / {sc.name}: {e}")
+    return out

@@ -26,8 +26,14 @@ Mapping of one group (``n`` GPUs per server), SGLang 0.5.23, as the table
 
 Precision: ``fp8`` adds ``--quantization fp8`` (online FP8 of a BF16 checkpoint) unless the
 checkpoint is already FP8 (DeepSeek-V3/R1) or FP4 (gpt-oss), and ``--kv-cache-dtype fp8_e4m3``
-always (the performance model halves KV bytes at fp8). ``bf16`` adds nothing: for a natively
-FP8 model it needs a BF16 checkpoint, given through ``LaunchOptions.model_path``.
+always (the performance model halves KV bytes at fp8). ``fp4`` serves the catalog's NVFP4
+checkpoint (``checkpoints.fp4``, e.g. ``nvidia/DeepSeek-R1-FP4``) with ``--quantization
+modelopt_fp4`` and FP8 KV. ``bf16`` adds nothing: for a natively FP8 model it needs a BF16
+checkpoint, given through ``LaunchOptions.model_path``.
+
+Performance knobs (``--trust-remote-code``, ``--mem-fraction-static``, DeepEP ...) come from the
+recipe profiles of :mod:`frontier.planning.recipes`, overridden by the spec's typed ``tuning``
+(:mod:`frontier.domain.tuning`); ``speculative: mtp`` adds the EAGLE/MTP flags.
 
 A server larger than a node runs one process per node with ``--nnodes``, ``--node-rank`` and
 ``--dist-init-addr``; only rank 0 serves HTTP. Smaller servers are packed onto nodes in order
@@ -47,11 +53,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from frontier.domain.catalog import ModelSpec, get_hardware, get_model
+from frontier.domain.catalog import PRECISIONS, ModelSpec, get_hardware, get_model
 from frontier.domain.cluster import LaunchOptions
 from frontier.domain.labels import Deployment, Group, LabelError, parse
 from frontier.domain.modes import CP_STRATEGY  # noqa: F401  (re-exported: the SEP flag value)
+from frontier.domain.tuning import MTPSettings, ServerTuning, Tuning, speculative_tag
 from frontier.errors import FrontierError
+from frontier.planning import recipes
 from frontier.planning.launch_plan import LaunchPlan, RouterCommand, ServerCommand
 
 SGLANG_VERSION = "0.5.23"
@@ -114,14 +122,66 @@ def parallel_args(group: Group, spec: ModelSpec, label: str, gpus_per_node: int 
 
 
 def precision_args(spec: ModelSpec, precision: str) -> list[str]:
-    """Quantization and KV-cache flags for ``precision`` ("bf16" | "fp8")."""
-    if precision not in ("bf16", "fp8"):
-        raise FrontierError(f"precision {precision!r}: expected bf16 or fp8")
+    """Quantization and KV-cache flags for ``precision`` ("bf16" | "fp8" | "fp4")."""
+    if precision not in PRECISIONS:
+        raise FrontierError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
     if precision == "bf16":
         return []
     native = spec.native_precision or ("fp8" if spec.name in NATIVE_FP8_MODELS else None)
-    out = [] if native in ("fp8", "fp4") else ["--quantization", "fp8"]
+    if precision == "fp4":
+        # an NVFP4 checkpoint (ModelOpt export, e.g. nvidia/DeepSeek-R1-FP4): InferenceX
+        # benchmarks/dsr1_fp4_b200.sh runs it with --quantization modelopt_fp4; a natively FP4
+        # checkpoint (gpt-oss MXFP4) needs no flag
+        out = [] if native == "fp4" else ["--quantization", "modelopt_fp4"]
+    else:
+        out = [] if native in ("fp8", "fp4") else ["--quantization", "fp8"]
     return out + ["--kv-cache-dtype", FP8_KV_CACHE_DTYPE]
+
+
+def checkpoint(spec: ModelSpec, precision: str, model_path: str | None = None) -> str:
+    """The checkpoint to serve: ``model_path`` when given, else the catalog's for ``precision``
+    (``checkpoints: {fp4: nvidia/DeepSeek-R1-FP4}``), else the model's own HF id. fp4 of a model
+    with neither an FP4 checkpoint nor native FP4 weights is an error naming the fix."""
+    if model_path:
+        return model_path
+    if precision in spec.checkpoints:
+        return spec.checkpoints[precision]
+    if precision == "fp4" and spec.native_precision != "fp4":
+        raise FrontierError(
+            f"precision fp4: {spec.name} has no NVFP4 checkpoint in the catalog; give one with "
+            f"cluster.model_path (a ModelOpt FP4 export) or use fp8"
+        )
+    return spec.name
+
+
+def tuning_args(t: ServerTuning, group: Group, spec: ModelSpec) -> list[str]:
+    """The flags of one server's resolved :class:`ServerTuning` (EP-only knobs on EP groups only)."""
+    out: list[str] = []
+    if t.trust_remote_code:
+        out.append("--trust-remote-code")
+    if t.mem_fraction_static is not None:
+        out += ["--mem-fraction-static", repr(t.mem_fraction_static)]
+    if t.cuda_graph_max_bs is not None:
+        out += ["--cuda-graph-max-bs-decode", str(t.cuda_graph_max_bs)]
+    for flag, value in (
+        ("--chunked-prefill-size", t.chunked_prefill_size),
+        ("--max-prefill-tokens", t.max_prefill_tokens),
+        ("--max-running-requests", t.max_running_requests),
+    ):
+        if value is not None:
+            out += [flag, str(value)]
+    if t.disable_radix_cache:
+        out.append("--disable-radix-cache")
+    if group.expert_parallel and spec.is_moe:
+        if t.moe_a2a_backend and t.moe_a2a_backend != "none":
+            out += ["--moe-a2a-backend", t.moe_a2a_backend]
+            if t.moe_a2a_backend == "deepep" and t.deepep_mode:
+                out += ["--deepep-mode", t.deepep_mode]
+        if t.enable_eplb:
+            out.append("--enable-eplb")
+        if t.ep_num_redundant_experts:
+            out += ["--ep-num-redundant-experts", str(t.ep_num_redundant_experts)]
+    return out
 
 
 def _extra(options: LaunchOptions, role: str, group: Group, label: str) -> list[str]:
@@ -181,8 +241,17 @@ def build_launch_plan(
     hardware: str,
     precision: str,
     options: LaunchOptions | None = None,
+    tuning: Tuning | None = None,
+    speculative: str | None = None,
+    mtp: MTPSettings | None = None,
 ) -> LaunchPlan:
     """Every process to start for ``label`` (servers, then the PD router if any).
+
+    Each server's knobs: the recipe profile (:mod:`frontier.planning.recipes`, unless
+    ``options.recipes`` is off), then ``options.mem_fraction_static`` / ``moe_a2a_backend``,
+    ``options.tuning``, ``tuning`` (the matrix entry's), each role section winning over its
+    common fields; then ``speculative`` (``"mtp"``: ``mtp``'s flags, default
+    :class:`MTPSettings`) and the free ``extra_args``.
 
     Raises :class:`UnsupportedLabel` when SGLang cannot express the label for this model, and
     :class:`FrontierError` for an unknown model/hardware/precision or too few ``nodes``.
@@ -213,7 +282,43 @@ def build_launch_plan(
     one_host = len(set(hosts[:n_nodes])) == 1
     bind = opts.bind_host or (opts.host if one_host and hosts[0] == opts.host else "0.0.0.0")
     module = opts.server_module or SERVER_MODULE
-    model_path = opts.model_path or spec.name
+    model_path = checkpoint(spec, precision, opts.model_path)
+    spec_tag = speculative_tag(speculative)
+    if spec_tag == "mtp" and not spec.mtp_layers:
+        raise UnsupportedLabel(
+            f"speculative mtp: {spec.name} has no multi-token-prediction layers "
+            f"(num_nextn_predict_layers); use speculative none"
+        )
+    spec_flags = (mtp or MTPSettings()).flags() if spec_tag == "mtp" else []
+    shorthand = ServerTuning(
+        mem_fraction_static=opts.mem_fraction_static, moe_a2a_backend=opts.moe_a2a_backend
+    )
+
+    def _resolved(role: str, group: Group) -> recipes.Resolved:
+        if opts.recipes:
+            rec = recipes.resolve(
+                model=spec.name,
+                hardware=hw.name,
+                precision=precision,
+                role=role,
+                group=group,
+                speculative=bool(spec_tag),
+                disaggregated=dep.disaggregated,
+            )
+        else:
+            rec = recipes.Resolved(ServerTuning(), [], None, None, {})
+        t = rec.tuning.merged(shorthand).merged(opts.tuning.for_role(role))
+        rec.tuning = t.merged(tuning.for_role(role)) if tuning is not None else t
+        return rec
+
+    resolved = [_resolved(slot.group.role, slot.group) for slot in slots]
+    pd = [r for r, slot in zip(resolved, slots) if slot.group.role in ("prefill", "decode")]
+    transfer_backend = opts.transfer_backend or next(
+        (r.transfer_backend for r in pd if r.transfer_backend), recipes.DEFAULT_TRANSFER_BACKEND
+    )
+    bootstrap_port = opts.bootstrap_port or next(
+        (r.bootstrap_port for r in pd if r.bootstrap_port), recipes.DEFAULT_BOOTSTRAP_PORT
+    )
 
     servers: list[ServerCommand] = []
     prefill_urls: list[tuple[str, int]] = []
@@ -238,10 +343,8 @@ def build_launch_plan(
         ]
         args += parallel_args(g, spec, canon, gpn)
         args += prec
-        if opts.moe_a2a_backend and g.expert_parallel:
-            args += ["--moe-a2a-backend", opts.moe_a2a_backend]
-        if opts.mem_fraction_static is not None:
-            args += ["--mem-fraction-static", repr(opts.mem_fraction_static)]
+        args += tuning_args(resolved[i].tuning, g, spec)
+        args += spec_flags
         if slot.base_gpu_id:
             args += ["--base-gpu-id", str(slot.base_gpu_id)]
         boot = None
@@ -250,12 +353,12 @@ def build_launch_plan(
                 "--disaggregation-mode",
                 role,
                 "--disaggregation-transfer-backend",
-                opts.transfer_backend,
+                transfer_backend,
             ]
             if opts.ib_device:
                 args += ["--disaggregation-ib-device", opts.ib_device]
             if role == "prefill":
-                boot = opts.bootstrap_port + n_prefill
+                boot = bootstrap_port + n_prefill
                 n_prefill += 1
                 args += ["--disaggregation-bootstrap-port", str(boot)]
                 prefill_urls.append((url, boot))
@@ -289,7 +392,7 @@ def build_launch_plan(
                     url=url,
                     base_gpu_id=slot.base_gpu_id,
                     bootstrap_port=boot,
-                    env=dict(opts.env),
+                    env={**resolved[i].env, **opts.env},
                 )
             )
 
@@ -333,8 +436,8 @@ def build_sim_command(
         get_hardware(hardware)
     except (LabelError, KeyError) as e:
         raise FrontierError(str(e)) from None
-    if precision not in ("bf16", "fp8"):
-        raise FrontierError(f"precision {precision!r}: expected bf16 or fp8")
+    if precision not in PRECISIONS:
+        raise FrontierError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
     argv = [
         python,
         "-m",

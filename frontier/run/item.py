@@ -285,10 +285,17 @@ def point_config(run: ItemRun):
     item, spec, dep = run.item, run.spec, run.dep
     assert dep is not None
     first = item.concurrencies[0]
+    served = spec.endpoint.served_model_name if spec.engine == "endpoint" and spec.endpoint else None
+    tokenizer = item.load.tokenizer_for(spec.engine, item.model)
+    if tokenizer is not None:  # resolve it now (offline): a miss fails the item with how to give one
+        from frontier.common import hf_tokenizer
+
+        hf_tokenizer.resolve(tokenizer)
     return PointConfig(
         base_url=dep.base_url,
         backend=dep.backend,
-        model=item.model,
+        model=served or item.model,
+        tokenizer=tokenizer,
         isl=item.scenario["isl"],
         osl=item.scenario["osl"],
         max_concurrency=first,
@@ -370,7 +377,9 @@ def bench_item(run: ItemRun, *, health_probe_s: float = 3.0) -> None:
                     first_err = next(
                         (r.get("error") for r in result.requests if r.get("error")), result.error
                     )
-                    reason = rows.point_failure_reason(summary, spec.max_error_rate, gone, first_err)
+                    reason = rows.point_failure_reason(
+                        summary, spec.max_error_rate, gone, first_err, result.error
+                    )
                     run.failures.append(
                         rows.failure_row(item, "point", reason, dep.log_tail() if gone else "", c)
                     )
@@ -526,13 +535,15 @@ def predict_ladder(run: ItemRun) -> None:
         record_skips(run, adaptive)
 
 
-def stop_item(run: ItemRun, *, predict: bool = True) -> ItemOutcome:
-    """Stop the deployment (if still up), then land the item: requests, failures, points,
-    predictions (``predict``), deployment (its own Parquet part, replacing an earlier try's).
-    The outcome says success / partial / failed. Raises only for a broken warehouse."""
+def stop_item(run: ItemRun, *, predict: bool = True, stop: bool = True) -> ItemOutcome:
+    """Stop the deployment (if still up; ``stop=False`` leaves it to serve its next scenario),
+    then land the item: requests, failures, points, predictions (``predict``), deployment (its own
+    Parquet part, replacing an earlier try's). The outcome says success / partial / failed.
+    Raises only for a broken warehouse."""
     item, spec, ctx, outcome = run.item, run.spec, run.ctx, run.outcome
     assert outcome is not None
-    run.stop_deployment("deployment stopped at the end of its ladder")
+    if stop:
+        run.stop_deployment("deployment stopped at the end of its ladder")
     for f in run.failures:
         f["reason"] = redact_text(f["reason"])
         f["log_tail"] = redact_text(f["log_tail"])
@@ -609,3 +620,77 @@ def run_item(
     )
     bench_item(run, health_probe_s=health_probe_s)
     return stop_item(run, predict=predict)
+
+
+def deployment_groups(items: list[PlanItem]) -> list[list[PlanItem]]:
+    """The plan's items grouped by the deployment that serves them: consecutive items with the
+    same model, hardware, precision, label and launch plan (its scenarios), in plan order."""
+    groups: list[tuple[str, list[PlanItem]]] = []
+    for it in items:
+        key = json.dumps([it.model, it.hardware, it.precision, it.label, it.launch], sort_keys=True)
+        if groups and groups[-1][0] == key:
+            groups[-1][1].append(it)
+        else:
+            groups.append((key, [it]))
+    return [g for _, g in groups]
+
+
+def run_deployment(
+    items: list[PlanItem],
+    spec: Spec,
+    ctx: RunContext,
+    *,
+    progress: Callable[[str], None] | None = None,
+    on_started: Callable[[Any], None] | None = None,
+    on_item: Callable[[ItemOutcome], None] | None = None,
+    launch_attempts: int = 1,
+    retry_delay_s: float = 2.0,
+    health_probe_s: float = 3.0,
+    predict: bool = True,
+) -> list[ItemOutcome]:
+    """One launch for every scenario of one deployment (:func:`deployment_groups`): launch once,
+    run each item's ladder in turn against the same server, land each item as it ends, stop
+    after the last. Nothing in a server depends on ISL/OSL, so a relaunch per scenario would
+    only cost load time. A launch that fails fails every item of the deployment with its reason;
+    a server that dies fails the rest of its points, and of its later scenarios, with the
+    reason (never relaunched). An item that cannot fit its GPUs is a plan failure on its own."""
+    engine = get_engine(spec.engine)
+    launched: ItemRun | None = None
+    outcomes: list[ItemOutcome] = []
+    try:
+        for i, item in enumerate(items):
+            if item.fit_error and engine.checks_fit:
+                run = ItemRun(item, spec, ctx, utcnow(), progress)
+                run.fail("plan", item.fit_error, what="not launched")
+            elif launched is None:
+                run = launched = launch_item(
+                    item,
+                    spec,
+                    ctx,
+                    progress=progress,
+                    on_started=on_started,
+                    launch_attempts=launch_attempts,
+                    retry_delay_s=retry_delay_s,
+                )
+            else:
+                run = ItemRun(item, spec, ctx, utcnow(), progress)
+                if launched.error is not None:
+                    stage = launched.failures[0]["stage"] if launched.failures else "launch"
+                    tail = launched.failures[0]["log_tail"] if launched.failures else ""
+                    run.fail(stage, launched.error, tail)
+                else:
+                    run.dep = run.launching = launched.dep
+                    assert run.outcome is not None and launched.outcome is not None
+                    run.outcome.engine_version = launched.outcome.engine_version
+                    run.say(
+                        f"{item.name}: on the running deployment at {run.dep.base_url if run.dep else '-'}"
+                    )
+            bench_item(run, health_probe_s=health_probe_s)
+            out = stop_item(run, predict=predict, stop=i == len(items) - 1)
+            outcomes.append(out)
+            if on_item:
+                on_item(out)
+    finally:
+        if launched is not None:  # stopped after the last item; also when interrupted
+            launched.stop_deployment("deployment stopped at the end of its ladder")
+    return outcomes

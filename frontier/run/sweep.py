@@ -7,7 +7,7 @@ from typing import Any
 
 from frontier.domain.spec import Spec
 from frontier.planning.planner import plan
-from frontier.run.item import ItemOutcome, run_item
+from frontier.run.item import ItemOutcome, deployment_groups, run_deployment
 from frontier.run.records import RunContext, build_marts, finish_run, start_run, utcnow
 
 
@@ -21,25 +21,31 @@ def run_sweep(
     launch_attempts: int = 2,
     retry_delay_s: float = 2.0,
 ) -> tuple[str, list[dict]]:
-    """Returns (run status, item outcomes). Audit failures raise after the run is recorded. A
+    """Every deployment launched once for all its scenarios (:func:`run_deployment`).
+
+    Returns (run status, item outcomes). Audit failures raise after the run is recorded. A
     failed launch is retried once (``launch_attempts``), as the DAG's task retries would."""
     items = plan(spec)
     started = utcnow()
     start_run(spec, ctx)
-    outcomes = []
-    for i, item in enumerate(items):
-        out = run_item(
-            item,
+    outcomes: list[dict] = []
+
+    def landed(out: ItemOutcome) -> None:
+        outcomes.append(out.to_dict())
+        if on_item:
+            on_item(len(outcomes), len(items), out)
+
+    for group in deployment_groups(items):  # one launch serves every scenario of a deployment
+        run_deployment(
+            group,
             spec,
             ctx,
             progress=progress,
             on_started=on_started,
+            on_item=landed,
             launch_attempts=launch_attempts,
             retry_delay_s=retry_delay_s,
         )
-        outcomes.append(out.to_dict())
-        if on_item:
-            on_item(i + 1, len(items), out)
     status = finish_run(spec, ctx, len(items), started)
     build_marts(ctx)
     return status, outcomes

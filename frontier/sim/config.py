@@ -8,15 +8,19 @@ PD labels included, in one process) and ``--time-scale F`` (every simulated time
 timings the server reports, runs F times faster), ``--model-config PATH`` (an HF config.json),
 the ``--fault-*`` flags of :mod:`frontier.sim.faults` (crashes, hangs, HTTP errors, ...), and
 ``--trace-chunks PATH`` (opt-in server-side emit times of every streamed chunk, for measuring what a
-client adds; see `frontier.sim.server.ChunkTracer`).
+client adds; see `frontier.sim.server.ChunkTracer`). SGLang's ``--tokenizer-path`` makes the server
+count prompt text with that real tokenizer (`frontier.common.hf_tokenizer`, offline); without it a
+token is a whitespace-separated word.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from frontier.domain.catalog import UnknownName, get_hardware, get_model
+from frontier.common.tokenizer import count_tokens
+from frontier.domain.catalog import PRECISIONS, UnknownName, get_hardware, get_model
 from frontier.errors import FrontierError
 from frontier.sim import faults as F
 from frontier.sim.cluster import SimSpec
@@ -38,6 +42,8 @@ class SimConfig:
     deployment: str | None = None
     faults: F.FaultConfig = field(default_factory=F.FaultConfig)
     trace_chunks: str | None = None  # opt-in: JSON lines of per-chunk server emit times (server.ChunkTracer)
+    # how a text prompt is counted: the real tokenizer of --tokenizer-path, else the fake word rule
+    count_tokens: Callable[[str], int] = count_tokens
 
     @property
     def topology(self) -> Topology:
@@ -55,7 +61,12 @@ def parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     p.add_argument("--model-path", "--model", dest="model_path", default="meta-llama/Llama-3.1-8B-Instruct")
-    p.add_argument("--tokenizer-path", default=None)
+    p.add_argument(
+        "--tokenizer-path",
+        default=None,
+        help="count prompt text with this real tokenizer (tokenizer.json, a model directory, or a model id"
+        " in the local Hugging Face cache); default: one token per whitespace-separated word",
+    )
     p.add_argument("--served-model-name", default=None)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=30000)
@@ -76,7 +87,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--random-seed", type=int, default=None)
     # frontier's own
     p.add_argument("--hardware", default="h200_sxm")
-    p.add_argument("--precision", default="fp8", choices=["bf16", "fp8"])
+    # fp4: weights at 0.5 byte a parameter and the catalog's fp4_tflops (frontier.domain.catalog);
+    # a finer FP4 model (block scales, mixed-precision layers) is the simulator's to add
+    p.add_argument("--precision", default="fp8", choices=list(PRECISIONS))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--deployment", default=None, help="simulate a whole deployment label, e.g. SEP4+1xDEP8")
     p.add_argument("--time-scale", type=float, default=1.0, help="run every simulated time F x faster")
@@ -140,6 +153,11 @@ def parse_config(argv: list[str]) -> SimConfig:
         seed=args.seed if args.random_seed is None else args.random_seed,
     )
     ctx = args.context_length or model.max_context
+    counter = count_tokens
+    if args.tokenizer_path:
+        from frontier.common import hf_tokenizer
+
+        counter = hf_tokenizer.load(args.tokenizer_path).count
     server_args = {k: v for k, v in vars(args).items() if not k.startswith("fault_") and k != "trace_chunks"}
     server_args["served_model_name"] = args.served_model_name or args.model_path
     return SimConfig(
@@ -155,4 +173,5 @@ def parse_config(argv: list[str]) -> SimConfig:
         deployment=args.deployment,
         faults=faults,
         trace_chunks=args.trace_chunks,
+        count_tokens=counter,
     )

@@ -84,19 +84,22 @@ def _catalog_tables() -> dict[str, pa.Table]:
 
 def _labels_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
     from frontier.domain import labels as label_grammar
+    from frontier.domain.tuning import display_label
 
     seen = con.sql(
-        "SELECT DISTINCT label FROM raw_points UNION SELECT DISTINCT label FROM raw_deployments"
+        "SELECT DISTINCT label, speculative FROM raw_points "
+        "UNION SELECT DISTINCT label, speculative FROM raw_deployments"
     ).fetchall()
     rows = []
-    for (label,) in seen:
+    for label, speculative in seen:
         if label is None:
             continue
+        shown = display_label(label, speculative)  # the staging views' label ("DEP8 MTP")
         try:
             d = label_grammar.parse(label)
             rows.append(
                 {
-                    "label": label,
+                    "label": shown,
                     "canonical": str(d),
                     "gpus": d.gpus,
                     "disaggregated": d.disaggregated,
@@ -105,7 +108,7 @@ def _labels_table(con: duckdb.DuckDBPyConnection) -> pa.Table:
             )
         except ValueError as exc:
             rows.append(
-                {"label": label, "canonical": None, "gpus": None, "disaggregated": None, "error": str(exc)}
+                {"label": shown, "canonical": None, "gpus": None, "disaggregated": None, "error": str(exc)}
             )
     schema = pa.schema(
         [

@@ -9,4 +9,9 @@ supported AS (
     SELECT * FROM source
     WHERE schema_version IN (SELECT version FROM supported_versions)
 )
-SELECT * FROM supported
+-- a deployment run with speculative decoding is its own label downstream ("DEP8 MTP"), so charts,
+-- marts and reports keep it apart from its twin without it; `speculative` keeps the raw setting
+SELECT * REPLACE (
+    CASE WHEN speculative IS NULL THEN label ELSE label || ' ' || upper(speculative) END AS label
+)
+FROM supported

@@ -34,4 +34,4 @@ def test_cli_plan_json_on_stdout():
         timeout=60,
         check=True,
     )
-    assert len(json.loads(out.stdout)) == 22
+    assert len(json.loads(out.stdout)) == 74  # the nightly: R1 on H200/B200/GB200 x (none, mtp) + Llama

@@ -129,11 +129,17 @@ def test_pools_one_per_hardware_slots_are_gpus():
 
     root = Path(__file__).resolve().parents[2]
     nightly = pools.pools_for_spec(load_spec(root / "sweeps/nightly.yaml"))
-    assert [(p.name, p.slots) for p in nightly] == [("frontier_gpu_h200_sxm", 16)]
+    assert [(p.name, p.slots) for p in nightly] == [
+        ("frontier_gpu_b200_sxm", 16),
+        ("frontier_gpu_gb200", 16),
+        ("frontier_gpu_h200_sxm", 16),
+    ]
     smoke = pools.pools_for_spec(load_spec(root / "sweeps/smoke.yaml"))  # no inventory: largest label
     assert [(p.name, p.slots) for p in smoke] == [("frontier_gpu_h100_sxm", 2), ("frontier_gpu_h200_sxm", 8)]
     merged = pools.merge([nightly, smoke])
     assert [(p.name, p.slots) for p in merged] == [
+        ("frontier_gpu_b200_sxm", 16),
+        ("frontier_gpu_gb200", 16),
         ("frontier_gpu_h100_sxm", 2),
         ("frontier_gpu_h200_sxm", 16),
     ]

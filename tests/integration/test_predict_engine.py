@@ -62,7 +62,7 @@ def test_run_engine_predict_lands_a_predicted_sweep_in_seconds(tmp_path, capsys)
 def test_predict_engine_records_a_label_that_cannot_fit(tmp_path):
     spec = yaml.safe_load((ROOT / "sweeps/nightly.yaml").read_text())
     spec.update(engine="predict", scenarios=["1k1k"], concurrencies=[4, 64])
-    spec["matrix"] = [dict(spec["matrix"][0], labels=["SEP4+1xDEP8", "DEP8"])]
+    spec["matrix"] = [dict(spec["matrix"][0], labels=["SEP4+1xDEP8", "DEP8"], speculative=["none"])]
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(spec))
     wh = tmp_path / "wh"
@@ -78,7 +78,7 @@ def test_predict_engine_records_a_label_that_cannot_fit(tmp_path):
 def test_adaptive_predict_run_skips_dominated_points_and_records_why(tmp_path):
     spec = yaml.safe_load((ROOT / "sweeps/nightly.yaml").read_text())
     spec.update(engine="predict", adaptive=True, scenarios=["1k1k"])
-    spec["matrix"] = spec["matrix"][1:]  # Llama-3.1-8B: TP1 TP2 TP4 TP8 DP8
+    spec["matrix"] = spec["matrix"][-1:]  # Llama-3.1-8B: TP1 TP2 TP4 TP8 DP8
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(spec))
     wh = tmp_path / "wh"

@@ -121,6 +121,33 @@ def test_parser_rejects_what_sglang_0_5_23_removed():
     assert "unrecognized arguments" in res[0]["error"]
 
 
+def test_shipped_nightly_every_argv_parses():
+    """Every server and router command of sweeps/nightly.yaml as the sglang engine plans it
+    (recipe profiles, fp4, MTP, PD roles), parsed by sglang's own parsers."""
+    from frontier.domain.spec import load_spec
+    from frontier.planning.planner import plan
+
+    spec = load_spec(ROOT / "sweeps" / "nightly.yaml")
+    assert spec.engine == "sglang"
+    argvs, seen = [], set()
+    for it in plan(spec):
+        lp = it.launch_plan()
+        for argv in [s.argv for s in lp.servers] + ([lp.router.argv] if lp.router else []):
+            if tuple(argv) not in seen:
+                seen.add(tuple(argv))
+                argvs.append(argv)
+    results = _parse(argvs)
+    bad = [(a, r["error"]) for a, r in zip(argvs, results) if not r["ok"]]
+    assert len(argvs) > 40 and not bad, bad
+    servers = [(a, r["fields"]) for a, r in zip(argvs, results) if "sglang.launch_server" in a]
+    assert all(f["trust_remote_code"] for _, f in servers)
+    deepep = [f for a, f in servers if "--deepep-mode" in a]
+    assert deepep and all(f["moe_a2a_backend"] == "deepep" for f in deepep)
+    fp4 = [f for a, f in servers if "nvidia/DeepSeek-R1-FP4" in a]
+    assert fp4 and all(f["quantization"] == "modelopt_fp4" for f in fp4)
+    print(f"sglang parser: {len(argvs)} distinct argv of the nightly, all accepted")
+
+
 def test_golden_commands_parse():
     argvs = []
     for path in sorted(GOLDEN.glob("*.json")):

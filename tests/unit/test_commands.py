@@ -38,6 +38,11 @@ CASES = {
     "tp2_llama_bf16": ("TP2", LLAMA, "h100_sxm", "bf16", "sglang", {"mem_fraction_static": 0.85}),
     "dp8_llama_bf16": ("DP8", LLAMA, "h100_sxm", "bf16", "sglang", {}),
     "sim_sep4_1xdep8": ("SEP4+1xDEP8", R1, "h200_sxm", "fp8", "sim", {}),
+    # recipe profiles (frontier.planning.recipes): InferenceX FP4 B200, GB200 PD, H200 PD
+    "dep8_r1_fp4_b200": ("DEP8", R1, "b200_sxm", "fp4", "sglang", {}),
+    "sep4_1xdep8_r1_fp4_gb200_pd": ("SEP4+1xDEP8", R1, "gb200", "fp4", "sglang", {}),
+    "sep8_1xdep8_r1_fp8_h200_pd": ("SEP8+1xDEP8", R1, "h200_sxm", "fp8", "sglang", {"ib_device": "mlx5_0"}),
+    "tp8_r1_fp8_no_recipes": ("TP8", R1, "h200_sxm", "fp8", "sglang", {"recipes": False}),
     "extra_args": (
         "1xTEP8+1xDEP8",
         R1,

@@ -69,7 +69,9 @@ def test_fleet_profile_celery_workers_one_queue_per_hardware_kind(doc):
     fleet = {name for name, svc in s.items() if svc.get("profiles") == ["fleet"]}
     assert fleet == {"redis", "minio", "airflow-worker-h100", "airflow-worker-h200"}
     env = s["airflow-scheduler"]["environment"]
-    assert env["AIRFLOW__CORE__EXECUTOR"] == "${AIRFLOW_EXECUTOR:-LocalExecutor}"  # LocalExecutor stays default
+    assert (
+        env["AIRFLOW__CORE__EXECUTOR"] == "${AIRFLOW_EXECUTOR:-LocalExecutor}"
+    )  # LocalExecutor stays default
     assert env["AIRFLOW__CELERY__BROKER_URL"].endswith("redis://redis:6379/0}")
     queues = {}
     for name in ("airflow-worker-h100", "airflow-worker-h200"):

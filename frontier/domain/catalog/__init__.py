@@ -12,8 +12,10 @@ from importlib import resources
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-Precision = str  # "bf16" | "fp8" (weights and KV)
-PRECISIONS = ("bf16", "fp8")
+Precision = str  # "bf16" | "fp8" | "fp4" (weights; KV is FP8 at fp8 and fp4)
+PRECISIONS = ("bf16", "fp8", "fp4")
+# fp4: NVFP4 / MXFP4 weights counted at 4 bits a parameter (block scales and the layers such
+# checkpoints keep at higher precision ignored: a few percent of DeepSeek-R1's weights)
 BYTES_PER_PARAM = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
 
 
@@ -30,6 +32,7 @@ class Hardware(BaseModel):
     hbm_bw_tbs: float
     bf16_tflops: float
     fp8_tflops: float
+    fp4_tflops: float | None = None  # dense FP4 tensor throughput; None: no FP4 tensor cores
     scaleup_bw_gbs: float
     scaleup: str = ""
     gpus_per_node: int
@@ -38,7 +41,15 @@ class Hardware(BaseModel):
     power_w: float = 700
     usd_per_gpu_hour: float = 0.0
 
+    @property
+    def supports_fp4(self) -> bool:
+        return self.fp4_tflops is not None
+
     def tflops(self, precision: str) -> float:
+        """Dense tensor throughput of the GEMMs at ``precision`` (fp4 without FP4 tensor cores:
+        the FP8 rate, as a weight-only FP4 kernel would run)."""
+        if precision == "fp4" and self.fp4_tflops is not None:
+            return self.fp4_tflops
         return self.fp8_tflops if precision in ("fp8", "fp4") else self.bf16_tflops
 
 
@@ -67,6 +78,10 @@ class ModelSpec(BaseModel):
     kv_bytes_per_token: int = Field(description="BF16 KV bytes per token, all layers")
     max_context: int
     native_precision: str | None = None
+    checkpoints: dict[str, str] = Field(
+        default_factory=dict, description="precision -> HF checkpoint, e.g. fp4: nvidia/DeepSeek-R1-FP4"
+    )
+    mtp_layers: int = Field(default=0, description="multi-token-prediction layers (num_nextn_predict_layers)")
     moe: MoE | None = None
 
     @property
@@ -79,7 +94,7 @@ class ModelSpec(BaseModel):
 
     def kv_bytes(self, precision: str) -> float:
         """KV bytes per token for a KV-cache precision."""
-        return self.kv_bytes_per_token * (0.5 if precision == "fp8" else 1.0)
+        return self.kv_bytes_per_token * (0.5 if precision in ("fp8", "fp4") else 1.0)
 
 
 _extra_models: dict[str, ModelSpec] = {}
