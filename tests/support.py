@@ -362,3 +362,17 @@ def make_tokenizer(directory: Path, vocab_size: int = 600, bos: bool = True) -> 
     path = directory / "tokenizer.json"
     tok.save(str(path))
     return path
+
+
+def register_cluster_policy():
+    """Install operators.policy's task_instance_mutation_hook in this process, as
+    airflow_local_settings.py does in a deployment (idempotent: one registration per process)."""
+    from airflow import policies, settings
+
+    import operators.policy as pol
+
+    pm = settings.get_policy_plugin_manager()
+    if pm.get_plugin("AirflowLocalSettingsPolicy") is None:
+        policies.make_plugin_from_local_settings(pm, pol, {"task_instance_mutation_hook"})
+    settings.task_instance_mutation_hook.is_noop = False
+    return pm

@@ -29,14 +29,9 @@ TINY = {
 
 
 def _policy_registered():
-    from airflow import policies, settings
+    from tests.support import register_cluster_policy
 
-    import operators.policy as pol
-
-    pm = settings.get_policy_plugin_manager()
-    policies.make_plugin_from_local_settings(pm, pol, {"task_instance_mutation_hook"})
-    settings.task_instance_mutation_hook.is_noop = False
-    return pm
+    return register_cluster_policy()
 
 
 @pytest.fixture(scope="module")

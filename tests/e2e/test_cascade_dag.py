@@ -40,17 +40,12 @@ TINY = {
 def env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cascade")
     with frontier_env(tmp):
-        from airflow import policies, settings
-
-        import operators.policy as pol
         from operators.local_run import init_db
+        from tests.support import register_cluster_policy
 
         init_db(reset=True)
         # the cluster policy, as airflow_local_settings.py installs it: names the mapped tasks at creation
-        policies.make_plugin_from_local_settings(
-            settings.get_policy_plugin_manager(), pol, {"task_instance_mutation_hook"}
-        )
-        settings.task_instance_mutation_hook.is_noop = False
+        register_cluster_policy()
         yield tmp
 
 
