@@ -34,6 +34,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from frontier.errors import FrontierError
+
 ROOT = Path(__file__).resolve().parent.parent
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 POOL_SPECS = ("sweeps/nightly.yaml", "sweeps/smoke.yaml")
@@ -84,7 +86,6 @@ def airflow_env(home: Path, host: str, port: int, password: str) -> dict[str, st
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
@@ -295,7 +296,14 @@ def main(argv: list[str] | None = None) -> int:
         if status not in (200, 201):
             raise RuntimeError(f"could not log in as {USER}: HTTP {status} {body}")
         token = body["access_token"]
-        say("GPU pools: " + ", ".join(sync_pools(url, token)))
+        for attempt in range(1, 4):  # SQLite may be busy (a plan task syncing the same pools)
+            try:
+                say("GPU pools: " + ", ".join(sync_pools(url, token)))
+                break
+            except FrontierError as e:
+                if attempt == 3:
+                    say(f"WARNING: GPU pools not synced ({e}); `frontier pools sync SPEC --api {url}`")
+                time.sleep(2)
         dag_ids = project_dag_ids()
         for dag_id in dag_ids:
             _wait(

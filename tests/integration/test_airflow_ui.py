@@ -124,6 +124,8 @@ def test_one_command_starts_airflow_unpaused_and_ctrl_c_stops_everything(tmp_pat
             "Invalid input for param labels: label 'TP0': 'TP0' is not MODE+GPUS"
         )
         assert "\n" not in body["detail"] and "Failed validating" not in body["detail"]
+        status, nightly = _call(api, "GET", "/api/v2/dags/nightly_frontier/dagRuns", token=token)
+        assert nightly["total_entries"] == 0  # kept paused from its creation: no run started
         status, runs = _call(api, "GET", "/api/v2/dags/frontier_adhoc/dagRuns", token=token)
         assert runs["total_entries"] == 0
 
