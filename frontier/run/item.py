@@ -647,19 +647,23 @@ def run_deployment(
     retry_delay_s: float = 2.0,
     health_probe_s: float = 3.0,
     predict: bool = True,
+    launched: ItemRun | None = None,
 ) -> list[ItemOutcome]:
     """One launch for every scenario of one deployment (:func:`deployment_groups`): launch once,
     run each item's ladder in turn against the same server, land each item as it ends, stop
     after the last. Nothing in a server depends on ISL/OSL, so a relaunch per scenario would
     only cost load time. A launch that fails fails every item of the deployment with its reason;
     a server that dies fails the rest of its points, and of its later scenarios, with the
-    reason (never relaunched). An item that cannot fit its GPUs is a plan failure on its own."""
+    reason (never relaunched). An item that cannot fit its GPUs is a plan failure on its own.
+    ``launched``: the run of the item that already launched the deployment (a deferred task
+    resumed with :func:`resume_item` + :func:`ready_item`), used instead of a new launch."""
     engine = get_engine(spec.engine)
-    launched: ItemRun | None = None
     outcomes: list[ItemOutcome] = []
     try:
         for i, item in enumerate(items):
-            if item.fit_error and engine.checks_fit:
+            if launched is not None and launched.item.key == item.key:
+                run = launched  # the item whose launch this is (resumed after a deferral)
+            elif item.fit_error and engine.checks_fit:
                 run = ItemRun(item, spec, ctx, utcnow(), progress)
                 run.fail("plan", item.fit_error, what="not launched")
             elif launched is None:
