@@ -161,10 +161,9 @@ class BenchmarkDeploymentOperator(BaseOperator):
     def _load(self, context: dict[str, Any]):
         """(the items this deployment serves, in order, the spec, the run context)."""
         from frontier.domain.spec import parse_spec
-        from frontier.planning.planner import PlanItem, plan
+        from frontier.planning.planner import plan
 
         entry = self.entry
-        shown = PlanItem.model_validate(entry["item"])
         spec = parse_spec(json.loads(Path(entry["spec_path"]).read_text()), source=entry["spec_path"])
         # the real items (their launch plan with any secret the XCom copy masks) from the run's spec
         by_key = {it.key: it for it in plan(spec)}
