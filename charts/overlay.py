@@ -52,9 +52,12 @@ def overlay_chart(
     points = chart_rows(measured, _BASE_COLUMNS + [by, "series", y, frontier])
     points[by] = points[by].astype(str)
     points["series"] = measured["series"].to_numpy() if len(measured) else points.get("series")
-    flag = points[frontier].astype("boolean").fillna(False).astype(bool) if len(points) else []
-    front = points[flag].sort_values([by, "tok_s_user", y] if frontier_per_group else ["tok_s_user", y],
-                                      kind="mergesort").reset_index(drop=True)  # fmt: skip
+    if len(points):
+        flag = points[frontier].astype("boolean").fillna(False).astype(bool)
+        front = points[flag].sort_values([by, "tok_s_user", y] if frontier_per_group else ["tok_s_user", y],
+                                          kind="mergesort").reset_index(drop=True)  # fmt: skip
+    else:  # no measured point (every point of the group failed): an empty chart, not an error
+        front = pd.DataFrame(columns=[by, "series", "label", "tok_s_user", y, "max_concurrency"])
     scale = theme.label_color_scale(points[by] if len(points) else [])
     color = alt.Color(f"{by}:N", title=by_title, scale=scale, legend=alt.Legend(symbolType="stroke"))
     x_enc = alt.X("tok_s_user:Q", title=theme.X_TITLE, scale=alt.Scale(zero=False, nice=True))

@@ -124,6 +124,20 @@ with DAG(
             title="Endpoint base URL",
             description="Only with engine = endpoint, e.g. http://10.0.0.5:30000.",
         ),
+        "served_model_name": Param(
+            DEFAULTS["served_model_name"],
+            type=["null", "string"],
+            title="Served model name",
+            description="Only with engine = endpoint: the model name the server serves (default: the model id).",
+        ),
+        "tokenizer": Param(
+            DEFAULTS["tokenizer"],
+            type=["null", "string"],
+            section="Advanced",
+            title="Tokenizer",
+            description="The served model's tokenizer for exact prompt lengths: a path on the worker, a model"
+            " id in its local Hugging Face cache, or `words`. Default: `words` on sim, else the model id.",
+        ),
         "num_prompts_multiplier": Param(
             DEFAULTS["num_prompts_multiplier"],
             type="integer",

@@ -15,5 +15,5 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 echo "installing frontier into .venv (uv, pinned by constraints.txt) ..." >&2
 .venv/bin/python -m pip install -q --disable-pip-version-check "uv>=0.5,<1"
-.venv/bin/uv pip install --python .venv/bin/python -q -c constraints.txt -e ".[airflow,postgres,targets,dev]"
+.venv/bin/uv pip install --python .venv/bin/python -q -c constraints.txt -e ".[airflow,postgres,targets,dev,hf]"
 echo "$want" > "$stamp"

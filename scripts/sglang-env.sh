@@ -5,7 +5,9 @@
 #              with sglang's own argument parsers (tests/integration/test_sglang_parser*.py).
 #   --bench    .venv-bench/: sglang + what its client `python -m sglang.bench_serving` needs
 #              (transformers, sentencepiece, compressed-tensors, gguf, apache-tvm-ffi, datasets),
-#              for the side-by-side benchmark benchmarks/loadgen_vs_bench_serving.py.
+#              for the side-by-side benchmarks (benchmarks/loadgen_vs_bench_serving.py,
+#              benchmarks/real_tokenizer_vs_bench_serving.py), plus transformers' serving extra for
+#              `transformers serve` (tests/integration/test_transformers_serve.py).
 #
 # - sglang is installed with --no-deps (its full dependency set pulls CUDA wheels); torch is the
 #   CPU wheel (torch==2.13.0+cpu, on local disk), kept pinned by a constraints file; triton is NOT
@@ -32,7 +34,8 @@ ENV_DIR="${1:-.venv-$FLAVOUR}"
 SGLANG_VERSION="0.5.23"
 PY="${PYTHON:-python3.11}"
 command -v "$PY" >/dev/null 2>&1 || PY=python3
-STAMP="$ENV_DIR/.frontier-$FLAVOUR-$SGLANG_VERSION"
+REV=""; [[ $FLAVOUR == bench ]] && REV="-serve"  # bench: rebuilt once to add transformers' serving extra
+STAMP="$ENV_DIR/.frontier-$FLAVOUR-$SGLANG_VERSION$REV"
 NAME="$FLAVOUR-env"
 
 if [[ -f "$STAMP" ]]; then
@@ -55,7 +58,10 @@ echo "torch==2.13.0+cpu" > "$ENV_DIR/constraints.txt"
 BASE=(numpy orjson psutil pybase64 requests packaging pillow msgspec starlette "pydantic>=2" pyzmq tqdm
       ipython aiohttp)
 if [[ $FLAVOUR == bench ]]; then
-  EXTRA=(transformers sentencepiece tokenizers compressed-tensors gguf apache-tvm-ffi datasets)
+  # + transformers' serving extra: `transformers serve`, the third-party OpenAI-compatible server of
+  # tests/integration/test_transformers_serve.py (a tiny random model on CPU)
+  EXTRA=(transformers sentencepiece tokenizers compressed-tensors gguf apache-tvm-ffi datasets
+         fastapi uvicorn accelerate "openai>=1.98")
 else
   EXTRA=(sglang-router setproctitle uvicorn fastapi)
 fi

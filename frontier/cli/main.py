@@ -434,7 +434,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # a sub-command marked ``passthrough`` (sim-server) takes the rest of the line as its own flags
+    args, extra = parser.parse_known_args(argv)
+    if getattr(args, "passthrough", False):
+        args.extra_argv = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.handler(args) or 0)
     except FrontierError as e:

@@ -31,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "engine": "sim",
     "target": "local",
     "base_url": None,
+    "served_model_name": None,
+    "tokenizer": None,
     "num_prompts_multiplier": DEFAULT_LOAD.num_prompts_multiplier,
     "min_prompts": DEFAULT_LOAD.min_prompts,
     "sim_time_scale": 1.0,
@@ -196,8 +198,16 @@ def spec_from_params(params: dict[str, Any], *, name: str = "adhoc") -> Spec:
         data["adaptive"] = True
     if engine == "sim":
         data["sim"] = {"time_scale": _positive_number(params, "sim_time_scale", integer=False)}
+    served = params.get("served_model_name") or None
+    if served is not None and engine != "endpoint":
+        raise _fail("served_model_name", f"only used with engine 'endpoint' (engine is {engine!r}); clear it")
     if base_url:
-        data["endpoint"] = {"base_url": base_url.rstrip("/")}
+        data["endpoint"] = {"base_url": base_url.rstrip("/"), "served_model_name": served}
+    tokenizer = params.get("tokenizer") or None
+    if tokenizer is not None:
+        if not isinstance(tokenizer, str):
+            raise _fail("tokenizer", f"expected a path, a model id or `words`, got {tokenizer!r}")
+        data["load"]["tokenizer"] = tokenizer.strip()
     try:
         return parse_spec(data, source="form")
     except SpecError as e:
@@ -211,7 +221,9 @@ _FIELD_TO_PARAM = (
     ("matrix[0].labels", "labels"),
     ("matrix[0].precision", "precision"),
     ("matrix[0]", "labels"),
+    ("endpoint.served_model_name", "served_model_name"),
     ("endpoint", "base_url"),
+    ("load.tokenizer", "tokenizer"),
     ("concurrencies", "concurrencies"),
     ("scenarios", "scenarios"),
     ("sim", "sim_time_scale"),

@@ -2,9 +2,11 @@
 
 One :class:`LoadShape` owns the defaults every part uses (the spec's ``load`` section, the
 planner's per-concurrency numbers, the load generator's ladder defaults, the simulator's
-predictions, the ad-hoc form, the CLI): ``num_prompts = max(min_prompts, 10 x C)`` with
-``min_prompts`` 20, ``2 x C`` warm-up requests, exact ISL/OSL (``range_ratio`` 1.0) and
-``ignore_eos`` so every request generates exactly OSL tokens.
+predictions, the ad-hoc form, the CLI). The defaults are InferenceX's bench_serving load:
+``num_prompts = max(min_prompts, 10 x C)`` with ``min_prompts`` 20, ``2 x C`` warm-up requests,
+lengths uniform in ``[int(0.8 L), L]`` (``range_ratio`` 0.8, bench_serving's ``random``) and
+``ignore_eos`` so every request generates its drawn output length. ``tokenizer`` names the served
+model's tokenizer for exact prompt lengths (`frontier.common.hf_tokenizer`).
 """
 
 from __future__ import annotations
@@ -27,13 +29,23 @@ class LoadShape(BaseModel):
     min_prompts: int = Field(default=20, gt=0, description="at least this many measured prompts")
     warmup_multiplier: float = Field(default=2.0, ge=0, description="warm-up requests = this x C")
     range_ratio: float = Field(
-        default=1.0,
+        default=0.8,
         ge=0,
         le=1,
         description="lengths drawn uniformly from [int(L x ratio), L] (bench_serving --random-range-ratio);"
         " 1.0 = exactly ISL / OSL",
     )
-    ignore_eos: bool = Field(default=True, description="generate exactly the requested output tokens")
+    ignore_eos: bool = Field(
+        default=True,
+        description="generate exactly the requested output tokens (sends `ignore_eos`; false for servers"
+        " that reject it, e.g. transformers serve)",
+    )
+    tokenizer: str | None = Field(
+        default=None,
+        description="the served model's tokenizer for exact prompt lengths: a tokenizer.json, a model"
+        " directory, a model id in the local Hugging Face cache, or `words` (the simulator's word"
+        " tokenizer); default: `words` on engine sim, else the model id from the local cache",
+    )
     shard_above_events_s: float | None = Field(
         default=4000,
         gt=0,
@@ -61,5 +73,11 @@ class LoadShape(BaseModel):
     def warmups(self, ladder: list[int]) -> dict[int, int]:
         return {c: self.warmups_for(c) for c in ladder}
 
+    def tokenizer_for(self, engine: str, model: str) -> str | None:
+        """The client's tokenizer on an engine: None = the word tokenizer (the simulator counts words)."""
+        name = self.tokenizer or ("words" if engine == "sim" else model)
+        return None if name == WORDS else name
 
+
+WORDS = "words"  # load.tokenizer naming the fake word tokenizer (frontier.common.tokenizer)
 DEFAULT_LOAD = LoadShape()

@@ -90,6 +90,11 @@ class Endpoint(Strict):
 
     base_url: str = Field(pattern=r"^https?://")
     backend: Literal["sglang", "openai", "openai-chat"] = "sglang"
+    served_model_name: str | None = Field(
+        default=None,
+        description="the model name the server serves (sent as `model` on the OpenAI routes); default"
+        " the matrix's model id",
+    )
 
 
 class Faults(Strict):

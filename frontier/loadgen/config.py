@@ -41,6 +41,12 @@ class PointConfig(BaseModel):
     # /v1/completions): exact ISL on real servers with real tokenizers. The ids are the fake
     # tokenizer's (0..31999), valid for any model whose vocabulary has at least 32000 entries.
     input_ids: bool = False
+    # a real tokenizer (tokenizer.json, model directory, or model id in the local HF cache): prompts
+    # of exactly ISL tokens on it (frontier.common.hf_tokenizer); None = the fake word tokenizer
+    tokenizer: str | None = None
+    # a point whose server-reported prompt tokens deviate from the intended ones by more than this
+    # fraction fails (None: never)
+    max_prompt_deviation: float | None = Field(default=0.05, ge=0)
     # GET /get_server_info once per point (after its requests, as bench_serving does)
     fetch_server_info: bool = True
     lag_threshold_ms: float = Field(default=50, gt=0)

@@ -34,6 +34,10 @@ class FakeServerConfig:
     omit_done: bool = False  # finish the stream cleanly but without [DONE]
     max_tokens_cap: int | None = None  # emit at most this many tokens (an EOS before max_tokens)
     sse_comments: bool = False  # send an SSE comment line (": ping") before every event
+    omit_finish_reason: bool = False  # never set finish_reason (with omit_done: a truncated stream)
+    omit_usage: bool = False  # OpenAI routes: no final usage chunk (the client counts the chunks)
+    reject_fields: tuple[str, ...] = ()  # answer 422 naming the first of these found in a body
+    served_model_name: str | None = None  # OpenAI routes: any other "model" gets a 404 (as vLLM)
 
 
 @dataclass
@@ -114,6 +118,13 @@ class FakeSGLangServer:
         if cfg.status != 200:
             return web.json_response({"error": {"message": "injected failure"}}, status=cfg.status)
         path = request.path
+        for name in cfg.reject_fields:  # a strict server (transformers serve) validating its schema
+            if name in body:
+                msg = f"Unrecognized request argument supplied: {name}"
+                return web.json_response({"error": {"message": msg}}, status=422)
+        if path != "/generate" and cfg.served_model_name and body.get("model") != cfg.served_model_name:
+            msg = f"The model `{body.get('model')}` does not exist."
+            return web.json_response({"object": "error", "message": msg, "code": 404}, status=404)
         if path == "/generate":
             prompt = body.get("text", "")
             max_new = body["sampling_params"]["max_new_tokens"]
@@ -147,19 +158,21 @@ class FakeSGLangServer:
             words.extend(new)
             sent += k
             last = sent == n_out
+            last_fr = "length" if last and not cfg.omit_finish_reason else None
             if path == "/generate":
-                finish = {"type": "length", "length": n_out} if last else None
+                finish = {"type": "length", "length": n_out} if last_fr else None
                 meta = {"prompt_tokens": n_prompt, "completion_tokens": sent, "finish_reason": finish}
                 event: dict[str, Any] = {"text": " ".join(words), "meta_info": meta}
             elif path == "/v1/completions":
-                event = {"choices": [{"index": 0, "text": " ".join(new) + " ", "finish_reason": None}]}
+                event = {"choices": [{"index": 0, "text": " ".join(new) + " ", "finish_reason": last_fr}]}
             else:
-                event = {"choices": [{"index": 0, "delta": {"content": " ".join(new) + " "}}]}
+                delta = {"content": " ".join(new) + " "}
+                event = {"choices": [{"index": 0, "delta": delta, "finish_reason": last_fr}]}
             if cfg.sse_comments:
                 await resp.write(b": ping\n\n")
             trace.chunks.append(time.perf_counter())
             await resp.write(b"data: " + json.dumps(event).encode() + b"\n\n")
-        if path != "/generate":
+        if path != "/generate" and not cfg.omit_usage:
             usage = {"prompt_tokens": n_prompt, "completion_tokens": n_out, "total_tokens": n_prompt + n_out}
             await resp.write(b"data: " + json.dumps({"choices": [], "usage": usage}).encode() + b"\n\n")
         if not cfg.omit_done:

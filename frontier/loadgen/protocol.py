@@ -5,8 +5,11 @@
 - ``openai``: ``POST /v1/completions``, ``choices[0].text`` deltas.
 - ``openai-chat``: ``POST /v1/chat/completions``, ``choices[0].delta.content`` (+ reasoning) deltas.
 ``PointConfig.input_ids`` sends token ids instead of text (``input_ids`` on ``/generate``, a list of
-ints as ``prompt`` on ``/v1/completions``). Both OpenAI routes ask for ``stream_options.include_usage`` so the final usage chunk gives token
-counts; an ``error`` object in an event fails the request.
+ints as ``prompt`` on ``/v1/completions``); with a real tokenizer (``PointConfig.tokenizer``) the
+native route always sends the prompt's ids. Both OpenAI routes ask for
+``stream_options.include_usage`` so the final usage chunk gives token counts, and carry
+``ignore_eos`` only when it is enabled (strict servers reject the unknown field); an ``error``
+object in an event fails the request.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class Event:
     completion_tokens: int | None = None  # cumulative, when the server reports it
     prompt_tokens: int | None = None
     error: str | None = None
+    finish_reason: str | None = None  # set on the event that ends the generation
 
 
 def url_for(cfg: PointConfig) -> str:
@@ -39,8 +43,9 @@ def url_for(cfg: PointConfig) -> str:
 
 def payload_for(cfg: PointConfig, prompt: Prompt) -> dict[str, Any]:
     if cfg.backend == "sglang":
+        ids = prompt.token_ids if (cfg.input_ids or cfg.tokenizer) else None
         return {
-            **({"input_ids": prompt.token_ids} if prompt.token_ids is not None else {"text": prompt.text}),
+            **({"input_ids": ids} if ids is not None else {"text": prompt.text}),
             "sampling_params": {
                 "temperature": 0.0,
                 "max_new_tokens": prompt.output_len,
@@ -53,11 +58,12 @@ def payload_for(cfg: PointConfig, prompt: Prompt) -> dict[str, Any]:
         "temperature": 0.0,
         "stream": True,
         "stream_options": {"include_usage": True},
-        "ignore_eos": cfg.ignore_eos,
     }
+    if cfg.ignore_eos:  # a vLLM/SGLang extension: sent only when wanted (load.ignore_eos)
+        body["ignore_eos"] = True
     if cfg.backend == "openai":
         body.update(
-            prompt=prompt.text if prompt.token_ids is None else prompt.token_ids,
+            prompt=prompt.token_ids if (cfg.input_ids and prompt.token_ids is not None) else prompt.text,
             max_tokens=prompt.output_len,
             best_of=1,
         )
@@ -103,7 +109,15 @@ def _sglang_fast(raw: bytes) -> Event | None:
         content=rest[:1] == b'"' and rest[1:2] != b'"',
         completion_tokens=meta["completion_tokens"],
         prompt_tokens=meta.get("prompt_tokens"),
+        finish_reason=_finish(meta.get("finish_reason")),
     )
+
+
+def _finish(fr: Any) -> str | None:
+    """A finish reason: OpenAI's string, or SGLang's ``{"type": "length", ...}`` object."""
+    if isinstance(fr, dict):
+        return str(fr.get("type") or "stop")
+    return str(fr) if fr else None
 
 
 def parse_event(backend: str, raw: bytes) -> Event:
@@ -125,12 +139,14 @@ def parse_event(backend: str, raw: bytes) -> Event:
             text=text,
             completion_tokens=meta.get("completion_tokens"),
             prompt_tokens=meta.get("prompt_tokens"),
+            finish_reason=_finish(meta.get("finish_reason")),
         )
     usage = data.get("usage") or {}
     ev = Event(completion_tokens=usage.get("completion_tokens"), prompt_tokens=usage.get("prompt_tokens"))
     choices = data.get("choices") or []
     if choices:
         c = choices[0]
+        ev.finish_reason = _finish(c.get("finish_reason"))
         if backend == "openai":
             ev.text = c.get("text") or ""
         else:

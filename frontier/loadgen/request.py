@@ -5,9 +5,13 @@ concurrency gate), TTFT is the first event carrying text, e2e ends at the last e
 ITL: for ``sglang`` the gap between content events is split evenly over the tokens the event added
 (from ``meta_info.completion_tokens``); for the OpenAI routes one gap per content event, unless the
 server reports cumulative usage on every event, in which case it is split the same way. Token
-counts come from the server (meta_info / usage); the fake tokenizer's count of the text is only a
-fallback. Any failure (HTTP status, error event, dropped or truncated stream, timeout) gives a row
-with ``success=False`` and the reason; it never raises.
+counts come from the server (meta_info / the final usage chunk, ``usage_source`` "server"); when
+the server gives none, the client counts them (``usage_source`` "chunks": the fake tokenizer's
+words of the text, or with a real tokenizer one token per content chunk). A stream is complete at
+``[DONE]`` or at an event with a ``finish_reason`` (servers that end without ``[DONE]`` are fine).
+Any failure (HTTP status, error event, dropped or truncated stream, timeout) gives a row with
+``success=False`` and the reason; it never raises. An HTTP 4xx that names ``ignore_eos`` says to
+set ``load.ignore_eos: false``.
 """
 
 from __future__ import annotations
@@ -36,6 +40,16 @@ class Outcome:
     output_tokens: int = 0
     success: bool = False
     error: str | None = None
+    intended_input_tokens: int = 0  # the prompt's length on the client's tokenizer
+    max_tokens: int = 0  # output tokens asked for (its drawn output length)
+    server_prompt_tokens: int | None = None  # what the server reported, when it did
+    usage_source: str | None = None  # server | chunks: where output_tokens came from
+
+
+IGNORE_EOS_HINT = (
+    "the server rejects `ignore_eos` (not part of the OpenAI API); set `load.ignore_eos: false` in the"
+    " spec (or `frontier bench --disable-ignore-eos`)"
+)
 
 
 async def _stream(session: aiohttp.ClientSession, cfg: PointConfig, prompt: Prompt, out: Outcome) -> None:
@@ -46,10 +60,14 @@ async def _stream(session: aiohttp.ClientSession, cfg: PointConfig, prompt: Prom
     last_tokens = 0
     reported = False  # the server gave completion_tokens
     seen_done = False
+    finished = False  # an event carried a finish_reason
+    chunks = 0  # content events
     async with session.post(url_for(cfg), json=payload_for(cfg, prompt)) as resp:
         if resp.status != 200:
             body = (await resp.text())[:300]
             out.error = f"HTTP {resp.status} {resp.reason}: {body}".strip()
+            if 400 <= resp.status < 500 and cfg.ignore_eos and "ignore_eos" in body:
+                out.error = f"{out.error} -- {IGNORE_EOS_HINT}"
             out.ended = time.perf_counter()
             return
         async for line in resp.content:
@@ -71,11 +89,14 @@ async def _stream(session: aiohttp.ClientSession, cfg: PointConfig, prompt: Prom
                 out.error = f"server error event: {ev.error}"
                 return
             if ev.prompt_tokens:
-                out.input_tokens = ev.prompt_tokens
+                out.input_tokens = out.server_prompt_tokens = ev.prompt_tokens
             if ev.completion_tokens is not None:
                 out.output_tokens, reported = ev.completion_tokens, True
+            if ev.finish_reason is not None:
+                finished = True
             if not ev.content:
                 continue
+            chunks += 1
             new_tokens = None
             if ev.completion_tokens is not None:
                 new_tokens = ev.completion_tokens - last_tokens
@@ -91,10 +112,13 @@ async def _stream(session: aiohttp.ClientSession, cfg: PointConfig, prompt: Prom
             else:
                 out.itl.append(now - last_event)
             last_event = now
-    if not reported:
-        out.output_tokens = tokenizer.count_tokens(generated)
-    if not seen_done:
-        out.error = f"stream ended without [DONE] after {out.output_tokens} tokens"
+    if reported:
+        out.usage_source = "server"
+    else:
+        out.output_tokens = chunks if cfg.tokenizer else tokenizer.count_tokens(generated)
+        out.usage_source = "chunks"
+    if not (seen_done or finished):
+        out.error = f"stream ended without [DONE] or a finish_reason after {out.output_tokens} tokens"
         return
     if out.ttft is None:
         out.error = "stream finished without any generated text"
@@ -104,7 +128,11 @@ async def _stream(session: aiohttp.ClientSession, cfg: PointConfig, prompt: Prom
 
 async def send(session: aiohttp.ClientSession, cfg: PointConfig, prompt: Prompt) -> Outcome:
     """Send one request now and wait for its whole stream (bounded by ``cfg.request_timeout_s``)."""
-    out = Outcome(input_tokens=prompt.input_tokens)
+    out = Outcome(
+        input_tokens=prompt.input_tokens,
+        intended_input_tokens=prompt.input_tokens,
+        max_tokens=prompt.output_len,
+    )
     out.sent = time.perf_counter()
     try:
         async with asyncio.timeout(cfg.request_timeout_s):

@@ -62,9 +62,53 @@ def _row(index: int, warmup: bool, queue_s: float, out: Outcome, clock: _Clock) 
         "itl_ms": [g * 1000 for g in out.itl],
         "input_tokens": out.input_tokens,
         "output_tokens": out.output_tokens,
+        "intended_input_tokens": out.intended_input_tokens,
+        "max_tokens": out.max_tokens,
+        "server_prompt_tokens": out.server_prompt_tokens,
+        "usage_source": out.usage_source,
         "success": out.success,
         "error": out.error,
     }
+
+
+def prompt_check(rows: list[dict[str, Any]], cfg: PointConfig) -> tuple[dict[str, Any], str | None]:
+    """Point columns on token accounting over the successful measured rows, and an error when the
+    server's prompt tokens deviate from the intended ones by more than ``cfg.max_prompt_deviation``.
+
+    ``prompt_tokens_deviation`` = (server-reported - intended) / intended over the rows the server
+    reported a prompt count for (null when it reported none); ``usage_source`` is server, chunks or
+    mixed (where the completion token counts came from).
+    """
+    ok = [r for r in rows if r["success"] and not r["is_warmup"]]
+    intended = sum(r.get("intended_input_tokens") or 0 for r in ok)
+    reported = [r for r in ok if r.get("server_prompt_tokens") is not None]
+    deviation = None
+    if reported:
+        want = sum(r.get("intended_input_tokens") or 0 for r in reported)
+        got = sum(r["server_prompt_tokens"] for r in reported)
+        deviation = (got - want) / want if want else None
+    sources = {r.get("usage_source") for r in ok} - {None}
+    cols = {
+        "intended_input_tokens": intended,
+        "prompt_tokens_deviation": deviation,
+        "usage_source": None if not sources else sources.pop() if len(sources) == 1 else "mixed",
+    }
+    error = None
+    limit = cfg.max_prompt_deviation
+    if deviation is not None and limit is not None and abs(deviation) > limit:
+        how = (
+            "set --tokenizer / load.tokenizer to the served model's tokenizer"
+            if not cfg.tokenizer
+            else (
+                f"is {cfg.tokenizer!r} the served model's tokenizer? (chat templates add tokens: use backend"
+                " openai or sglang for exact lengths)"
+            )
+        )
+        error = (
+            f"prompt tokens off by {deviation:+.1%} (> {limit:.0%}): the server counted {got} prompt tokens"
+            f" where {want} were intended; {how}"
+        )
+    return cols, error
 
 
 def settings_of(cfg: PointConfig) -> dict[str, Any]:
@@ -78,6 +122,27 @@ def settings_of(cfg: PointConfig) -> dict[str, Any]:
         "osl": cfg.osl,
         "lag_threshold_ms": cfg.lag_threshold_ms,
     }
+
+
+def load_columns(cfg: PointConfig) -> dict[str, Any]:
+    """The load shape and client provenance recorded on every point row."""
+    from frontier import __version__ as client_version
+
+    return {
+        "range_ratio": cfg.range_ratio,
+        "ignore_eos": cfg.ignore_eos,
+        "tokenizer": cfg.tokenizer,
+        "served_model": cfg.model,
+        "client_version": f"frontier {client_version}",
+    }
+
+
+def server_columns(info: dict[str, Any] | None) -> dict[str, Any]:
+    """The server's version and model from its ``/get_server_info`` (null where it says nothing)."""
+    info = info or {}
+    version = info.get("version") or info.get("sglang_version")
+    model = info.get("served_model_name") or info.get("model_path")
+    return {"server_version": None if version is None else str(version), "server_model": model}
 
 
 def session_for(cfg: PointConfig) -> aiohttp.ClientSession:
@@ -167,6 +232,22 @@ async def fetch_server_info(base_url: str, timeout_s: float = 5.0) -> dict[str, 
     return None
 
 
+async def fetch_served_model(base_url: str, timeout_s: float = 5.0) -> str | None:
+    """The first model id of ``GET /v1/models`` (any OpenAI-compatible server); None if unavailable."""
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,
+            session.get(base_url.rstrip("/") + "/v1/models") as resp,
+        ):
+            body = await resp.json(content_type=None) if resp.status == 200 else None
+    except (aiohttp.ClientError, OSError, TimeoutError, ValueError):
+        return None
+    data = body.get("data") if isinstance(body, dict) else None
+    if isinstance(data, list) and data and isinstance(data[0], dict) and data[0].get("id"):
+        return str(data[0]["id"])
+    return None
+
+
 async def run_point(cfg: PointConfig, *, progress: Progress | None = None) -> PointResult:
     """Run one point against a running server and summarize its measured requests."""
     from frontier.loadgen.metrics import summarize  # DuckDB: only where a summary is made
@@ -178,13 +259,21 @@ async def run_point(cfg: PointConfig, *, progress: Progress | None = None) -> Po
     else:
         rows, lag_p99 = await run_requests(cfg, progress)
     summary = summarize(rows, client_lag_p99_ms=lag_p99, **settings_of(cfg))
+    tokens, deviation_error = prompt_check(rows, cfg)
+    summary.update(tokens, **load_columns(cfg))
     error = None
     if summary["status"] != "ok":
         errors = [r["error"] for r in rows if not r["is_warmup"] and r["error"]]
         error = (
             f"no measured request succeeded; first error: {errors[0]}" if errors else "no measured request"
         )
+    elif deviation_error is not None:
+        summary["status"] = "failed"
+        error = deviation_error
     info = await fetch_server_info(cfg.base_url) if cfg.fetch_server_info else None
+    summary.update(server_columns(info))
+    if cfg.fetch_server_info and summary["server_model"] is None:  # not SGLang: ask the OpenAI API
+        summary["server_model"] = await fetch_served_model(cfg.base_url)
     return PointResult(config=cfg, requests=rows, summary=summary, error=error, server_info=info)
 
 

@@ -94,10 +94,15 @@ def engine_kinds() -> list[str]:
 
 def sim_flags(spec: Spec, faults: dict[str, Any] | None = None) -> list[str]:
     """The simulated server's flags that come from the spec, not the label: ``--seed``, the
-    ``sim`` knobs (time scale ...) and the item's ``--fault-*`` flags."""
+    ``sim`` knobs (time scale ...), ``--tokenizer-path`` when ``load.tokenizer`` names a real
+    tokenizer (the simulator then counts prompts with it, as the client does) and the item's
+    ``--fault-*`` flags."""
+    from frontier.domain.load import WORDS
     from frontier.sim.faults import to_argv
 
-    return ["--seed", str(spec.seed), *spec.sim.flags(), *to_argv(faults)]
+    tok = spec.load.tokenizer
+    tok_flags = ["--tokenizer-path", tok] if tok and tok != WORDS else []
+    return ["--seed", str(spec.seed), *spec.sim.flags(), *tok_flags, *to_argv(faults)]
 
 
 @register_engine

@@ -285,10 +285,17 @@ def point_config(run: ItemRun):
     item, spec, dep = run.item, run.spec, run.dep
     assert dep is not None
     first = item.concurrencies[0]
+    served = spec.endpoint.served_model_name if spec.engine == "endpoint" and spec.endpoint else None
+    tokenizer = item.load.tokenizer_for(spec.engine, item.model)
+    if tokenizer is not None:  # resolve it now (offline): a miss fails the item with how to give one
+        from frontier.common import hf_tokenizer
+
+        hf_tokenizer.resolve(tokenizer)
     return PointConfig(
         base_url=dep.base_url,
         backend=dep.backend,
-        model=item.model,
+        model=served or item.model,
+        tokenizer=tokenizer,
         isl=item.scenario["isl"],
         osl=item.scenario["osl"],
         max_concurrency=first,
@@ -370,7 +377,9 @@ def bench_item(run: ItemRun, *, health_probe_s: float = 3.0) -> None:
                     first_err = next(
                         (r.get("error") for r in result.requests if r.get("error")), result.error
                     )
-                    reason = rows.point_failure_reason(summary, spec.max_error_rate, gone, first_err)
+                    reason = rows.point_failure_reason(
+                        summary, spec.max_error_rate, gone, first_err, result.error
+                    )
                     run.failures.append(
                         rows.failure_row(item, "point", reason, dep.log_tail() if gone else "", c)
                     )
@@ -638,19 +647,23 @@ def run_deployment(
     retry_delay_s: float = 2.0,
     health_probe_s: float = 3.0,
     predict: bool = True,
+    launched: ItemRun | None = None,
 ) -> list[ItemOutcome]:
     """One launch for every scenario of one deployment (:func:`deployment_groups`): launch once,
     run each item's ladder in turn against the same server, land each item as it ends, stop
     after the last. Nothing in a server depends on ISL/OSL, so a relaunch per scenario would
     only cost load time. A launch that fails fails every item of the deployment with its reason;
     a server that dies fails the rest of its points, and of its later scenarios, with the
-    reason (never relaunched). An item that cannot fit its GPUs is a plan failure on its own."""
+    reason (never relaunched). An item that cannot fit its GPUs is a plan failure on its own.
+    ``launched``: the run of the item that already launched the deployment (a deferred task
+    resumed with :func:`resume_item` + :func:`ready_item`), used instead of a new launch."""
     engine = get_engine(spec.engine)
-    launched: ItemRun | None = None
     outcomes: list[ItemOutcome] = []
     try:
         for i, item in enumerate(items):
-            if item.fit_error and engine.checks_fit:
+            if launched is not None and launched.item.key == item.key:
+                run = launched  # the item whose launch this is (resumed after a deferral)
+            elif item.fit_error and engine.checks_fit:
                 run = ItemRun(item, spec, ctx, utcnow(), progress)
                 run.fail("plan", item.fit_error, what="not launched")
             elif launched is None:

@@ -68,6 +68,8 @@ def audit_failure_row(quarantined: dict[str, str]) -> dict:
 
 def point_status(result: PointResult, max_error_rate: float) -> str:
     s = result.summary
+    if s.get("status") == "failed":  # e.g. prompt tokens off the intended ones (loadgen.runner.prompt_check)
+        return "failed"
     return (
         "ok" if (s.get("completed") or 0) > 0 and (s.get("error_rate") or 0.0) <= max_error_rate else "failed"
     )
@@ -114,6 +116,8 @@ def predicted_point_row(item: PlanItem, spec: Spec, m: dict[str, Any]) -> dict[s
             "request_rate": None,
             "num_prompts": int(m.get("num_prompts") or 0),
             "warmup_requests": int(m.get("warmup_requests") or 0),
+            "range_ratio": item.load.range_ratio,
+            "ignore_eos": True,  # the simulator generates every drawn output length
             "completed": completed,
             "failed": failed,
             "error_rate": failed / (completed + failed) if completed + failed else 0.0,
@@ -138,10 +142,16 @@ def request_rows(item: PlanItem, result: PointResult) -> list[dict[str, Any]]:
 
 
 def point_failure_reason(
-    summary: dict, max_error_rate: float, gone: str | None, first_err: str | None
+    summary: dict,
+    max_error_rate: float,
+    gone: str | None,
+    first_err: str | None,
+    point_error: str | None = None,
 ) -> str:
     failed, completed = summary.get("failed", 0) or 0, summary.get("completed", 0) or 0
     bad = summary.get("error_rate") or 0.0
+    if completed and bad <= max_error_rate and not gone and point_error:
+        return point_error  # the point's own verdict (e.g. prompt tokens off the intended ones)
     if completed == 0 and failed == 0:
         reason = "no measured request completed"
     elif bad <= max_error_rate:

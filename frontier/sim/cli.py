@@ -26,10 +26,10 @@ def register(subparsers) -> None:
     s = subparsers.add_parser(
         "sim-server",
         help="run the simulated SGLang server (takes sglang.launch_server flags)",
-        add_help=False,
+        add_help=False,  # -h goes to the simulator's own parser (frontier.sim.config.parser)
+        prefix_chars="\0",  # no options here: every flag is passed through to the simulator
     )
-    s.add_argument("sim_argv", nargs=argparse.REMAINDER)
-    s.set_defaults(handler=run_sim_server)
+    s.set_defaults(handler=run_sim_server, passthrough=True)
     p = subparsers.add_parser("predict", help="predict benchmark points with the simulator (virtual time)")
     p.add_argument("--points", help="IN.csv with columns model,hardware,precision,label,isl,osl,concurrency")
     p.add_argument("--out", help="OUT.csv (with --points)")
@@ -48,7 +48,10 @@ def register(subparsers) -> None:
 def run_sim_server(ns: argparse.Namespace) -> int:
     from frontier.sim.launch_server import main
 
-    return main(list(ns.sim_argv or []))
+    argv = list(getattr(ns, "extra_argv", None) or [])
+    if argv[:1] == ["--"]:  # `frontier sim-server -- FLAGS` means the same as `frontier sim-server FLAGS`
+        argv = argv[1:]
+    return main(argv)
 
 
 def run_predict(ns: argparse.Namespace) -> int:

@@ -8,14 +8,18 @@ PD labels included, in one process) and ``--time-scale F`` (every simulated time
 timings the server reports, runs F times faster), ``--model-config PATH`` (an HF config.json),
 the ``--fault-*`` flags of :mod:`frontier.sim.faults` (crashes, hangs, HTTP errors, ...), and
 ``--trace-chunks PATH`` (opt-in server-side emit times of every streamed chunk, for measuring what a
-client adds; see `frontier.sim.server.ChunkTracer`).
+client adds; see `frontier.sim.server.ChunkTracer`). SGLang's ``--tokenizer-path`` makes the server
+count prompt text with that real tokenizer (`frontier.common.hf_tokenizer`, offline); without it a
+token is a whitespace-separated word.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from frontier.common.tokenizer import count_tokens
 from frontier.domain.catalog import PRECISIONS, UnknownName, get_hardware, get_model
 from frontier.errors import FrontierError
 from frontier.sim import faults as F
@@ -38,6 +42,8 @@ class SimConfig:
     deployment: str | None = None
     faults: F.FaultConfig = field(default_factory=F.FaultConfig)
     trace_chunks: str | None = None  # opt-in: JSON lines of per-chunk server emit times (server.ChunkTracer)
+    # how a text prompt is counted: the real tokenizer of --tokenizer-path, else the fake word rule
+    count_tokens: Callable[[str], int] = count_tokens
 
     @property
     def topology(self) -> Topology:
@@ -55,7 +61,12 @@ def parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     p.add_argument("--model-path", "--model", dest="model_path", default="meta-llama/Llama-3.1-8B-Instruct")
-    p.add_argument("--tokenizer-path", default=None)
+    p.add_argument(
+        "--tokenizer-path",
+        default=None,
+        help="count prompt text with this real tokenizer (tokenizer.json, a model directory, or a model id"
+        " in the local Hugging Face cache); default: one token per whitespace-separated word",
+    )
     p.add_argument("--served-model-name", default=None)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=30000)
@@ -142,6 +153,11 @@ def parse_config(argv: list[str]) -> SimConfig:
         seed=args.seed if args.random_seed is None else args.random_seed,
     )
     ctx = args.context_length or model.max_context
+    counter = count_tokens
+    if args.tokenizer_path:
+        from frontier.common import hf_tokenizer
+
+        counter = hf_tokenizer.load(args.tokenizer_path).count
     server_args = {k: v for k, v in vars(args).items() if not k.startswith("fault_") and k != "trace_chunks"}
     server_args["served_model_name"] = args.served_model_name or args.model_path
     return SimConfig(
@@ -157,4 +173,5 @@ def parse_config(argv: list[str]) -> SimConfig:
         deployment=args.deployment,
         faults=faults,
         trace_chunks=args.trace_chunks,
+        count_tokens=counter,
     )

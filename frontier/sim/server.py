@@ -3,9 +3,9 @@ deployment.
 
 Endpoints: /health, /health_generate, /get_model_info, /get_server_info, /v1/models,
 /flush_cache, /generate (native), /v1/completions, /v1/chat/completions. Prompt length is
-counted with the fake tokenizer: ``count_tokens(text)`` or ``len(input_ids)``; for chat, the
-whitespace words of every message's text content (no chat template tokens), which is how the
-load generator counts them. Every request generates exactly ``max_new_tokens`` tokens (there is
+``len(input_ids)``, or the text counted by ``SimConfig.count_tokens``: the real tokenizer of
+``--tokenizer-path`` (special tokens included, as SGLang counts), else the fake tokenizer's words;
+for chat, the sum over every message's text content (no chat template tokens). Every request generates exactly ``max_new_tokens`` tokens (there is
 no EOS), finish_reason ``length``. Reported timings are wall-clock, so with ``--time-scale F``
 they are F times shorter than simulated GPU time.
 
@@ -25,10 +25,10 @@ import itertools
 import json
 import time
 import uuid
+from collections.abc import Callable
 
 from aiohttp import web
 
-from frontier.common.tokenizer import count_tokens
 from frontier.sim import SGLANG_VERSION, SIM_VERSION
 from frontier.sim import faults as F
 from frontier.sim import protocol as P
@@ -308,7 +308,7 @@ async def generate(request: web.Request) -> web.StreamResponse:
                 )
             isl = len(ids)
         elif isinstance(body.get("text"), str):
-            isl = count_tokens(body["text"])
+            isl = state.cfg.count_tokens(body["text"])
         else:
             raise BadRequest("the simulator serves one request per call: give text (a string) or input_ids")
         sp = body.get("sampling_params") or {}
@@ -364,7 +364,7 @@ def _max_tokens(body: dict, default: int) -> int:
     return _int(v, "max_tokens", default)
 
 
-def _chat_prompt_tokens(messages) -> int:
+def _chat_prompt_tokens(messages, count_tokens: Callable[[str], int]) -> int:
     if not isinstance(messages, list) or not messages:
         raise BadRequest("messages must be a non-empty list")
     n = 0
@@ -379,7 +379,7 @@ def _chat_prompt_tokens(messages) -> int:
     return n
 
 
-def _completion_prompt_tokens(prompt) -> int:
+def _completion_prompt_tokens(prompt, count_tokens: Callable[[str], int]) -> int:
     if isinstance(prompt, str):
         n = count_tokens(prompt)
     elif isinstance(prompt, list) and prompt and all(isinstance(x, int) for x in prompt):
@@ -404,9 +404,9 @@ async def _openai(request: web.Request, chat: bool) -> web.StreamResponse:
     try:
         body = await _json(request, True)
         isl = (
-            _chat_prompt_tokens(body.get("messages"))
+            _chat_prompt_tokens(body.get("messages"), state.cfg.count_tokens)
             if chat
-            else _completion_prompt_tokens(body.get("prompt"))
+            else _completion_prompt_tokens(body.get("prompt"), state.cfg.count_tokens)
         )
         max_new = _max_tokens(body, 128 if chat else 16)
         _check_length(state.cfg, state.cluster, isl, max_new)

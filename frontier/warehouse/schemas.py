@@ -109,6 +109,20 @@ POINTS = pa.schema(
         pa.field("client_processes", pa.int32()),  # load generator processes that drove the point
         pa.field("source", pa.string()),  # frontier | bench_serving
         pa.field("status", pa.string()),  # ok | failed
+        # token accounting (frontier.loadgen.runner.prompt_check): intended prompt tokens of the
+        # successful measured requests, (server-reported - intended) / intended, and where the
+        # completion counts came from (server | chunks | mixed)
+        pa.field("intended_input_tokens", pa.int64()),
+        pa.field("prompt_tokens_deviation", pa.float64()),
+        pa.field("usage_source", pa.string()),
+        # the load shape and provenance (frontier.loadgen.runner.load_columns / server_columns)
+        pa.field("range_ratio", pa.float64()),
+        pa.field("ignore_eos", pa.bool_()),
+        pa.field("tokenizer", pa.string()),  # the client's tokenizer (null: the fake word tokenizer)
+        pa.field("served_model", pa.string()),  # the model name sent on the OpenAI routes
+        pa.field("client_version", pa.string()),
+        pa.field("server_version", pa.string()),  # as the server reports it (null: unknown)
+        pa.field("server_model", pa.string()),
     ]
 )
 
@@ -133,6 +147,10 @@ REQUESTS = pa.schema(
         # speculative decoding of the deployment (None: off; "mtp"): nullable, appended; the staging
         # views show such a deployment as its own label, "DEP8 MTP"
         pa.field("speculative", pa.string()),
+        pa.field("intended_input_tokens", pa.int32()),  # the prompt's length on the client's tokenizer
+        pa.field("server_prompt_tokens", pa.int32()),  # the server's count (null: not reported)
+        pa.field("usage_source", pa.string()),  # server | chunks: where output_tokens came from
+        pa.field("max_tokens", pa.int32()),  # output tokens asked for (drawn in [int(OSL x ratio), OSL])
     ]
 )
 

@@ -117,8 +117,11 @@ def test_hung_stream_times_out_with_reason():
 def test_http_500_and_missing_done():
     _, r = asyncio.run(run_against(FakeServerConfig(status=500), num_prompts=3))
     assert all(row["error"].startswith("HTTP 500") for row in r.requests)
+    # a stream that ends with a finish_reason is complete without [DONE] (as bench_serving counts it)
     _, r = asyncio.run(run_against(FakeServerConfig(omit_done=True), num_prompts=3))
-    assert all("without [DONE]" in row["error"] for row in r.requests)
+    assert all(row["success"] for row in r.requests), r.requests[0]["error"]
+    _, r = asyncio.run(run_against(FakeServerConfig(omit_done=True, omit_finish_reason=True), num_prompts=3))
+    assert all("without [DONE] or a finish_reason" in row["error"] for row in r.requests)
 
 
 def test_failed_requests_are_counted_but_not_in_latency():

@@ -169,6 +169,8 @@ def _evil_run(tmp_path: Path) -> RunContext:
     try:
         data = copy.deepcopy(TINY_SIM_SPEC)
         data.update(engine="endpoint", endpoint={"base_url": f"http://127.0.0.1:{srv.port}"})
+        legacy = {k: data.pop(k) for k in ("num_prompts", "warmup_multiplier") if k in data}
+        data["load"] = {**legacy, "tokenizer": "words"}  # the server counts words
         data["matrix"][0]["labels"] = ["TP1"]
         spec = parse_spec(data)
         ctx = RunContext("evil-1", dt.date(2026, 3, 1), str(tmp_path / "wh"), str(tmp_path / "art"))

@@ -38,6 +38,7 @@ PD_SPEC = {
     "scenarios": ["1k1k"],
     "concurrencies": [1],
     "ready_timeout_s": 5,
+    "cluster": {"recipes": False},  # the bare label flags: this test is about GPU slices, not recipes
     "matrix": [{"model": LLAMA, "hardware": "h100_sxm", "precision": "fp8", "labels": ["2xTP2+1xTP4"]}],
 }
 SERVER = ["python3", "-m", "sglang.launch_server", "--model-path", LLAMA, "--host", "127.0.0.1"]

@@ -103,7 +103,9 @@ def test_load_shape_numbers():
     d = LoadShape()
     assert [d.prompts_for(c) for c in (1, 2, 3, 64)] == [20, 20, 30, 640]
     assert [d.warmups_for(c) for c in (1, 4, 64)] == [2, 8, 128]
-    assert (d.range_ratio, d.ignore_eos) == (1.0, True)
+    assert (d.range_ratio, d.ignore_eos, d.tokenizer) == (0.8, True, None)  # InferenceX's shape
+    assert d.tokenizer_for("sim", "m/x") is None and d.tokenizer_for("endpoint", "m/x") == "m/x"
+    assert LoadShape(tokenizer="words").tokenizer_for("sglang", "m/x") is None
     fixed = LoadShape(num_prompts=7, warmup_multiplier=0.5)
     assert fixed.prompts({1: 0, 100: 0}) == {1: 7, 100: 7}
     assert fixed.warmups([1, 3, 8]) == {1: 0, 3: 2, 8: 4}  # round(): 0.5 -> 0, 1.5 -> 2
@@ -146,6 +148,7 @@ def test_plan_items_carry_the_load_shape():
         "ignore_eos": False,
         "shard_above_events_s": 4000.0,
         "max_client_processes": None,
+        "tokenizer": None,
     }
     # items travel through XCom as JSON
     back = type(item).model_validate(js)
@@ -158,6 +161,12 @@ def test_adhoc_form_writes_the_load_section():
     s = spec_from_params({"num_prompts_multiplier": 3, "min_prompts": 7})
     assert s.load.num_prompts_multiplier == 3 and s.load.min_prompts == 7
     assert spec_from_params({}).load == DEFAULT_LOAD
+    # an endpoint serving the model under another name, measured on its tokenizer
+    ep = spec_from_params({"engine": "endpoint", "base_url": "http://10.0.0.5:8000/",
+                           "served_model_name": "llama", "tokenizer": "/models/llama"})  # fmt: skip
+    assert ep.endpoint.served_model_name == "llama" and ep.load.tokenizer == "/models/llama"
+    with pytest.raises(SpecError, match="^served_model_name: only used with engine 'endpoint'"):
+        spec_from_params({"served_model_name": "llama"})
 
 
 def test_frontier_validate_names_the_bad_cluster_key(tmp_path, capsys):
