@@ -114,7 +114,6 @@ class How:
     needs: str = ""  # the earlier README command whose server / output this one uses
     slow: bool = False
     xfail: str = ""  # a product bug, strict
-    fallback: str = ""  # server only: what dependents use while the README's server command is broken
     node: str = ""  # covered_by: the test node running it
     proof: tuple[str, ...] = ()  # covered_by: files holding the command verbatim (whitespace aside)
     readme_marker: str = ""  # covered_by: or the README heading / marker whose block that test reads
@@ -137,11 +136,6 @@ SMOKE_RUN = ".venv/bin/frontier run sweeps/smoke.yaml"
 SIM_SERVER = (
     ".venv/bin/frontier sim-server --model-path meta-llama/Llama-3.1-8B-Instruct --tp-size 2 "
     "--hardware h100_sxm --port 30000"
-)
-SIM_SERVER_BUG = (
-    "product bug: `frontier sim-server --model-path ...` exits 2 with `frontier: error: unrecognized "
-    "arguments: --model-path` (frontier/sim/cli.py: argparse.REMAINDER positional in a subparser does "
-    "not take a first argument starting with '-')"
 )
 IMPORT = (
     ".venv/bin/frontier import bench-serving results.jsonl --label TP8 --model deepseek-ai/DeepSeek-R1 "
@@ -179,14 +173,17 @@ REGISTRY: dict[str, How] = {
     ".venv/bin/frontier predict --points points.csv --out predicted.csv": How(
         "run", setup={"points.csv": "tests/data/readme/points.csv"}, expect="wrote predicted.csv"
     ),
-    SIM_SERVER: How(
-        "server",
-        timeout=90,
-        xfail=SIM_SERVER_BUG,
-        fallback=".venv/bin/python -m frontier.sim.launch_server",
-    ),
+    SIM_SERVER: How("server", timeout=90),
     ".venv/bin/frontier bench --base-url http://127.0.0.1:30000 --isl 1024 --osl 128 --concurrency 16 "
     "--num-prompts 160": How("run", timeout=180, needs=SIM_SERVER, expect="Successful requests:"),
+    ".venv/bin/frontier bench --base-url http://127.0.0.1:30000 --backend openai --model "
+    "meta-llama/Llama-3.1-8B-Instruct --tokenizer ./model-dir --isl 1024 --osl 128 --concurrency 16": How(
+        "run",
+        timeout=180,
+        needs=SIM_SERVER,
+        setup={"model-dir": "<tokenizer>"},
+        expect="tokenizer ./model-dir",
+    ),
     IMPORT: How(
         "run",
         setup={"results.jsonl": "tests/data/bench_serving/sglang_llama8b_h100_1k1k.jsonl"},
@@ -354,19 +351,20 @@ def test_readme_command_runs_verbatim(work, cmd):
         )
         assert stamp.is_file() and stamp.read_text().strip() == want.hexdigest(), "run scripts/bootstrap.sh"
     for name, src in how.setup.items():
-        shutil.copy(ROOT / src, work["dir"] / name)
+        if (
+            src == "<tokenizer>"
+        ):  # a model's HF folder, as a user has one: a tokenizer.json (tests/support.py)
+            from tests.support import make_tokenizer
+
+            (work["dir"] / name).mkdir(exist_ok=True)
+            make_tokenizer(work["dir"] / name)
+        else:
+            shutil.copy(ROOT / src, work["dir"] / name)
     if how.needs:
         need = REGISTRY[how.needs]
         if need.kind == "server":
             proc = work["servers"].get(how.needs)
-            if (proc is None or proc.poll() is not None) and need.fallback:
-                # the README's server command is broken (xfail above): the same flags, started directly
-                if proc is not None:
-                    _stop(proc)
-                fb = need.fallback + " " + how.needs.split(" sim-server ", 1)[1]
-                proc, up = _start(work, fb, need)
-                work["servers"][how.needs] = proc
-                assert up, f"fallback server `{fb}` not healthy"
+            assert proc is not None and proc.poll() is None, f"needs the server `{how.needs}` running"
         elif how.needs not in work["done"]:
             pytest.skip(f"needs `{how.needs}` first (deselected or failed)")
     t0 = time.monotonic()
