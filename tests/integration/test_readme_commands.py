@@ -349,7 +349,10 @@ def test_readme_command_runs_verbatim(work, cmd):
         want = hashlib.sha256(
             (ROOT / "pyproject.toml").read_bytes() + (ROOT / "constraints.txt").read_bytes()
         )
-        assert stamp.is_file() and stamp.read_text().strip() == want.hexdigest(), "run scripts/bootstrap.sh"
+        assert stamp.is_file() and stamp.read_text().strip() == want.hexdigest(), (
+            f"{stamp} is stale for this pyproject.toml + constraints.txt: run scripts/bootstrap.sh first "
+            "(scripts/test.sh does); from the scratch folder it would reinstall the project from there"
+        )
     for name, src in how.setup.items():
         if (
             src == "<tokenizer>"
