@@ -86,21 +86,38 @@ class PlanSweepOperator(BaseOperator):
             sync_pools(pools, self.log.info, spec_hint=params.get("spec") or "SPEC")
         except FrontierError as e:  # pools are an optimisation of sharing; never block a run on them
             self.log.warning("GPU pools not synced: %s", e)
+        from frontier.run.item import deployment_groups
+
+        # one mapped task per deployment: its server serves every scenario before it stops
+        groups = deployment_groups(items)
+        self.log.info("%d launch(es) for %d item(s)", len(groups), len(items))
         return [
             {
                 "spec_path": str(resolved),
-                "name": it.name,
-                "key": it.key,
-                "item": it.redacted().model_dump(mode="json"),
-                "pool": fpools.pool_name(it.hardware),
-                "pool_slots": it.gpus,
+                "name": deployment_name(g),
+                "key": g[0].key,
+                "keys": [it.key for it in g],
+                "item": g[0].redacted().model_dump(mode="json"),
+                "pool": fpools.pool_name(g[0].hardware),
+                "pool_slots": g[0].gpus,
             }
-            for it in items
+            for g in groups
         ]
 
 
+def deployment_name(items) -> str:
+    """What the UI calls a deployment's mapped task: ``DEP8 / 1k1k, 8k1k``."""
+    return f"{items[0].display_label} / " + ", ".join(it.scenario["name"] for it in items)
+
+
+def entry_keys(entry: dict[str, Any]) -> list[str]:
+    """The plan item keys one mapped task serves (entries before one launch per deployment: one)."""
+    return list(entry.get("keys") or [entry.get("key") or entry["item"]["key"]])
+
+
 class BenchmarkDeploymentOperator(BaseOperator):
-    """Start one deployment, run its concurrency ladder, land Parquet, stop it.
+    """Start one deployment, run the concurrency ladder of each of its scenarios on it, land
+    Parquet per scenario, stop it (one launch per deployment: ``frontier.run.run_deployment``).
 
     A launch failure raises after the failure is landed, so Airflow's retries (with backoff) can
     try again; points that ran and failed are results, recorded, and do not fail the task.
@@ -133,60 +150,83 @@ class BenchmarkDeploymentOperator(BaseOperator):
         self._running = None
 
     def _load(self, context: dict[str, Any]):
+        """(the items this deployment serves, in order, the spec, the run context)."""
         from frontier.domain.spec import parse_spec
-        from frontier.planning.planner import PlanItem, find_item
+        from frontier.planning.planner import PlanItem, plan
 
         entry = self.entry
         shown = PlanItem.model_validate(entry["item"])
-        context["frontier_item"] = shown.name  # rendered by map_index_template
+        context["frontier_item"] = entry.get("name") or shown.name  # rendered by map_index_template
         spec = parse_spec(json.loads(Path(entry["spec_path"]).read_text()), source=entry["spec_path"])
-        # the real item (its launch plan with any secret the XCom copy masks) from the run's spec
-        item = find_item(spec, entry.get("key") or shown.key)
+        # the real items (their launch plan with any secret the XCom copy masks) from the run's spec
+        by_key = {it.key: it for it in plan(spec)}
+        keys = entry_keys(entry)
+        missing = [k for k in keys if k not in by_key]
+        if missing:
+            from frontier.errors import FrontierError
+
+            raise FrontierError(
+                f"plan items {missing} are not in spec {spec.name!r} any more; re-run the plan task"
+            )
         from frontier.launch.targets import is_remote
 
         if is_remote(spec.target):
             import operators.targets  # noqa: F401  registers SSHHook / KubernetesHook for frontier.launch.targets
-        return item, spec, fctx.run_context(context)
+        return [by_key[k] for k in keys], spec, fctx.run_context(context)
 
     def _started(self, dep) -> None:
         self._running = dep
 
-    def _result(self, item, outcome) -> dict[str, Any]:
-        result = outcome.to_dict()
-        if (
-            outcome.status == "failed"
-            and outcome.points_ok == 0
-            and not any("requests failed" in f for f in outcome.failures)
+    def _result(self, items, outcomes) -> dict[str, Any]:
+        """The task's result: one item's outcome, or every scenario's with the worst status. A
+        deployment that never ran a point (launch failure) raises after landing, so Airflow's
+        retries apply; failed points are results."""
+        if all(
+            o.status == "failed" and o.points_ok == 0 and not any("requests failed" in f for f in o.failures)
+            for o in outcomes
         ):
             from airflow.exceptions import AirflowException
 
-            raise AirflowException(f"{item.name}: deployment failed: {'; '.join(outcome.failures)[:2000]}")
-        return result
+            why = "; ".join(dict.fromkeys(f for o in outcomes for f in o.failures))
+            raise AirflowException(f"{deployment_name(items)}: deployment failed: {why[:2000]}")
+        if len(outcomes) == 1:
+            return outcomes[0].to_dict()
+        order = {"failed": 0, "partial": 1, "success": 2}
+        return {
+            "status": min((o.status for o in outcomes), key=lambda s: order.get(s, 0)),
+            "points_ok": sum(o.points_ok for o in outcomes),
+            "points_failed": sum(o.points_failed for o in outcomes),
+            "items": [o.to_dict() for o in outcomes],
+        }
 
     def execute(self, context: dict[str, Any]) -> dict[str, Any]:
         from frontier import run as frun
         from frontier.planning.engines import get_engine
 
-        item, spec, ctx = self._load(context)
+        items, spec, ctx = self._load(context)
         engine = get_engine(spec.engine)
         from frontier.launch.targets import is_remote
 
         defer = self.deferrable is True or (self.deferrable == "auto" and is_remote(spec.target))
-        if not defer or not engine.starts_servers:
+        launchable = [it for it in items if not (it.fit_error and engine.checks_fit)]
+        if not defer or not engine.starts_servers or not launchable:
             try:
-                outcome = frun.run_item(item, spec, ctx, progress=self.log.info, on_started=self._started)
+                outcomes = frun.run_deployment(
+                    items, spec, ctx, progress=self.log.info, on_started=self._started
+                )
             finally:
                 self._running = None
-            return self._result(item, outcome)
+            return self._result(items, outcomes)
 
         from airflow.sdk.exceptions import TaskDeferred
 
         from operators.triggers import ServerReadyTrigger
 
+        item = launchable[0]
         run = frun.launch_item(item, spec, ctx, progress=self.log.info, on_started=self._started, wait=False)
         try:
-            if run.error is not None or run.dep is None:
-                return self._result(item, frun.stop_item(run))  # lands the failure, raises (retried)
+            if run.error is not None or run.dep is None:  # lands every scenario's failure, raises (retried)
+                return self._result(items, frun.run_deployment(items, spec, ctx, launched=run))
             state = run.to_json()
             # also beside the item's logs: Airflow's dag.test() resumes with the trigger event only
             # (it drops next_kwargs); a real triggerer hands ``state`` back through the kwargs
@@ -222,17 +262,20 @@ class BenchmarkDeploymentOperator(BaseOperator):
         state: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         from frontier import run as frun
+        from frontier.planning.engines import get_engine
 
-        item, spec, ctx = self._load(context)
+        items, spec, ctx = self._load(context)
+        engine = get_engine(spec.engine)
+        item = next(it for it in items if not (it.fit_error and engine.checks_fit))
         if state is None:  # dag.test() resumes with the event alone: the handle is kept on disk too
             state = json.loads((ctx.item_dir(item) / DEFERRED_STATE).read_text())
         run = frun.resume_item(item, spec, ctx, state, progress=self.log.info, on_started=self._started)
         try:
             frun.ready_item(run, event)
-            frun.bench_item(run)
+            outcomes = frun.run_deployment(items, spec, ctx, progress=self.log.info, launched=run)
         finally:
             self._running = None
-        return self._result(item, frun.stop_item(run))
+        return self._result(items, outcomes)
 
     def on_kill(self) -> None:
         dep = self._running
@@ -261,7 +304,7 @@ class BuildMartsOperator(BaseOperator):
         ctx = fctx.run_context(context)
         if entries:
             spec = parse_spec(json.loads(Path(entries[0]["spec_path"]).read_text()))
-            status = frun.finish_run(spec, ctx, expected_items=len(entries))
+            status = frun.finish_run(spec, ctx, expected_items=sum(len(entry_keys(e)) for e in entries))
             self.log.info("run %s finished: %s", ctx.run_id, status)
         else:
             status = "failed"

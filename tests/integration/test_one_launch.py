@@ -81,3 +81,42 @@ def test_plan_shows_the_launches_a_sweep_costs(capsys, tmp_path: Path):
     path.write_text(yaml.safe_dump(_spec(labels=["TP1", "TP2"]).model_dump(mode="json")))
     assert main(["plan", str(path)]) == 0
     assert "launches: 2 for 4 item(s)" in capsys.readouterr().out
+
+
+def test_dag_task_defers_once_and_serves_every_scenario(tmp_path: Path):
+    """The DAG's mapped task is a deployment: it launches, defers on readiness once, then runs
+    every scenario's ladder on that server and lands each as its own item."""
+    from airflow.sdk.exceptions import TaskDeferred
+
+    from frontier.planning.planner import plan
+    from frontier.run.item import deployment_groups
+    from operators.frontier_ops import BenchmarkDeploymentOperator, deployment_name
+    from tests.support import first_event
+
+    spec = _spec(labels=["TP1"])
+    path = tmp_path / "spec.json"
+    path.write_text(spec.model_dump_json())
+    (group,) = deployment_groups(plan(spec))
+    entry = {
+        "spec_path": str(path),
+        "name": deployment_name(group),
+        "key": group[0].key,
+        "keys": [it.key for it in group],
+        "item": group[0].redacted().model_dump(mode="json"),
+    }
+    assert entry["name"] == "TP1 / a, b"
+    op = BenchmarkDeploymentOperator(task_id="benchmark", deferrable=True, poll_s=0.1, entry=entry)
+    context = {
+        "params": {"warehouse": str(tmp_path / "wh"), "artifacts": str(tmp_path / "art")},
+        "run_id": "dag-one-launch",
+        "dag_run": None,
+    }
+    with pytest.raises(TaskDeferred) as d:
+        op.execute(context)
+    assert first_event(d.value.trigger)["status"] == "ready"
+    out = op.execute_complete(context, first_event(d.value.trigger), **d.value.kwargs)
+    assert out["status"] == "success" and [i["scenario"] for i in out["items"]] == ["a", "b"], out
+    deps = q(tmp_path / "wh", "deployments", "select scenario, commands_json from t order by 1")
+    ports = {json.loads(c)[0][json.loads(c)[0].index("--port") + 1] for _, c in deps}
+    assert [s for s, _ in deps] == ["a", "b"] and len(ports) == 1  # one server for both
+    assert not sim_children()
