@@ -141,13 +141,6 @@ IMPORT = (
     ".venv/bin/frontier import bench-serving results.jsonl --label TP8 --model deepseek-ai/DeepSeek-R1 "
     "--hardware h200_sxm"
 )
-PUBLISH_NAN_BUG = (
-    "product bug: after the README's `frontier import bench-serving results.jsonl ...` of "
-    "tests/data/bench_serving/sglang_llama8b_h100_1k1k.jsonl (its 3 lines: 2 current + 1 old format with "
-    "max_concurrency null), every site publish exits 1 with `ValueError: Out of range float values are not "
-    "JSON compliant: nan` (frontier/site/build.py:80 chart <- run_charts:124); here the publish at the end "
-    "of `frontier run sweeps/nightly.yaml --engine predict`; `frontier publish` fails the same way"
-)
 
 REGISTRY: dict[str, How] = {
     "bash scripts/demo.sh": How(
@@ -191,7 +184,7 @@ REGISTRY: dict[str, How] = {
     ),
     ".venv/bin/frontier pools sync sweeps/nightly.yaml --dry-run": How("run", expect="frontier_gpu_h200_sxm"),
     ".venv/bin/frontier run sweeps/nightly.yaml --engine predict": How(
-        "run", timeout=400, slow=True, expect="PREDICTED", needs=IMPORT, xfail=PUBLISH_NAN_BUG
+        "run", timeout=400, slow=True, expect="PREDICTED", needs=IMPORT
     ),
     ".venv/bin/frontier search --model deepseek-ai/DeepSeek-R1 --hardware h200_sxm --gpus 16 --isl 8192 "
     "--osl 1024 --max-ttft-p99-ms 2000 --min-tok-s-user 20 --out search": How(
