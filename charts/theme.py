@@ -8,6 +8,7 @@ colour across every chart of a page (the domain is the sorted label set of the p
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -119,6 +120,16 @@ alt.theme.register(THEME_NAME, enable=False)(_theme)
 
 
 def to_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
-    """The Vega-Lite dict of ``chart`` with the frontier theme applied (validated by Altair)."""
+    """The Vega-Lite dict of ``chart`` with the frontier theme applied (validated by Altair).
+
+    A missing value in the data (NaN, e.g. the concurrency of an imported bench_serving point
+    that did not record one) becomes JSON ``null``, as Vega-Lite expects: never invalid JSON."""
     with alt.theme.enable(THEME_NAME):
-        return chart.to_dict()
+        spec = chart.to_dict()
+    for rows in (spec.get("datasets") or {}).values():
+        for row in rows:
+            if isinstance(row, dict):
+                for k, v in row.items():
+                    if isinstance(v, float) and not math.isfinite(v):
+                        row[k] = None
+    return spec

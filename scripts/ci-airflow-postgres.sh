@@ -158,12 +158,27 @@ assert status in (200, 201), (status, body)
 token = body["access_token"]
 say("api-server healthy, token issued")
 
+# The README's Airflow commands, verbatim (tests/integration/test_readme_commands.py checks they are
+# here): $AIRFLOW = the API server, $TOKEN / AIRFLOW_API_TOKEN = a token, `frontier` on PATH.
+README_ENV = {**os.environ, "AIRFLOW": API, "TOKEN": token, "AIRFLOW_API_TOKEN": token,
+              "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+README_POOLS = r'''frontier pools sync sweeps/nightly.yaml sweeps/smoke.yaml --api "$AIRFLOW"'''
+README_TRIGGER = r"""curl -X POST "$AIRFLOW/api/v2/dags/frontier_adhoc/dagRuns" -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: application/json' -d '{"logical_date": null, "conf": {"model": "deepseek-ai/DeepSeek-R1",
+  "hardware": "h200_sxm", "labels": ["TP8", "DEP8"], "scenarios": ["1k1k"], "concurrencies": [4, 16, 64]}}'"""
+
+def readme_cmd(cmd):
+    out = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, env=README_ENV, timeout=60)
+    print(out.stdout.strip()[-1500:], out.stderr.strip()[-500:], flush=True)
+    assert out.returncode == 0, (cmd, out.returncode, out.stderr[-2000:])
+    return out.stdout
+
 # GPU pools: the CLI over the REST API (the plan task also syncs them through the connection)
-env = {**os.environ, "AIRFLOW_API_TOKEN": token}
-out = subprocess.run([sys.executable, "-m", "frontier.cli.pools", "sync", "sweeps/smoke.yaml", "--api", API],
-                     capture_output=True, text=True, env=env, timeout=60)
-print(out.stdout.strip(), out.stderr.strip()[-500:], flush=True)
-assert out.returncode == 0, out.stderr
+readme_cmd(README_POOLS)
+s, pools = call("GET", "/api/v2/pools?limit=100", token=token)
+names = {x["name"] for x in pools.get("pools", [])} if s == 200 else set()
+assert {"frontier_gpu_h100_sxm", "frontier_gpu_h200_sxm"} <= names, (s, names)
+say("README pools sync over the REST API: ok")
 
 def dag_ready(dag_id):
     return call("GET", f"/api/v2/dags/{dag_id}", token=token)[0] == 200
@@ -171,6 +186,14 @@ for dag_id in ("frontier_adhoc", "publish_frontier", "nightly_frontier"):
     wait(f"DAG {dag_id} parsed", lambda: dag_ready(dag_id), 180)
 status, errors = call("GET", "/api/v2/importErrors", token=token)
 assert status == 200 and errors["total_entries"] == 0, errors
+# the README's trigger (DeepSeek-R1 on H200: not run here): accepted while the DAG is still paused,
+# then deleted before anything is unpaused
+readme_run = json.loads(readme_cmd(README_TRIGGER))
+assert readme_run.get("dag_run_id") and readme_run["conf"]["labels"] == ["TP8", "DEP8"], readme_run
+status, body = call("DELETE", f"/api/v2/dags/frontier_adhoc/dagRuns/{readme_run['dag_run_id']}", token=token,
+                    ok=(204,))
+assert status in (200, 204), (status, body)
+say(f"README trigger accepted ({readme_run['dag_run_id']}) and deleted")
 for dag_id in ("frontier_adhoc", "publish_frontier"):
     status, body = call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False}, token=token)
     assert status == 200, (status, body)

@@ -348,3 +348,25 @@ def test_compare_chart_one_frontier_per_run():
     front = layer_by(spec, "frontier")
     assert front["encoding"]["color"]["field"] == "run" and front["encoding"]["detail"]["field"] == "run"
     assert {r["run"] for r in layer_data(spec, front)} == {"A r1", "B r2"}
+
+
+def test_missing_values_become_json_null_not_nan():
+    """An imported bench_serving point without a recorded concurrency (NaN) must not make the
+    chart's JSON invalid: Vega-Lite gets ``null`` and the publish goes on."""
+    import json as _json
+    import math
+
+    import altair as alt
+    import pandas as pd
+
+    from charts.theme import to_spec
+
+    # an object column (as merged rows of several sources are): Altair passes its NaN through
+    df = pd.DataFrame(
+        {"x": [1.0, 2.0, 3.0], "max_concurrency": pd.Series([4, float("nan"), 8], dtype=object)}
+    )
+    spec = to_spec(alt.Chart(df).mark_point().encode(x="x:Q", y="max_concurrency:Q"))
+    _json.dumps(spec, allow_nan=False)  # raises on NaN
+    (rows,) = spec["datasets"].values()
+    assert [r["max_concurrency"] for r in rows][1] is None
+    assert not any(isinstance(v, float) and math.isnan(v) for r in rows for v in r.values())
