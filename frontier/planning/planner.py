@@ -108,6 +108,22 @@ def _mem_fractions(lp: LaunchPlan) -> dict[str, float]:
     return out
 
 
+def _role_fractions(spec: Spec, planned: dict[str, float]) -> dict[str, float]:
+    """``--mem-fraction-static`` per server role: what the plan's servers launch with, else the
+    spec's ``cluster.mem_fraction_static``, else SGLang's usual 0.88."""
+    default = spec.cluster.mem_fraction_static or 0.88
+    return {**dict.fromkeys(("single", "prefill", "decode"), default), **planned}
+
+
+def _fit_error(m: Any, label: str, sc: Any, mem: dict[str, float]) -> str | None:
+    """Why ``label`` of matrix entry ``m`` cannot fit its GPUs at scenario ``sc`` (None: it fits)."""
+    try:
+        check_fit(label, m.model, m.hardware, m.precision, isl=sc.isl, osl=sc.osl, mem_fraction_static=mem)
+    except FrontierError as e:
+        return str(e)
+    return None
+
+
 def _display(servers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The documented display form of each server: ``{role, node_rank, argv}``."""
     return [{"role": s["role"], "node_rank": s["node_rank"], "argv": s["argv"]} for s in servers]
@@ -157,23 +173,9 @@ def plan(spec: Spec) -> list[PlanItem]:
                 )
                 js = lp.to_json()
                 shown = _redacted({"servers": _display(js["servers"]), "router": js["router"]})
-                default_mem = spec.cluster.mem_fraction_static or 0.88
-                mem = {**dict.fromkeys(("single", "prefill", "decode"), default_mem), **_mem_fractions(lp)}
+                mem = _role_fractions(spec, _mem_fractions(lp))
                 for sc in m.scenarios or spec.scenarios:
-                    fit_error = None
-                    if engine.checks_fit:
-                        try:
-                            check_fit(
-                                label,
-                                m.model,
-                                m.hardware,
-                                m.precision,
-                                isl=sc.isl,
-                                osl=sc.osl,
-                                mem_fraction_static=mem,
-                            )
-                        except FrontierError as e:
-                            fit_error = str(e)
+                    fit_error = _fit_error(m, label, sc, mem) if engine.checks_fit else None
                     items.append(
                         PlanItem(
                             key=item_key(m.model, m.hardware, m.precision, label, sc.name, tag),
@@ -222,19 +224,9 @@ def fit_warnings(spec: Spec) -> list[str]:
                 mem = _mem_fractions(lp)
             except FrontierError:
                 mem = {}
-            default_mem = spec.cluster.mem_fraction_static or 0.88
-            mem = {**dict.fromkeys(("single", "prefill", "decode"), default_mem), **mem}
+            mem = _role_fractions(spec, mem)
             for sc in m.scenarios or spec.scenarios:
-                try:
-                    check_fit(
-                        label,
-                        m.model,
-                        m.hardware,
-                        m.precision,
-                        isl=sc.isl,
-                        osl=sc.osl,
-                        mem_fraction_static=mem,
-                    )
-                except FrontierError as e:
-                    out.append(f"{m.hardware} {label} / {sc.name}: {e}")
+                why = _fit_error(m, label, sc, mem)
+                if why:
+                    out.append(f"{m.hardware} {label} / {sc.name}: {why}")
     return out

@@ -5,21 +5,8 @@
 -- intermediate/int_point_metrics, ties across hardware broken by hardware name). Rows of other
 -- runs never hide a group: each hardware shows its own latest measurement, with the run it comes from.
 WITH
-chosen AS (
-    SELECT run_date, coalesce(started_at, TIMESTAMPTZ '1970-01-01') AS started_at, run_id
-    FROM int_run_order WHERE run_id = points_run($run_id)
-),
-eligible AS (
-    SELECT g.*
-    FROM int_group_runs g
-    JOIN int_run_order o USING (run_id)
-    WHERE (o.run_date, coalesce(o.started_at, TIMESTAMPTZ '1970-01-01'), o.run_id)
-       <= (SELECT (run_date, started_at, run_id) FROM chosen)
-),
 latest AS (
-    SELECT run_id, model, hardware, precision, scenario, run_seq AS group_runs
-    FROM eligible
-    QUALIFY row_number() OVER (PARTITION BY model, hardware, precision, scenario ORDER BY run_seq DESC) = 1
+    SELECT run_id, model, hardware, precision, scenario, run_seq AS group_runs FROM latest_group_runs($run_id)
 ),
 candidates AS (
     SELECT

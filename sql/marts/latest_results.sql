@@ -4,17 +4,8 @@
 -- that run's points with the label and tok_s_user where it occurs, and point counts. An ad-hoc or
 -- imported run of one group never hides the others: each keeps its own latest run.
 WITH
-chosen AS (
-    SELECT run_date, coalesce(started_at, TIMESTAMPTZ '1970-01-01') AS started_at, run_id
-    FROM int_run_order WHERE run_id = points_run($run_id)
-),
 latest AS (
-    SELECT g.run_id, g.run_date, g.model, g.hardware, g.precision, g.scenario, g.run_seq AS runs
-    FROM int_group_runs g
-    JOIN int_run_order o USING (run_id)
-    WHERE (o.run_date, coalesce(o.started_at, TIMESTAMPTZ '1970-01-01'), o.run_id)
-       <= (SELECT (run_date, started_at, run_id) FROM chosen)
-    QUALIFY row_number() OVER (PARTITION BY g.model, g.hardware, g.precision, g.scenario ORDER BY g.run_seq DESC) = 1
+    SELECT run_id, run_date, model, hardware, precision, scenario, run_seq AS runs FROM latest_group_runs($run_id)
 ),
 per_group AS (
     SELECT

@@ -8,18 +8,7 @@ WITH
 bands AS (
     SELECT unnest([10.0, 20.0, 30.0, 50.0, 75.0, 100.0, 150.0, 200.0, 300.0]) AS band
 ),
-chosen AS (
-    SELECT run_date, coalesce(started_at, TIMESTAMPTZ '1970-01-01') AS started_at, run_id
-    FROM int_run_order WHERE run_id = points_run($run_id)
-),
-latest AS (
-    SELECT g.run_id, g.model, g.hardware, g.precision, g.scenario
-    FROM int_group_runs g
-    JOIN int_run_order o USING (run_id)
-    WHERE (o.run_date, coalesce(o.started_at, TIMESTAMPTZ '1970-01-01'), o.run_id)
-       <= (SELECT (run_date, started_at, run_id) FROM chosen)
-    QUALIFY row_number() OVER (PARTITION BY g.model, g.hardware, g.precision, g.scenario ORDER BY g.run_seq DESC) = 1
-),
+latest AS (SELECT run_id, model, hardware, precision, scenario FROM latest_group_runs($run_id)),
 meeting AS (
     SELECT b.band, p.*
     FROM int_point_metrics p
