@@ -82,7 +82,7 @@ psql_ -c "CREATE USER airflow PASSWORD 'airflow'" -c "CREATE DATABASE airflow OW
 export AIRFLOW_HOME="$WORK/airflow"
 mkdir -p "$AIRFLOW_HOME/config"
 # the GPU-pool cluster policy (operators/policy.py): each mapped deployment -> its pool, slots = GPUs
-cp "$ROOT/docker/airflow/airflow_local_settings.py" "$AIRFLOW_HOME/config/airflow_local_settings.py"
+cp docker/airflow/airflow_local_settings.py "$AIRFLOW_HOME/config/airflow_local_settings.py"  # the README's line
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql+psycopg2://airflow:airflow@127.0.0.1:$PG_PORT/airflow"
 export AIRFLOW__CORE__EXECUTOR=LocalExecutor
@@ -165,7 +165,7 @@ README_ENV = {**os.environ, "AIRFLOW": API, "TOKEN": token, "AIRFLOW_API_TOKEN":
 README_POOLS = r'''frontier pools sync sweeps/nightly.yaml sweeps/smoke.yaml --api "$AIRFLOW"'''
 README_TRIGGER = r"""curl -X POST "$AIRFLOW/api/v2/dags/frontier_adhoc/dagRuns" -H "Authorization: Bearer $TOKEN" \
   -H 'Content-Type: application/json' -d '{"logical_date": null, "conf": {"model": "deepseek-ai/DeepSeek-R1",
-  "hardware": "h200_sxm", "labels": ["TP8", "DEP8"], "scenarios": ["1k1k"], "concurrencies": [4, 16, 64]}}'"""
+  "hardware": "h200_sxm", "labels": "TP8, DEP8", "scenarios": "1k1k", "concurrencies": "4, 16, 64"}}'"""
 
 def readme_cmd(cmd):
     out = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, env=README_ENV, timeout=60)

@@ -193,13 +193,12 @@ REGISTRY: dict[str, How] = {
     ".venv/bin/python benchmarks/adaptive_ladders.py": How("run", timeout=600, slow=True, expect="all "),
     ".venv/bin/frontier validate axes.yaml": AXES,
     ".venv/bin/frontier plan axes.yaml --argv": AXES,
-    'echo "from operators.policy import task_instance_mutation_hook  # noqa: F401" > '
-    '"$AIRFLOW_HOME/config/airflow_local_settings.py"': PG,
+    'cp docker/airflow/airflow_local_settings.py "$AIRFLOW_HOME/config/airflow_local_settings.py"': PG,
     'frontier pools sync sweeps/nightly.yaml sweeps/smoke.yaml --api "$AIRFLOW"': PG,
     'curl -X POST "$AIRFLOW/api/v2/dags/frontier_adhoc/dagRuns" -H "Authorization: Bearer $TOKEN" -H '
     '\'Content-Type: application/json\' -d \'{"logical_date": null, "conf": {"model": '
-    '"deepseek-ai/DeepSeek-R1",\n"hardware": "h200_sxm", "labels": ["TP8", "DEP8"], "scenarios": '
-    '["1k1k"], "concurrencies": [4, 16, 64]}}\'': PG,
+    '"deepseek-ai/DeepSeek-R1",\n"hardware": "h200_sxm", "labels": "TP8, DEP8", "scenarios": '
+    '"1k1k", "concurrencies": "4, 16, 64"}}\'': PG,
     "frontier run sweeps/compare.yaml --run-id good --no-publish": COMPARE,
     "frontier run sweeps/compare-slow.yaml --run-id slow --fail-on-regression": COMPARE,
     'frontier query "select hardware, label, round(change_pct) as change_pct, prev_run_id from regressions"': (
