@@ -189,7 +189,7 @@ assert status == 200 and errors["total_entries"] == 0, errors
 # the README's trigger (DeepSeek-R1 on H200: not run here): accepted while the DAG is still paused,
 # then deleted before anything is unpaused
 readme_run = json.loads(readme_cmd(README_TRIGGER))
-assert readme_run.get("dag_run_id") and readme_run["conf"]["labels"] == ["TP8", "DEP8"], readme_run
+assert readme_run.get("dag_run_id") and readme_run["conf"]["labels"] == "TP8, DEP8", readme_run
 status, body = call("DELETE", f"/api/v2/dags/frontier_adhoc/dagRuns/{readme_run['dag_run_id']}", token=token,
                     ok=(204,))
 assert status in (200, 204), (status, body)
