@@ -94,7 +94,7 @@ class PlanSweepOperator(BaseOperator):
             sync_pools(pools, self.log.info, spec_hint=params.get("spec") or "SPEC")
         except FrontierError as e:  # pools are an optimisation of sharing; never block a run on them
             self.log.warning("GPU pools not synced: %s", e)
-        from frontier.run.item import deployment_groups
+        from frontier.planning.planner import deployment_groups
 
         # one mapped task per deployment: its server serves every scenario before it stops
         groups = deployment_groups(items)

@@ -107,7 +107,7 @@ def _cmd_plan(args) -> int:
         )
     Console(width=max(140, Console().width)).print(t)
     from frontier.planning.engines import get_engine
-    from frontier.run.item import deployment_groups
+    from frontier.planning.planner import deployment_groups
 
     if get_engine(spec.engine).starts_servers:
         groups = deployment_groups(items)

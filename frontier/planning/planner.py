@@ -11,6 +11,7 @@ benchmarks it finds the real item again with :func:`find_item` on the run's reso
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -230,3 +231,16 @@ def fit_warnings(spec: Spec) -> list[str]:
                 if why:
                     out.append(f"{m.hardware} {label} / {sc.name}: {why}")
     return out
+
+
+def deployment_groups(items: list[PlanItem]) -> list[list[PlanItem]]:
+    """The plan's items grouped by the deployment that serves them: consecutive items with the
+    same model, hardware, precision, label and launch plan (its scenarios), in plan order."""
+    groups: list[tuple[str, list[PlanItem]]] = []
+    for it in items:
+        key = json.dumps([it.model, it.hardware, it.precision, it.label, it.launch], sort_keys=True)
+        if groups and groups[-1][0] == key:
+            groups[-1][1].append(it)
+        else:
+            groups.append((key, [it]))
+    return [g for _, g in groups]

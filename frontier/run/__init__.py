@@ -11,11 +11,11 @@ produce the same warehouse.
 
 from __future__ import annotations
 
+from frontier.planning.planner import deployment_groups
 from frontier.run.item import (
     ItemOutcome,
     ItemRun,
     bench_item,
-    deployment_groups,
     launch_item,
     ready_item,
     resume_item,

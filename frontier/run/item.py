@@ -497,19 +497,6 @@ def run_item(
     return stop_item(run, predict=predict)
 
 
-def deployment_groups(items: list[PlanItem]) -> list[list[PlanItem]]:
-    """The plan's items grouped by the deployment that serves them: consecutive items with the
-    same model, hardware, precision, label and launch plan (its scenarios), in plan order."""
-    groups: list[tuple[str, list[PlanItem]]] = []
-    for it in items:
-        key = json.dumps([it.model, it.hardware, it.precision, it.label, it.launch], sort_keys=True)
-        if groups and groups[-1][0] == key:
-            groups[-1][1].append(it)
-        else:
-            groups.append((key, [it]))
-    return [g for _, g in groups]
-
-
 def run_deployment(
     items: list[PlanItem],
     spec: Spec,

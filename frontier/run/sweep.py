@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from frontier.domain.spec import Spec
-from frontier.planning.planner import plan
-from frontier.run.item import ItemOutcome, deployment_groups, run_deployment
+from frontier.planning.planner import deployment_groups, plan
+from frontier.run.item import ItemOutcome, run_deployment
 from frontier.run.records import RunContext, build_marts, finish_run, start_run, utcnow
 
 

@@ -88,8 +88,7 @@ def test_dag_task_defers_once_and_serves_every_scenario(tmp_path: Path):
     every scenario's ladder on that server and lands each as its own item."""
     from airflow.sdk.exceptions import TaskDeferred
 
-    from frontier.planning.planner import plan
-    from frontier.run.item import deployment_groups
+    from frontier.planning.planner import deployment_groups, plan
     from operators.frontier_ops import BenchmarkDeploymentOperator, deployment_name
     from tests.support import first_event
 
