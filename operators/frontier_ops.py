@@ -137,7 +137,7 @@ class BenchmarkDeploymentOperator(BaseOperator):
     deployment's JSON handle (target, plan, pids = process groups / pods, log paths), attaches to
     it, runs the ladder, lands, and stops it. Readiness timeout: the failure lands with the
     servers' log tails, everything is stopped and the task raises (retried). ``on_kill`` stops the
-    deployment in either half. ``deferrable=False``: all of it in the worker (``run_item``).
+    deployment in either half. ``deferrable=False``: all of it in the worker (``run_deployment``).
     Engine ``endpoint`` never defers (nothing to wait for).
     """
 

@@ -476,7 +476,8 @@ def run_item(
     predict: bool = True,
 ) -> ItemOutcome:
     """Launch one deployment, run its concurrency ladder, land its rows, stop it
-    (:func:`launch_item` -> :func:`bench_item` -> :func:`stop_item`, in this process).
+    (:func:`run_deployment` of this one item: :func:`launch_item` -> :func:`bench_item` ->
+    :func:`stop_item`, in this process).
 
     Never raises for a benchmark failure: launch failures and failed points are recorded in
     ``failures`` and reflected in the outcome's status. Raises only for a broken warehouse (or
@@ -484,17 +485,18 @@ def run_item(
     A launch that fails is tried ``launch_attempts`` times in all (the CLI retries once; under
     Airflow the task's own retries do it). Failed points are results: never retried.
     """
-    run = launch_item(
-        item,
+    (outcome,) = run_deployment(
+        [item],
         spec,
         ctx,
         progress=progress,
         on_started=on_started,
         launch_attempts=launch_attempts,
         retry_delay_s=retry_delay_s,
+        health_probe_s=health_probe_s,
+        predict=predict,
     )
-    bench_item(run, health_probe_s=health_probe_s)
-    return stop_item(run, predict=predict)
+    return outcome
 
 
 def run_deployment(
