@@ -92,6 +92,9 @@ class Cluster:
                 extra["cuda_graph_max_bs"] = dv.cuda_graph_max_bs
             if "spec" in accepts:
                 extra["spec"] = dv.spec
+            # an explicit --moe-a2a-backend the perf model knows (deepep, none) sets its MoE traffic
+            if "moe_a2a_backend" in accepts and dv.moe_a2a_backend in ("none", "deepep"):
+                extra["moe_a2a_backend"] = dv.moe_a2a_backend
             sm = StepModel(
                 spec.model,
                 spec.hardware,

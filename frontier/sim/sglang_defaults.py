@@ -87,6 +87,7 @@ class ServerDerived:
     max_running_per_rank: int
     max_running_requests: int  # whole server: per rank x attn_dp
     attn_dp: int
+    moe_a2a_backend: str | None = None  # --moe-a2a-backend as given (MoE models; SGLang's default: none)
     spec: Any = None  # frontier.sim.specdec.SpecDecode | None
 
     def as_dict(self) -> dict:
@@ -165,7 +166,7 @@ def add_sglang_flags(p: argparse.ArgumentParser, with_topology: bool = True) -> 
         default=None,
         help="frontier's: mean tokens accepted per verify step (default: the public figure per model)",
     )
-    p.add_argument("--moe-a2a-backend", default="none")
+    p.add_argument("--moe-a2a-backend", default=None)
     p.add_argument("--deepep-mode", default="auto", choices=["normal", "low_latency", "auto"])
     p.add_argument("--quantization", default=None)
     p.add_argument("--enable-two-batch-overlap", action="store_true", default=False)
@@ -247,12 +248,19 @@ def _prefill_graph_sizes(max_bs: int) -> int:
     return len([s for s in sizes if s <= max_bs])
 
 
-def _weights_per_gpu(model: ModelSpec, precision: str, shape: ServerShape) -> float:
-    """Weight bytes on one GPU, as frontier.sim.perf_model.StepModel lays them out."""
-    bytes_per_param = model.weight_bytes(precision) / (model.params_b * 1e9)
-    expert_b = model.moe.expert_params_b if model.moe else 0.0
-    dense_b = model.params_b - expert_b
-    return expert_b * 1e9 * bytes_per_param / shape.gpus + dense_b * 1e9 * bytes_per_param / shape.dense_shard
+def _weights_per_gpu(model: ModelSpec, hw: Hardware, precision: str, shape: ServerShape, spec) -> float:
+    """Weight bytes on one GPU as the simulator's StepModel lays them out (with the draft model's
+    and NVFP4 scales where the perf model counts them: SGLang charges both to the static budget)."""
+    import inspect
+
+    from frontier.sim.perf_model import StepModel
+
+    kw = (
+        {"spec": spec}
+        if spec is not None and "spec" in inspect.signature(StepModel.__init__).parameters
+        else {}
+    )
+    return StepModel(model, hw, precision, shape, **kw).weights_per_gpu
 
 
 def derive(
@@ -359,7 +367,7 @@ def derive(
     kv_layers = model.layers + (model.mtp_layers if spec_keys else 0)  # the draft's KV cells too
     kv_tok = model.kv_bytes(kv_dtype) * kv_layers / model.layers
     kv_shard = shape.kv_shard(model)
-    pool_bytes = mem_frac * gpu_mem * MIB - _weights_per_gpu(model, precision, shape)
+    pool_bytes = mem_frac * gpu_mem * MIB - _weights_per_gpu(model, hw, precision, shape, spec)
     pool = int(max(0.0, pool_bytes) * kv_shard / kv_tok)
     if d.get("max_total_tokens"):
         pool = min(pool, d["max_total_tokens"])
@@ -384,6 +392,7 @@ def derive(
         max_running_per_rank=per_rank,
         max_running_requests=per_rank * attn_dp,
         attn_dp=attn_dp,
+        moe_a2a_backend=d.get("moe_a2a_backend") if model.is_moe else None,
         spec=spec,
     )
 

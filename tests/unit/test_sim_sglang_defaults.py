@@ -14,6 +14,7 @@ from frontier.errors import FrontierError
 from frontier.planning.engines import get_engine, recipe_argv, role_server_flags
 from frontier.sim.cluster import Cluster, SimSpec
 from frontier.sim.config import parse_config
+from frontier.sim.perf_model import StepModel
 from frontier.sim.sglang_defaults import derive, parse_flags
 from frontier.sim.topology import from_label
 from tests.support import spec_for
@@ -27,6 +28,19 @@ def _group(label: str, model, role: str):
     return next(g for g in from_label(label, model).groups if g.role == role)
 
 
+def _weights(model, hw, precision, shape, spec=None) -> float:
+    """Weight bytes a GPU as the simulator's perf model counts them (draft model and NVFP4 scales
+    included where it models them)."""
+    import inspect
+
+    kw = (
+        {"spec": spec}
+        if spec is not None and "spec" in inspect.signature(StepModel.__init__).parameters
+        else {}
+    )
+    return StepModel(model, hw, precision, shape, **kw).weights_per_gpu
+
+
 def _running(pool: int, context: int) -> int:
     """resolve_max_num_reqs without --max-running-requests."""
     return min(max(min(int(pool / context * 512), 4096), 2048), pool // 2)
@@ -34,13 +48,15 @@ def _running(pool: int, context: int) -> int:
 
 def test_h200_tp8_deepseek_r1_fp8():
     m, hw = get_model(R1), get_hardware("h200_sxm")
-    d = derive("single", [], m, hw, _group("TP8", m, "single").shape, "fp8", "fp8")
+    shape = _group("TP8", m, "single").shape
+    d = derive("single", [], m, hw, shape, "fp8", "fp8")
     # chunk 8192, decode graph max_bs 512 (H200, tp >= 4); reserved = 512 + 8192 * 1.5 + 8 / 8 * 1024
     # + decode graphs 512 * 2 + MLA prefill graphs 1536 = 16384 MiB
     assert d.reserved_mem_mib == 16384
     assert d.mem_fraction_static == round((H200 - 16384) / H200, 3) == 0.886
     assert (d.chunked_prefill_size, d.chunked_prefill_per_rank, d.max_prefill_tokens) == (8192, 8192, 16384)
     # KV pool = 0.886 x memory - weights (671 GB FP8 over 8 GPUs), 35136 B a token (FP8 MLA latent)
+    assert _weights(m, hw, "fp8", shape) == pytest.approx(671e9 / 8)
     pool = int((0.886 * H200 * MIB - 671e9 / 8) / 35136)
     assert abs(d.kv_pool_tokens_per_rank - pool) <= 1
     assert d.max_running_requests == _running(pool, 163840) == 4096
@@ -76,7 +92,7 @@ def test_b200_fp4_and_mtp():
     assert d.reserved_mem_mib == 28672
     assert d.mem_fraction_static == round((B200 - 28672) / B200, 3) == 0.844
     assert d.chunked_prefill_size == 16384
-    pool = int((0.844 * B200 * MIB - 671e9 * 0.5 / 8) / 35136)  # FP4 weights: half a byte a parameter
+    pool = int((0.844 * B200 * MIB - _weights(m, hw, "fp4", shape)) / 35136)
     assert abs(d.kv_pool_tokens_per_rank - pool) <= 1
     mtp = ["--speculative-algorithm", "EAGLE", "--speculative-num-steps", "2"]
     mtp += ["--speculative-eagle-topk", "1", "--speculative-num-draft-tokens", "3"]
@@ -92,11 +108,13 @@ def test_b200_fp4_and_mtp():
 
 def test_llama_8b_tp1_h200():
     m, hw = get_model(LLAMA), get_hardware("h200_sxm")
-    d = derive("single", [], m, hw, _group("TP1", m, "single").shape, "bf16", "bf16")
+    shape = _group("TP1", m, "single").shape
+    d = derive("single", [], m, hw, shape, "bf16", "bf16")
     # tp < 4: max_bs 256; non-MLA prefill graphs: 58 captured sizes up to 8192 x 8 MiB = 464;
     # 512 + 12288 + 1 / 8 * 1024 + 512 + 464 = 13904
     assert d.reserved_mem_mib == 13904
     assert d.mem_fraction_static == 0.903
+    assert _weights(m, hw, "bf16", shape) == pytest.approx(8.03e9 * 2)
     pool = int((0.903 * H200 * MIB - 8.03e9 * 2) / 131072)
     assert abs(d.kv_pool_tokens_per_rank - pool) <= 1
     assert d.max_running_requests == _running(pool, 131072)
@@ -168,7 +186,7 @@ def test_bad_flags_name_the_flag(argv, names):
 
 def test_parse_flags_ignores_what_it_does_not_read():
     d = parse_flags(["--trust-remote-code", "--cuda-graph-max-bs", "96", "--quantization", "modelopt_fp4"])
-    assert (d["cuda_graph_max_bs"], d["quantization"], d["moe_a2a_backend"]) == (96, "modelopt_fp4", "none")
+    assert (d["cuda_graph_max_bs"], d["quantization"], d["moe_a2a_backend"]) == (96, "modelopt_fp4", None)
     with pytest.raises(FrontierError, match="role 'middle'"):
         derive("middle", [], get_model(LLAMA), get_hardware("h200_sxm"), None, "bf16")
 
