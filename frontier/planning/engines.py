@@ -4,8 +4,9 @@ An engine only *plans*; starting, checking and stopping the processes of a plan 
 layer's (:mod:`frontier.launch`, through the spec's target). Kinds:
 
 - ``sim``: one simulated-SGLang process for the whole deployment, PD labels included
-  (``frontier.sim.launch_server --deployment LABEL``), with the spec's seed, ``sim`` knobs and
-  the label's fault flags. On the local target it binds 127.0.0.1 (or ``cluster.bind_host``)
+  (``frontier.sim.launch_server --deployment LABEL``), with each role's SGLang flags of the real
+  plan (``--prefill-server-args`` / ``--decode-server-args`` for PD roles), the spec's seed,
+  ``sim`` knobs and the label's fault flags. On the local target it binds 127.0.0.1 (or ``cluster.bind_host``)
   on a port picked at start (port 0 in the plan); elsewhere the first server's host and port.
 - ``sglang``: the real servers (and router) of :func:`frontier.planning.sglang_args.build_launch_plan`;
   a deployment that cannot fit its GPUs is planned with a fit error and never launched.
