@@ -123,9 +123,8 @@ def validate(points: object) -> list[str]:
                 elif not isinstance(v, (int, float)) or v <= 0:
                     errs.append(f"{where}: measured {k} must be a positive number, got {v!r}")
         spec = p.get("speculative")
-        if spec != "none":
-            if not isinstance(spec, dict) or any(k not in spec for k in SPEC_KEYS):
-                errs.append(f"{where}: speculative is none or a mapping with {', '.join(SPEC_KEYS)}")
+        if spec != "none" and (not isinstance(spec, dict) or any(k not in spec for k in SPEC_KEYS)):
+            errs.append(f"{where}: speculative is none or a mapping with {', '.join(SPEC_KEYS)}")
         w = p.get("weight")
         if not isinstance(w, (int, float)) or not 0 < w <= 1:
             errs.append(f"{where}: weight must be in (0, 1], got {w!r}")
