@@ -325,7 +325,7 @@ def summarize(rows: list[dict]) -> list[dict]:
     out = []
     for cls in CLASSES:
         for metric in METRICS:
-            full, mag, signed, missing = [], [], [], 0
+            full, mag, signed, missing, missing_mag = [], [], [], 0, 0
             for r in rows:
                 if r["class"] != cls:
                     continue
@@ -333,13 +333,16 @@ def summarize(rows: list[dict]) -> list[dict]:
                     if f["metric"] != metric:
                         continue
                     if f["error"] is None:
-                        missing += 1
+                        if r["weight"] >= 1:
+                            missing += 1
+                        else:
+                            missing_mag += 1
                     elif r["weight"] >= 1:
                         full.append(abs(f["error"]))
                         signed.append(f["error"])
                     else:
                         mag.append(abs(f["error"]))
-            if not (full or mag or missing):
+            if not (full or mag or missing or missing_mag):
                 continue
             out.append(
                 {
@@ -351,6 +354,7 @@ def summarize(rows: list[dict]) -> list[dict]:
                     "n_magnitude": len(mag),
                     "median_abs_error_magnitude": statistics.median(mag) if mag else None,
                     "not_predicted": missing,
+                    "not_predicted_magnitude": missing_mag,
                     "goal": GOAL.get((cls, metric)),
                 }
             )
@@ -383,7 +387,7 @@ def print_summary(result: dict, title: str = "") -> None:
     if title:
         print(title)
     head = f"  {'class':5s} {'metric':13s} {'n':>3s} {'med|err|':>8s} {'signed':>7s} {'goal':>5s}"
-    print(head + f"  {'n mag':>5s} {'mag|err|':>8s} {'not pred':>8s}")
+    print(head + f"  {'n mag':>5s} {'mag|err|':>8s} {'not predicted (sglang/mag)':>26s}")
     for s in result["summary"]:
         goal = s["goal"]
         ok = ""
@@ -392,7 +396,7 @@ def print_summary(result: dict, title: str = "") -> None:
         print(
             f"  {s['class']:5s} {s['metric']:13s} {s['n']:3d} {pct(s['median_abs_error']):>8s} "
             f"{pct(s['median_error'], True):>7s} {pct(goal):>5s}  {s['n_magnitude']:5d} "
-            f"{pct(s['median_abs_error_magnitude']):>8s} {s['not_predicted']:8d}{ok}"
+            f"{pct(s['median_abs_error_magnitude']):>8s} {s['not_predicted']:>19d}/{s['not_predicted_magnitude']:<6d}{ok}"
         )
     rows = result["points"]
     n_pred = sum(r["predicted"] for r in rows)
@@ -421,7 +425,8 @@ def print_side_by_side(before: dict, after: dict, ref: str) -> None:
                 return "-"
             v = s["median_abs_error_magnitude"] if mag else s["median_abs_error"]
             n = s["n_magnitude"] if mag else s["n"]
-            return f"{pct(v)} ({n}/{n + s['not_predicted']})" if not mag else f"{pct(v)} ({n})"
+            miss = s["not_predicted_magnitude"] if mag else s["not_predicted"]
+            return f"{pct(v)} ({n}/{n + miss})"
 
         print(
             f"  {k[0]:5s} {k[1]:13s} {cell(sb):>12s} {cell(sa):>12s} {pct(GOAL.get(k)):>5s}   "
@@ -435,7 +440,7 @@ def print_side_by_side(before: dict, after: dict, ref: str) -> None:
             f"  {name}: {n_pred}/{len(rows)} points predicted, mean wall time per predicted point "
             f"{'-' if w is None else f'{w:.2f} s'}"
         )
-    print("  (n/m: m figures of SGLang points, n of them predicted)")
+    print("  (n/m: m measured figures, n of them predicted)")
 
 
 # ----------------------------------------------------------------------------- --before
