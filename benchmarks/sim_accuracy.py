@@ -47,6 +47,8 @@ KINDS = ("point", "prefill_per_gpu", "decode_per_gpu")
 METRIC_OF = {
     "median_tpot_ms": "TPOT",
     "median_ttft_ms": "TTFT",
+    "mean_tpot_ms": "TPOT",  # publications that give only the mean
+    "mean_ttft_ms": "TTFT",
     "output_tok_s_per_gpu": "tok/s/GPU",
     "input_tok_s_per_gpu": "tok/s/GPU",
     "tok_s_gpu": "tok/s/GPU",
@@ -56,7 +58,7 @@ METRICS = ("TPOT", "TTFT", "tok/s/GPU", "interactivity")
 # issue 16's goals on median |error|: TPOT 15% dense, 25% MoE and PD; TTFT 35% everywhere
 GOAL = {("dense", "TPOT"): 0.15, ("moe", "TPOT"): 0.25, ("pd", "TPOT"): 0.25}
 GOAL.update({(c, "TTFT"): 0.35 for c in CLASSES})
-SPEC_KEYS = ("algorithm", "num_steps", "draft_tokens", "topk")
+SPEC_KEYS = ("algorithm", "num_steps", "draft_tokens", "topk", "accept_len")
 # harness key -> SGLang flag (server_flags); bools are switches
 FLAG_OF = {
     "chunk": "--chunked-prefill-size",
@@ -124,7 +126,9 @@ def validate(points: object) -> list[str]:
                     errs.append(f"{where}: measured {k} must be a positive number, got {v!r}")
         spec = p.get("speculative")
         if spec != "none" and (not isinstance(spec, dict) or any(k not in spec for k in SPEC_KEYS)):
-            errs.append(f"{where}: speculative is none or a mapping with {', '.join(SPEC_KEYS)}")
+            errs.append(
+                f"{where}: speculative is none or a mapping with {', '.join(SPEC_KEYS)} (null = not published)"
+            )
         w = p.get("weight")
         if not isinstance(w, (int, float)) or not 0 < w <= 1:
             errs.append(f"{where}: weight must be in (0, 1], got {w!r}")
@@ -160,14 +164,17 @@ def _argv(h: dict) -> list[str]:
 def spec_argv(spec: object) -> list[str]:
     if not isinstance(spec, dict):
         return []
-    out = [
-        "--speculative-algorithm", str(spec["algorithm"]),
-        "--speculative-num-steps", str(spec["num_steps"]),
-        "--speculative-eagle-topk", str(spec["topk"]),
-        "--speculative-num-draft-tokens", str(spec["draft_tokens"]),
-    ]  # fmt: skip
-    if spec.get("accept_len") is not None:
-        out += ["--speculative-accept-len", str(spec["accept_len"])]  # the simulator's own flag
+    out = ["--speculative-algorithm", str(spec.get("algorithm") or "EAGLE")]
+    # a setting the publication does not give (null) is left to the simulator's default;
+    # --speculative-accept-len is the simulator's own flag (measured acceptance length)
+    for key, flag in (
+        ("num_steps", "--speculative-num-steps"),
+        ("topk", "--speculative-eagle-topk"),
+        ("draft_tokens", "--speculative-num-draft-tokens"),
+        ("accept_len", "--speculative-accept-len"),
+    ):
+        if spec.get(key) is not None:
+            out += [flag, str(spec[key])]
     return out
 
 
@@ -204,15 +211,8 @@ def _spec_decode(spec: dict):
         from frontier.sim.specdec import SpecDecode
     except ImportError:
         raise NotPredicted("this simulator has no speculative decoding (frontier.sim.specdec)") from None
-    kw = {
-        "algorithm": spec["algorithm"],
-        "num_steps": spec["num_steps"],
-        "draft_tokens": spec["draft_tokens"],
-        "topk": spec["topk"],
-    }
-    if spec.get("accept_len") is not None:
-        kw["accept_len"] = spec["accept_len"]
-    return SpecDecode(**kw)
+    keys = ("algorithm", "num_steps", "draft_tokens", "topk", "accept_len")
+    return SpecDecode(**{k: spec[k] for k in keys if spec.get(k) is not None})
 
 
 def predict_full(p: dict, project_harness: bool) -> dict:
@@ -237,6 +237,8 @@ def predict_full(p: dict, project_harness: bool) -> dict:
     out = {
         "median_ttft_ms": m.get("median_ttft_ms"),
         "median_tpot_ms": m.get("median_tpot_ms"),
+        "mean_ttft_ms": m.get("mean_ttft_ms"),
+        "mean_tpot_ms": m.get("mean_tpot_ms"),
         "output_tok_s_per_gpu": m["output_throughput"] / g,
         "input_tok_s_per_gpu": (m["total_token_throughput"] - m["output_throughput"]) / g,
         "tok_s_gpu": m["total_token_throughput"] / g,
