@@ -29,7 +29,8 @@ def test_points_cover_the_classes_fp4_and_mtp():
     assert classes == {"dense", "moe", "pd"}
     assert any(p["precision"] == "fp4" for p in POINTS)
     mtp = [p for p in POINTS if isinstance(p["speculative"], dict)]
-    assert mtp and all(p["speculative"]["accept_len"] for p in mtp)
+    # acceptance lengths as published (null where the publication gives none)
+    assert mtp and any(p["speculative"]["accept_len"] for p in mtp)
     # another engine counts as magnitude only
     assert all(p["weight"] < 1 for p in POINTS if p["engine"] != "sglang")
 
