@@ -315,7 +315,26 @@ def evaluate(points: list[dict], project_harness: bool = False, log=print) -> di
         rows.append(row)
         if log:
             log_point(row, log)
-    return {"points": rows, "summary": summarize(rows), "wall_s_per_point": mean(walls)}
+    return {
+        "points": rows,
+        "summary": summarize(rows),
+        "rows": row_counts(rows),
+        "wall_s_per_point": mean(walls),
+    }
+
+
+def row_counts(rows: list[dict]) -> dict:
+    """Points predicted / listed, overall and for the FP4 and MTP rows the issue asks about."""
+
+    def count(sel):
+        sel = list(sel)
+        return {"predicted": sum(r["predicted"] for r in sel), "points": len(sel)}
+
+    return {
+        "all": count(rows),
+        "fp4": count(r for r in rows if r["precision"] == "fp4"),
+        "mtp": count(r for r in rows if r["mtp"]),
+    }
 
 
 def mean(v: list[float]) -> float | None:
@@ -385,6 +404,16 @@ def log_point(r: dict, log=print) -> None:
         log(f"{'':52s}   -> not predicted: {r['error'][:150]}")
 
 
+def counts_line(res: dict) -> str:
+    c = res.get("rows") or row_counts(res["points"])
+    w = res.get("wall_s_per_point")
+    return (
+        f"points predicted {c['all']['predicted']}/{c['all']['points']} (FP4 rows "
+        f"{c['fp4']['predicted']}/{c['fp4']['points']}, MTP rows {c['mtp']['predicted']}/{c['mtp']['points']})"
+        f"; mean wall time per predicted point {'-' if w is None else f'{w:.3f} s'}"
+    )
+
+
 def print_summary(result: dict, title: str = "") -> None:
     if title:
         print(title)
@@ -400,15 +429,7 @@ def print_summary(result: dict, title: str = "") -> None:
             f"{pct(s['median_error'], True):>7s} {pct(goal):>5s}  {s['n_magnitude']:5d} "
             f"{pct(s['median_abs_error_magnitude']):>8s} {s['not_predicted']:>19d}/{s['not_predicted_magnitude']:<6d}{ok}"
         )
-    rows = result["points"]
-    n_pred = sum(r["predicted"] for r in rows)
-    w = result.get("wall_s_per_point")
-    print(
-        f"  points: {len(rows)}, predicted {n_pred}, not predicted {len(rows) - n_pred}"
-        f"; mean wall time per predicted point {w:.2f} s"
-        if w is not None
-        else ""
-    )
+    print("  " + counts_line(result))
 
 
 def print_side_by_side(before: dict, after: dict, ref: str) -> None:
@@ -435,13 +456,7 @@ def print_side_by_side(before: dict, after: dict, ref: str) -> None:
             f"{cell(sb, True)} -> {cell(sa, True)}"
         )
     for name, res in (("before", before), ("after", after)):
-        rows = res["points"]
-        n_pred = sum(r["predicted"] for r in rows)
-        w = res.get("wall_s_per_point")
-        print(
-            f"  {name}: {n_pred}/{len(rows)} points predicted, mean wall time per predicted point "
-            f"{'-' if w is None else f'{w:.2f} s'}"
-        )
+        print(f"  {name}: " + counts_line(res))
     print("  (n/m: m measured figures, n of them predicted)")
 
 
@@ -498,7 +513,8 @@ def main(argv: list[str] | None = None) -> int:
     result["sim_version"] = SIM_VERSION
     result["code"] = str(CODE)
     if a.json:
-        a.json.write_text(json.dumps(result, indent=1))
+        out = dict(result, before=dict(before, ref=a.before)) if before else result
+        a.json.write_text(json.dumps(out, indent=1))
     if not a.quiet:
         print()
         print_summary(result, f"median |error| per class and metric ({SIM_VERSION}; n = SGLang points)")
