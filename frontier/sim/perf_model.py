@@ -190,7 +190,9 @@ class StepModel:
         budget = frac * hw.hbm_gb * GIB - p.activation_reserve_gb * GB
         self.pool_bytes_per_gpu = budget - self.weights_per_gpu
         # the draft layer keeps its own KV for every pooled token (one more layer's worth)
-        per_rank_tokens = self.pool_bytes_per_gpu * self.kv_shard / (self.kv_bytes * (1.0 + self.draft_layers))
+        per_rank_tokens = (
+            self.pool_bytes_per_gpu * self.kv_shard / (self.kv_bytes * (1.0 + self.draft_layers))
+        )
         self.pool_tokens = int(max(0.0, per_rank_tokens) * shape.attn_dp)
         self.imbalance = p.dp_attention_imbalance if shape.attn_dp > 1 else 1.0
         self._comm_cache: dict[int, float] = {}
@@ -363,10 +365,14 @@ class StepModel:
         ) / self.hbm_bw
         flops = (self.active_flops_per_token * frac + 2.0 * m.vocab * m.hidden) * tok / s.gpus
         comp = flops / (p.eta_comp_decode * self.peak)
-        fixed = max(mem, comp) + self.comm_time(tok) * frac + p.layer_overhead_us * 1e-6 * max(1, m.mtp_layers)
+        fixed = (
+            max(mem, comp) + self.comm_time(tok) * frac + p.layer_overhead_us * 1e-6 * max(1, m.mtp_layers)
+        )
         if self.graphs_off(decode):
             fixed += self.eager_time * frac
-        per_ctx = self.kv_bytes * frac / (s.attn_dp * self.kv_shard) / (p.eta_mem * self.hbm_bw) * self.imbalance
+        per_ctx = (
+            self.kv_bytes * frac / (s.attn_dp * self.kv_shard) / (p.eta_mem * self.hbm_bw) * self.imbalance
+        )
         return fixed, per_ctx
 
     def step_time(
@@ -460,9 +466,9 @@ def weights_summary(sm: StepModel) -> dict:
 __all__ = [
     "Params",
     "SpecDecode",
-    "grouped_gemm_eta",
     "StepModel",
     "default_params",
+    "grouped_gemm_eta",
     "kv_transfer_time",
     "prefill_work",
 ]
