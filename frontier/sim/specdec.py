@@ -2,8 +2,10 @@
 
 One decode iteration of a speculating server, per running request (``topk`` 1, a chain):
   1. the draft model (DeepSeek: the MTP module, one decoder layer + the shared LM head) runs
-     ``num_steps`` forward passes of ``topk`` tokens each and proposes ``draft_tokens`` tokens
-     (``num_steps + 1`` with a chain);
+     ``num_steps`` forward passes: the draft extend over the tokens the last verify kept gives the
+     first draft token, ``num_steps - 1`` passes of ``topk`` tokens the rest (SGLang's
+     eagle_worker draft_forward: "we get 1 token from draft prefill and (#spec steps - 1) tokens
+     here"); the target's verify input is ``draft_tokens`` tokens (``num_steps + 1`` with a chain);
   2. the target model verifies them in one forward of ``draft_tokens`` tokens (same weight reads as
      a plain decode step, ``draft_tokens`` x the GEMM and attention compute);
   3. the request keeps the accepted prefix plus the target's own next token: on average
