@@ -67,6 +67,7 @@ FLAG_OF = {
     "mem_fraction": "--mem-fraction-static",
     "cuda_graph_max_bs": "--cuda-graph-max-bs",
     "disable_overlap": "--disable-overlap-schedule",
+    "moe_a2a_backend": "--moe-a2a-backend",
 }
 LOAD_KEYS = ("range_ratio", "warmup_mode", "num_prompts", "warmup")
 SERVER_KEYS = ("chunk", "max_prefill_tokens", "mem_fraction", "max_running", "mixed_chunk")
@@ -259,8 +260,9 @@ def predict_component(p: dict) -> dict:
     if "kv_dtype" in names:
         kw["kv_dtype"] = p.get("kv_dtype") or "bf16"
     h = p.get("harness") or {}
-    if h.get("cuda_graph_max_bs") and "cuda_graph_max_bs" in names:
-        kw["cuda_graph_max_bs"] = h["cuda_graph_max_bs"]
+    for k in ("cuda_graph_max_bs", "moe_a2a_backend"):
+        if h.get(k) and k in names:
+            kw[k] = h[k]
     spec = p.get("speculative")
     if isinstance(spec, dict):
         if "spec" not in names:
