@@ -63,6 +63,10 @@ class Params:
     tbo_min_tokens: int
     new_token_ratio: float
     step_noise: float
+    tokenize_us_per_token: float
+    http_parse_ms: float
+    router_hop_ms: float
+    detokenize_emit_ms: float
 
     def replace(self, **kw: float) -> Params:
         return Params(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **kw})
