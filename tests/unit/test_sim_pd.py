@@ -230,3 +230,25 @@ def test_pd_point_at_high_concurrency_is_fast(label):
     m = predict_point(R1, "h200_sxm", "fp8", label, 8192, 1024, 256)
     assert m["completed"] > 0
     assert time.perf_counter() - t < 1.0
+
+
+def test_engine_takes_accept_len_from_the_step_model():
+    from frontier.sim.perf_model import StepModel
+    from frontier.sim.scheduler import Engine
+    from frontier.sim.specdec import SpecDecode
+
+    spec = build_spec(R1, "h200_sxm", "fp8", "TEP8")
+    cl = Cluster(spec)
+    shape = spec.topology.groups[0].shape
+    sd = SpecDecode(num_steps=3, draft_tokens=4, accept_len=2.4)
+    sm = StepModel(spec.model, spec.hardware, spec.precision, shape, cl.params, spec=sd)
+    e = Engine(sm)
+    assert e.accept == pytest.approx(2.4)
+    cl.engines, cl.entry = [e], [e]
+    reqs = [SimRequest(i, 1024, 500) for i in range(16)]
+    drv = VirtualDriver(cl)
+    for r in reqs:
+        drv.submit(r, 0.0)
+    drv.run()
+    assert all(r.generated() == 500 for r in reqs)
+    assert e.steps - e.prefill_steps == _steps_for(499, 2.4)  # one wave, 499 tokens after prefill
