@@ -224,7 +224,8 @@ class Engine:
         self.tok_free = 0.0
         # PD prefill server: requests waiting for the decode side's pre-allocation (bootstrap
         # queue), and prefilled requests whose KV is still being sent (in-flight queue)
-        self.bootstrap: list[SimRequest] = []
+        self.bootstrap: dict[int, SimRequest] = {}
+        self.boot_ready: list[SimRequest] = []  # bootstrapped since the last poll
         self.sending: list[tuple[SimRequest, int]] = []  # (request, KV tokens it holds here)
         # PD decode server: pre-allocation queue, transfer queue (KV allocated: prompt tokens),
         # transferred requests not yet merged, and retracted requests (KV offloaded to host)
@@ -233,6 +234,7 @@ class Engine:
         self.xfer: list[SimRequest] = []
         self.landed: list[SimRequest] = []
         self.retracted_q: deque[SimRequest] = deque()
+        self.retracted_need = 0  # their resume needs, summed
         self.xfer_tokens = 0
         self._top = 0  # upper bound of isl + min(max_new, clip) over the running batch
         # decode iterations a segment actually ran before a cut (moving average): planning far
@@ -264,7 +266,9 @@ class Engine:
     def add(self, r: SimRequest) -> None:
         if self.role == "prefill":
             r.src = self
-            self.bootstrap.append(r)
+            self.bootstrap[id(r)] = r
+            if r.booted:
+                self.boot_ready.append(r)
             return
         r.engine = self
         if self.role == "decode":
@@ -313,7 +317,11 @@ class Engine:
         elif r in self.landed:
             self.landed.remove(r)
             self.xfer_tokens -= r.isl
-        for q in (self.waiting, self.bootstrap, self.prealloc, self.retracted_q):
+        self.bootstrap.pop(id(r), None)
+        if r in self.retracted_q:
+            self.retracted_q.remove(r)
+            self.retracted_need -= self._resume_need(r)
+        for q in (self.waiting, self.prealloc):
             if r in q:
                 q.remove(r)
 
@@ -376,16 +384,12 @@ class Engine:
     def _poll_prefill_side(self) -> None:
         """Prefill server, once per iteration: bootstrapped requests join the waiting queue
         (``PrefillBootstrapQueue.pop_bootstrapped``) and sent KV is freed (in-flight queue)."""
-        if self.bootstrap:
-            keep = []
-            for r in self.bootstrap:
-                if r.aborted or r.done:
-                    continue
-                if r.booted:
+        if self.boot_ready:
+            ready, self.boot_ready = self.boot_ready, []
+            ready.sort(key=lambda q: (q.sent, q.rid))  # the bootstrap queue's order
+            for r in ready:
+                if self.bootstrap.pop(id(r), None) is not None and not (r.aborted or r.done):
                     self.waiting.append(r)
-                else:
-                    keep.append(r)
-            self.bootstrap = keep
         if self.sending:
             keep = []
             for r, tokens in self.sending:
@@ -414,9 +418,12 @@ class Engine:
             need_single = self._need_single()
         alloc = self.pool_tokens - self._kv_used() - max(self.reserve_decode * n_active, need_single)
         if count_retracted:
-            for r in self.retracted_q:
-                alloc -= r.isl + r.gen_base - 1 + self.reserve_decode
+            alloc -= self.retracted_need
         return alloc
+
+    def _resume_need(self, r: SimRequest) -> int:
+        """KV a retracted request needs to resume (``_prealloc_required_tokens``)."""
+        return r.isl + r.gen_base - 1 + self.reserve_decode
 
     def _decode_queue(self, now: float, events: list) -> None:
         """Decode server, once per iteration (``process_decode_queue``): resume retracted
@@ -424,24 +431,19 @@ class Engine:
         used = lambda: len(self.running) + len(self.xfer) + len(self.landed)
         while self.retracted_q and used() < self.slots:
             r = self.retracted_q[0]
-            if r.aborted:
-                self.retracted_q.popleft()
-                continue
-            if r.isl + r.gen_base - 1 + self.reserve_decode > self._allocatable(False):
+            if self._resume_need(r) > self._allocatable(False):
                 break
             self.retracted_q.popleft()
+            self.retracted_need -= self._resume_need(r)
             self._join(r, now, events, gen=r.gen_base)
         if self.prealloc:
-            keep: list[SimRequest] = []
-            blocked = False
             single = self._need_single()
-            for r in self.prealloc:
+            i, queue = 0, self.prealloc
+            for i, r in enumerate(queue):
                 if r.aborted or r.done:
                     continue
-                if blocked or used() >= self.slots:
-                    keep.append(r)
-                    blocked = True
-                    continue
+                if used() >= self.slots:
+                    break
                 alloc = self._allocatable(True, single)
                 need = r.isl + self.reserve_decode
                 own = r.isl + min(r.max_new, CLIP_MAX_NEW_TOKENS) - self.ctx_sum
@@ -454,14 +456,16 @@ class Engine:
                         )
                         events.append(("error", r))
                         continue
-                    keep.append(r)
-                    blocked = True
-                    continue
+                    break
                 self.xfer.append(r)
                 self.xfer_tokens += r.isl
                 r.booted = True
+                if r.src is not None:
+                    r.src.boot_ready.append(r)
                 events.append(("boot", r))
-            self.prealloc = keep
+            else:
+                i = len(queue)
+            self.prealloc = queue[i:]
         if self.landed:
             room = self.max_running - len(self.running)
             take, self.landed = self.landed[: max(0, room)], self.landed[max(0, room) :]
@@ -491,6 +495,7 @@ class Engine:
             self.retractions += 1
             if self.role == "decode":
                 self.retracted_q.append(r)
+                self.retracted_need += self._resume_need(r)
                 continue
             r.fill = r.isl + gen
             r.prefilled = 0
