@@ -252,3 +252,47 @@ def test_engine_takes_accept_len_from_the_step_model():
     drv.run()
     assert all(r.generated() == 500 for r in reqs)
     assert e.steps - e.prefill_steps == _steps_for(499, 2.4)  # one wave, 499 tokens after prefill
+
+
+def test_aborts_in_every_pd_state_free_all_kv():
+    import heapq
+    import random
+
+    rng = random.Random(5)
+    cl = _cluster("TP1+1xTP1", mem_fraction=0.2)
+    drv = VirtualDriver(cl)
+    reqs = [SimRequest(i, 4096, 700) for i in range(120)]
+    for r in reqs:
+        drv.submit(r, 0.0)
+    aborted = 0
+    while drv.heap:  # the driver's own loop, with a client going away every 40 events
+        t, _, kind, a, b = heapq.heappop(drv.heap)
+        drv.now = t
+        if kind == "end":
+            drv._end(a, b, t)
+        elif kind == "send":
+            for e, ta in cl.ingress(a, t):
+                drv._push(ta, "arrive", e, a)
+        elif kind == "arrive":
+            drv._arrive(a, b, t)
+        elif kind == "poke":
+            drv._wake(a, t)
+        elif kind == "xfer" and not (a.aborted or a.done):
+            for e in (a.src, a.engine):
+                e.transfer_done(a)
+                drv._wake(e, t)
+        if next(drv.seq) % 40 == 0:
+            live = [r for r in reqs if not r.done]
+            if live:
+                victim = rng.choice(live)
+                cl.abort(victim)
+                aborted += 1
+                for e in cl.engines:
+                    drv._wake(e, t)
+    assert aborted > 10
+    assert all(r.done for r in reqs)
+    assert all(r.generated() == 700 for r in reqs if not r.aborted)
+    pre, dec = cl.entry[0], cl.decoders[0]
+    assert pre.pool_used == 0 and not pre.bootstrap and not pre.sending and pre.outstanding == 0
+    assert dec.xfer_tokens == 0 and dec.ctx_sum == pytest.approx(0) and dec.outstanding == 0
+    assert dec.retracted_need == 0
