@@ -1,9 +1,13 @@
 """A simulated deployment: the engines of every server of a topology plus the implicit router.
 
 Single-server labels give one engine (``DPn`` gives n engines behind a least-loaded router);
-PD labels give prefill engines and decode engines, and a request finishing prefill is handed
-to the least-loaded decode engine after its KV transfer time. Drivers (virtual or real time)
-own the clock; the cluster owns routing and the per-server performance models.
+PD labels give prefill engines and decode engines. As SGLang's PD router does, a request goes to
+a prefill server and a decode server together (:meth:`Cluster.ingress`); the decode server
+pre-allocates its KV, which lets the prefill server run it, and the KV reaches the decode server
+one transfer time after the prefill ends (see :mod:`frontier.sim.scheduler`). Drivers (virtual
+or real time) own the clock; the cluster owns routing, the per-request path outside the GPUs
+(HTTP parse, tokenization queue, router hops, detokenize + emit: ``params.yaml``) and the
+per-server performance models.
 """
 
 from __future__ import annotations
@@ -130,6 +134,16 @@ class Cluster:
         self.entry = [e for e in self.engines if e.role in ("single", "prefill")]
         self.decoders = [e for e in self.engines if e.role == "decode"]
         self._rr = [0, 0]
+        self.disaggregated = bool(self.decoders)
+        # a router sits in front when there is a choice of server (PD, or several servers)
+        self.routed = self.disaggregated or len(self.entry) > 1
+        p = self.params
+        self.hop = p.router_hop_ms * 1e-3 if self.routed else 0.0
+        self.parse = p.http_parse_ms * 1e-3
+        self.tok_per_token = p.tokenize_us_per_token * 1e-6
+        emit = p.detokenize_emit_ms * 1e-3 + self.hop
+        for e in self.engines:
+            e.emit_delay = emit
 
     @staticmethod
     def _pick(engines: list[Engine], rr: list[int], slot: int) -> Engine:
@@ -148,6 +162,34 @@ class Cluster:
 
     def route_decode(self) -> Engine:
         return self._pick(self.decoders, self._rr, 1)
+
+    def ingress(self, r: SimRequest, t: float) -> list[tuple[Engine, float]]:
+        """Route ``r`` sent by its client at ``t``: the servers it goes to and when each one's
+        scheduler has it (router hop, HTTP parse, then that server's tokenizer queue). Under PD
+        the router sends it to a prefill and a decode server together; each tokenizes it."""
+        targets = [self.route_entry()]
+        if self.disaggregated:
+            targets.append(self.route_decode())
+        out = []
+        ready = t + self.hop + self.parse
+        for e in targets:
+            start = max(ready, e.tok_free)
+            e.tok_free = start + r.isl * self.tok_per_token
+            out.append((e, e.tok_free))
+        return out
+
+    def drop(self, r: SimRequest) -> None:
+        """Remove ``r`` from every server holding it (abort, or an error on one side)."""
+        for e in {id(x): x for x in (r.src, r.engine) if x is not None}.values():
+            e.drop(r)
+
+    def abort(self, r: SimRequest) -> None:
+        if r.done or r.aborted:
+            return
+        r.aborted = True
+        self.drop(r)
+        r.done = True
+        r.error = r.error or "aborted"
 
     def transfer_time(self, r: SimRequest, sender: Engine) -> float:
         return kv_transfer_time(self.spec.model, self.spec.hardware, r.isl, sender.sm, self.params)

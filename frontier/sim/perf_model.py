@@ -85,6 +85,10 @@ class Params:
     grouped_gemm_ref_peak_tflops: float
     grouped_gemm_tflops: tuple[tuple[float, float], ...]
     fp4_scale_bytes_per_param: float
+    tokenize_us_per_token: float
+    http_parse_ms: float
+    router_hop_ms: float
+    detokenize_emit_ms: float
 
     def replace(self, **kw: float) -> Params:
         return Params(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **kw})

@@ -5,6 +5,11 @@ Each engine has exactly one timer: one iteration is planned, ``loop.call_at`` fi
 has its waiter woken in one pass (the HTTP handlers then write whatever tokens they are owed,
 coalescing if they fell behind). Iteration deadlines are absolute, so a late timer does not
 stretch the simulated clock; lateness is recorded as step jitter for the capacity benchmark.
+
+The per-request path outside the GPUs is the virtual driver's (:meth:`Cluster.ingress`): a request
+reaches its server(s) after the router hop, HTTP parse and tokenizer queue, and every token is
+handed to the HTTP handler ``emit_delay`` after the iteration that made it. Under PD the decode
+server's pre-allocation pokes the prefill server, and the KV transfer's end reaches both.
 """
 
 from __future__ import annotations
@@ -36,11 +41,12 @@ class RealtimeDriver:
     def submit(self, r: SimRequest) -> None:
         now = self.loop.time()
         r.sent = now
-        self._arrive(self.cluster.route_entry(), r)
+        for e, ta in self.cluster.ingress(r, now * self.scale):
+            self.loop.call_at(ta / self.scale, self._arrive, e, r)
 
     def abort(self, r: SimRequest) -> None:
-        if r.engine is not None and not r.done:
-            r.engine.abort(r)
+        if not r.done:
+            self.cluster.abort(r)
 
     def reset_stats(self) -> None:
         self.lateness.clear()
@@ -75,7 +81,13 @@ class RealtimeDriver:
 
     # ---- engine loop --------------------------------------------------------------------------
     def _arrive(self, e: Engine, r: SimRequest) -> None:
+        if r.done or r.aborted:
+            return
         e.add(r)
+        self._poke(e)
+
+    def _poke(self, e: Engine) -> None:
+        """``e`` has news: an idle engine starts now, a busy one sees it at its next fire."""
         st = self.state[id(e)]
         if st[0] is None and st[2] is None:
             st[2] = self.loop.call_soon(self._start, e, None)
@@ -115,13 +127,8 @@ class RealtimeDriver:
         st[0] = None
         events = e.commit(seg, 1, start * self.scale)
         if seg.batch:
-            n = 0
-            for r in seg.batch:
-                w = r.waiter
-                if w is not None and not w.done():
-                    w.set_result(None)
-                n += 1
-            self.tokens_out += n
+            self.tokens_out += len(seg.batch)
+            self._emit(e, seg.batch)
         self._handle(e, events)
         if seg.durations[0] / self.scale < _SHORT_S:
             # very short wall iterations (high --time-scale): plan the next one only after the
@@ -130,13 +137,40 @@ class RealtimeDriver:
         else:
             self._start(e, deadline)
 
-    def _handle(self, e: Engine, events: list) -> None:
-        for kind, r in events:
-            if kind == "handoff":
-                dest = self.cluster.route_decode()
-                delay = self.cluster.transfer_time(r, e) / self.scale
-                self.loop.call_later(delay, self._arrive, dest, r)
-                continue
+    @staticmethod
+    def _wake(reqs: list[SimRequest]) -> None:
+        for r in reqs:
             w = r.waiter
             if w is not None and not w.done():
                 w.set_result(None)
+
+    def _emit(self, e: Engine, reqs: list[SimRequest]) -> None:
+        """Hand the requests' new tokens to their HTTP handlers, emit_delay from now."""
+        delay = e.emit_delay / self.scale
+        if delay < 1e-4:
+            self._wake(reqs)
+        else:
+            self.loop.call_later(delay, self._wake, reqs)
+
+    def _transferred(self, r: SimRequest) -> None:
+        if r.aborted or r.done:
+            return
+        for e in (r.src, r.engine):
+            e.transfer_done(r)
+            self._poke(e)
+
+    def _handle(self, e: Engine, events: list) -> None:
+        woken = []
+        for kind, r in events:
+            if kind == "handoff":  # prefill done: the KV goes to the decode server holding r
+                delay = self.cluster.transfer_time(r, e) / self.scale
+                self.loop.call_later(delay, self._transferred, r)
+            elif kind == "boot":  # decode side pre-allocated: the prefill side may run r
+                if r.src is not None:
+                    self._poke(r.src)
+            else:
+                if kind == "error":
+                    self.cluster.drop(r)
+                woken.append(r)
+        if woken:
+            self._emit(e, woken)

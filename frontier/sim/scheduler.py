@@ -22,12 +22,30 @@ iteration per timer. Scheduling follows SGLang's scheduler (``PrefillAdder`` + `
 - retraction: when the next decode iteration does not fit the pool, the requests with the fewest
   output tokens go back to the waiting queue (their prompt + output is prefilled again later)
   and the ratio is re-estimated from the batch's progress.
+
+PD disaggregation (``disaggregation/decode.py`` and ``prefill.py``): the router sends a request
+to a prefill and a decode server together. The decode server's pre-allocation queue takes KV for
+the prompt only when its pool has room for it plus ``SGLANG_NUM_RESERVED_DECODE_TOKENS`` (512) per
+active request (running, in transfer, transferred) and for the request's own output; only then
+may the prefill server's bootstrap queue let the request into its waiting queue. Both queues,
+the prefill side's in-flight (sending) queue and the decode side's transfer queue are polled
+once per scheduler iteration, so a handoff completes at an iteration boundary of each side. The
+first token the client sees comes from the decode server when it merges the transferred request
+into its running batch (``process_batch_result_prebuilt`` streams it). A decode server that runs
+out of KV retracts requests to host memory (``retracted_queue``): they keep their tokens and
+resume before any new pre-allocation once the pool has room again.
+
+Speculative decoding (MTP/EAGLE): one decode iteration gives each running request
+``StepModel.accept_len`` tokens on average. The client sees whole tokens: after ``k`` iterations a
+request holds ``floor(k x accept_len)`` new tokens (capped at its ``max_new``), and the KV grows by
+the tokens accepted.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import random
 from collections import deque
 from dataclasses import dataclass, field
@@ -42,6 +60,29 @@ CLIP_MAX_NEW_TOKENS = 4096
 RETRACT_DECODE_STEPS = 20
 DP_ATTENTION_CONSERVATIVENESS = 0.3
 DEFAULT_MAX_PREFILL_TOKENS = 16384
+# PD decode server (disaggregation/decode.py): KV budget held back per active request
+# (SGLANG_NUM_RESERVED_DECODE_TOKENS, default 512), and extra request slots for pre-allocation
+# (scheduler.py: pre_alloc_size = 2 x max_running_requests when that is <= 32, else 0)
+NUM_RESERVED_DECODE_TOKENS = 512
+PRE_ALLOC_SLOTS_MAX_RUNNING = 32
+_EPS = 1e-9
+
+
+def _tokens(steps: int, accept: float) -> int:
+    """Whole tokens a request holds after ``steps`` decode iterations of ``accept`` tokens each."""
+    return int(steps * accept + _EPS)
+
+
+def _steps_for(tokens: int, accept: float) -> int:
+    """Fewest decode iterations after which a request holds at least ``tokens`` new tokens."""
+    if tokens <= 0:
+        return 0
+    s = max(1, math.ceil(tokens / accept - _EPS))
+    while _tokens(s, accept) < tokens:
+        s += 1
+    while s > 1 and _tokens(s - 1, accept) >= tokens:
+        s -= 1
+    return s
 
 
 class SimRequest:
@@ -49,6 +90,7 @@ class SimRequest:
 
     __slots__ = (
         "aborted",
+        "booted",
         "done",
         "engine",
         "error",
@@ -68,7 +110,9 @@ class SimRequest:
         "retracted",
         "rid",
         "sent",
+        "src",
         "waiter",
+        "xfer_done",
     )
 
     def __init__(self, rid: int, isl: int, max_new: int, sent: float = 0.0, measured: bool = True):
@@ -90,6 +134,9 @@ class SimRequest:
         self.waiter = None  # real-time: future woken when tokens arrive
         self.on_event = None
         self.reserve = 0
+        self.src: Engine | None = None  # PD: the prefill server (self.engine is the decode server)
+        self.booted = False  # PD: the decode server pre-allocated its KV (bootstrap done)
+        self.xfer_done = False  # PD: its KV reached the decode server
 
     def generated(self) -> int:
         """Output tokens produced so far."""
@@ -97,7 +144,7 @@ class SimRequest:
             return self.max_new if self.error is None else self.gen_base
         eng = self.engine
         if eng is not None and self.rid in eng.running:
-            return self.gen_base + (eng.step_index - self.join_step)
+            return min(self.max_new, self.gen_base + _tokens(eng.step_index - self.join_step, eng.accept))
         return self.gen_base
 
 
@@ -139,6 +186,10 @@ class Engine:
         self.dp_mixed = dp > 1  # other attention ranks keep decoding during one rank's prefill
         self.rng = random.Random(seed)
         self.noise = sm.p.step_noise
+        # mean tokens a running request gains per decode iteration (speculative decoding); kept an
+        # int when 1 so the token arithmetic stays exact integers without speculation
+        acc = max(1.0, float(getattr(sm, "accept_len", 1.0) or 1.0))
+        self.accept: float = 1 if acc == 1.0 else acc
         self.waiting: deque[SimRequest] = deque()
         self.prefilling: list[SimRequest] = []
         self.running: dict[int, SimRequest] = {}
@@ -166,11 +217,41 @@ class Engine:
         self.prefill_steps = 0
         self.busy_time = 0.0
         self.retractions = 0
+        # per-request path (set by the cluster): the client sees a token emit_delay after the
+        # iteration that made it (detokenizer, tokenizer manager, HTTP, router); tok_free is when
+        # this server's TokenizerManager (one process) is next free
+        self.emit_delay = 0.0
+        self.tok_free = 0.0
+        # PD prefill server: requests waiting for the decode side's pre-allocation (bootstrap
+        # queue), and prefilled requests whose KV is still being sent (in-flight queue)
+        self.bootstrap: dict[int, SimRequest] = {}
+        self.boot_ready: list[SimRequest] = []  # bootstrapped since the last poll
+        self.sending: list[tuple[SimRequest, int]] = []  # (request, KV tokens it holds here)
+        # PD decode server: pre-allocation queue, transfer queue (KV allocated: prompt tokens),
+        # transferred requests not yet merged, and retracted requests (KV offloaded to host)
+        self.reserve_decode = NUM_RESERVED_DECODE_TOKENS
+        self.prealloc: list[SimRequest] = []
+        self.xfer: list[SimRequest] = []
+        self.landed: list[SimRequest] = []
+        self.retracted_q: deque[SimRequest] = deque()
+        self.retracted_need = 0  # their resume needs, summed
+        self.xfer_tokens = 0
+        self._top = 0  # upper bound of isl + min(max_new, clip) over the running batch
+        # decode iterations a segment actually ran before a cut (moving average): planning far
+        # beyond it only computes step times that are thrown away
+        self._seg_ran = 64.0
+        mr = self.max_running
+        self.slots = mr + (2 * mr if mr <= PRE_ALLOC_SLOTS_MAX_RUNNING else 0)
 
     # ---- queue --------------------------------------------------------------------------------
     @property
     def outstanding(self) -> int:
-        return len(self.waiting) + len(self.prefilling) + len(self.running)
+        n = len(self.waiting) + len(self.prefilling) + len(self.running)
+        if self.role == "prefill":
+            n += len(self.bootstrap)
+        elif self.role == "decode":
+            n += len(self.prealloc) + len(self.xfer) + len(self.landed) + len(self.retracted_q)
+        return n
 
     def _reserve(self, r: SimRequest) -> int:
         """Tokens SGLang sets aside when it admits ``r``: prompt (+ output still to come)."""
@@ -183,33 +264,80 @@ class Engine:
         return need <= self.pool_tokens
 
     def add(self, r: SimRequest) -> None:
+        if self.role == "prefill":
+            r.src = self
+            self.bootstrap[id(r)] = r
+            if r.booted:
+                self.boot_ready.append(r)
+            return
         r.engine = self
-        self.waiting.append(r)
+        if self.role == "decode":
+            self.prealloc.append(r)
+        else:
+            self.waiting.append(r)
+
+    def transfer_done(self, r: SimRequest) -> None:
+        """PD: ``r``'s KV reached the decode server; both sides see it at their next poll."""
+        r.xfer_done = True
+        if self.role == "decode" and r in self.xfer:
+            self.xfer.remove(r)
+            self.landed.append(r)
+
+    def _ctx_of(self, r: SimRequest) -> float:
+        """KV tokens counted for running request ``r`` in ``ctx_sum``."""
+        return r.isl + r.gen_base + (self.step_index - r.join_step) * self.accept
+
+    def _drop_running(self, r: SimRequest) -> None:
+        del self.running[r.rid]
+        ctx = self._ctx_of(r)
+        self.ctx_sum -= ctx
+        self.rem_sum -= r.max_new + r.isl - ctx
+        self.pool_used -= r.reserve
+        r.reserve = 0
+        if r.measured:
+            self.measured_running -= 1
+        if r in self.fresh:
+            self.fresh.remove(r)
+
+    def drop(self, r: SimRequest) -> None:
+        """Remove ``r`` from every queue of this server and free its KV (no state on ``r``)."""
+        if r in self.prefilling:
+            self.prefilling.remove(r)
+            self.prefill_pending -= r.fill
+            self.prefill_reserved -= r.reserve
+            self.pool_used -= r.reserve
+        elif r.rid in self.running and self.running[r.rid] is r:
+            self._drop_running(r)
+        elif any(q is r for q, _ in self.sending):
+            self.pool_used -= sum(t for q, t in self.sending if q is r)
+            self.sending = [(q, t) for q, t in self.sending if q is not r]
+        elif r in self.xfer:
+            self.xfer.remove(r)
+            self.xfer_tokens -= r.isl
+        elif r in self.landed:
+            self.landed.remove(r)
+            self.xfer_tokens -= r.isl
+        self.bootstrap.pop(id(r), None)
+        if r in self.retracted_q:
+            self.retracted_q.remove(r)
+            self.retracted_need -= self._resume_need(r)
+        for q in (self.waiting, self.prealloc):
+            if r in q:
+                q.remove(r)
 
     def abort(self, r: SimRequest) -> None:
         """Drop a request (client went away); frees its KV at once."""
         if r.done or r.aborted:
             return
         r.aborted = True
-        if r in self.prefilling:
-            self.prefilling.remove(r)
-            self.prefill_pending -= r.fill
-            self.prefill_reserved -= r.reserve
-            self.pool_used -= r.reserve
-        elif r.rid in self.running:
-            gen = r.generated()
-            del self.running[r.rid]
-            self.ctx_sum -= r.isl + gen
-            self.rem_sum -= r.max_new - gen
-            self.pool_used -= r.reserve
-            if r.measured:
-                self.measured_running -= 1
-            if r in self.fresh:
-                self.fresh.remove(r)
+        self.drop(r)
         r.done = True
         r.error = r.error or "aborted"
 
     # ---- planning -----------------------------------------------------------------------------
+    def _kv_used(self) -> float:
+        return self.ctx_sum + self.prefill_pending + self.xfer_tokens
+
     def _expected(
         self, extra: float = 0.0, ctx_add: float = 0.0, ratio: float | None = None, rem: float | None = None
     ) -> float:
@@ -241,46 +369,136 @@ class Engine:
                     events.append(("error", r))
                     continue
                 return
-            if self.role != "decode" and self.prefilling:
+            if self.prefilling:
                 queued = self.prefill_pending - sum(q.prefilled for q in self.prefilling)
                 if queued >= self.budget or queued + r.fill > self.max_prefill:
                     return
             self.waiting.popleft()
             self.pool_used += need
             r.reserve = need
-            if self.role == "decode":
-                self._join(r, now, events, gen=max(1, r.gen_base))
+            self.prefilling.append(r)
+            self.prefill_pending += r.fill
+            self.prefill_reserved += need
+
+    # ---- PD -----------------------------------------------------------------------------------
+    def _poll_prefill_side(self) -> None:
+        """Prefill server, once per iteration: bootstrapped requests join the waiting queue
+        (``PrefillBootstrapQueue.pop_bootstrapped``) and sent KV is freed (in-flight queue)."""
+        if self.boot_ready:
+            ready, self.boot_ready = self.boot_ready, []
+            ready.sort(key=lambda q: (q.sent, q.rid))  # the bootstrap queue's order
+            for r in ready:
+                if self.bootstrap.pop(id(r), None) is not None and not (r.aborted or r.done):
+                    self.waiting.append(r)
+        if self.sending:
+            keep = []
+            for r, tokens in self.sending:
+                if r.xfer_done or r.aborted:
+                    self.pool_used -= tokens
+                else:
+                    keep.append((r, tokens))
+            self.sending = keep
+
+    def _need_single(self) -> float:
+        if not self.running:
+            self._top = 0
+            return 0.0
+        n_active = len(self.running) + len(self.xfer) + len(self.landed)
+        if self._top - self.ctx_sum <= self.reserve_decode * n_active:
+            return self._top - self.ctx_sum  # bounded by the reserve term: exact value not needed
+        top = max(r.isl + min(r.max_new, CLIP_MAX_NEW_TOKENS) for r in self.running.values())
+        self._top = top
+        return top - self.ctx_sum
+
+    def _allocatable(self, count_retracted: bool, need_single: float | None = None) -> float:
+        """``DecodePreallocQueue._allocatable_token_budgets``: free KV minus the decode reserve
+        of every active request (or the largest single request's need) minus the retracted."""
+        n_active = len(self.running) + len(self.xfer) + len(self.landed)
+        if need_single is None:
+            need_single = self._need_single()
+        alloc = self.pool_tokens - self._kv_used() - max(self.reserve_decode * n_active, need_single)
+        if count_retracted:
+            alloc -= self.retracted_need
+        return alloc
+
+    def _resume_need(self, r: SimRequest) -> int:
+        """KV a retracted request needs to resume (``_prealloc_required_tokens``)."""
+        return r.isl + r.gen_base - 1 + self.reserve_decode
+
+    def _decode_queue(self, now: float, events: list) -> None:
+        """Decode server, once per iteration (``process_decode_queue``): resume retracted
+        requests, pre-allocate KV for new ones (FIFO), merge the transferred ones."""
+        used = lambda: len(self.running) + len(self.xfer) + len(self.landed)
+        while self.retracted_q and used() < self.slots:
+            r = self.retracted_q[0]
+            if self._resume_need(r) > self._allocatable(False):
+                break
+            self.retracted_q.popleft()
+            self.retracted_need -= self._resume_need(r)
+            self._join(r, now, events, gen=r.gen_base)
+        if self.prealloc:
+            single = self._need_single()
+            i, queue = 0, self.prealloc
+            for i, r in enumerate(queue):
+                if r.aborted or r.done:
+                    continue
+                if used() >= self.slots:
+                    break
+                alloc = self._allocatable(True, single)
+                need = r.isl + self.reserve_decode
+                own = r.isl + min(r.max_new, CLIP_MAX_NEW_TOKENS) - self.ctx_sum
+                if max(need, own) > alloc:
+                    if not used() and not self.retracted_q and max(need, own) > self.pool_tokens:
+                        r.done = True
+                        r.error = (
+                            f"request needs {max(need, own)} KV tokens on the decode server, "
+                            f"the pool holds {self.pool_tokens}"
+                        )
+                        events.append(("error", r))
+                        continue
+                    break
+                self.xfer.append(r)
+                self.xfer_tokens += r.isl
+                r.booted = True
+                if r.src is not None:
+                    r.src.boot_ready.append(r)
+                events.append(("boot", r))
             else:
-                self.prefilling.append(r)
-                self.prefill_pending += r.fill
-                self.prefill_reserved += need
+                i = len(queue)
+            self.prealloc = queue[i:]
+        if self.landed:
+            room = self.max_running - len(self.running)
+            take, self.landed = self.landed[: max(0, room)], self.landed[max(0, room) :]
+            for r in take:
+                self.xfer_tokens -= r.isl
+                if r.aborted or r.done:
+                    continue
+                self._join(r, now, events, gen=1)
 
     def _retract(self) -> None:
         """SGLang's retract_decode: free the requests with the fewest output tokens until the
-        batch has room for RETRACT_DECODE_STEPS more iterations (keep at least one)."""
+        batch has room for RETRACT_DECODE_STEPS more iterations (keep at least one). A PD decode
+        server keeps their tokens (KV offloaded to host) and resumes them later; otherwise they
+        go back to the waiting queue and their prompt + output is prefilled again."""
         order = sorted(self.running.values(), key=lambda q: (q.generated(), -q.isl), reverse=True)
         first = True
         while len(order) > 1 and (
-            first
-            or self.pool_tokens - self.ctx_sum - self.prefill_pending < RETRACT_DECODE_STEPS * len(order)
+            first or self.pool_tokens - self._kv_used() < RETRACT_DECODE_STEPS * len(order) * self.accept
         ):
             first = False
             r = order.pop()
             gen = r.generated()
-            del self.running[r.rid]
-            self.ctx_sum -= r.isl + gen
-            self.rem_sum -= r.max_new - gen
-            self.pool_used -= r.reserve
+            self._drop_running(r)
             r.reserve = 0
-            if r.measured:
-                self.measured_running -= 1
-            if r in self.fresh:
-                self.fresh.remove(r)
             r.gen_base = gen
-            r.fill = r.isl + gen
-            r.prefilled = 0
             r.retracted += 1
             self.retractions += 1
+            if self.role == "decode":
+                self.retracted_q.append(r)
+                self.retracted_need += self._resume_need(r)
+                continue
+            r.fill = r.isl + gen
+            r.prefilled = 0
             self.waiting.append(r)
         decoded = sum(q.generated() for q in order)
         total = sum(q.max_new for q in order)
@@ -296,25 +514,32 @@ class Engine:
         """How many decode iterations may run before the scheduler must look again: the KV pool
         fills up (retraction), or the decaying new-token ratio lets the head of the queue in."""
         b = len(self.running)
-        free = self.pool_tokens - self.ctx_sum - self.prefill_pending
-        k = min(k, max(1, free // b))
-        if self.waiting and self.role != "prefill" and len(self.running) < self.max_running:
+        grow = b * self.accept
+        free = self.pool_tokens - self._kv_used()
+        k = min(k, max(1, int(free // grow)))
+        if self.waiting and self.role == "single" and len(self.running) < self.max_running:
             need = self._reserve(self.waiting[0])
             for t in range(1, k):
                 ratio = max(self.min_ratio, self.ratio - self.ratio_decay * t)
-                if self._expected(need, b * t, ratio, self.rem_sum - b * t) < self.pool_tokens:
+                if self._expected(need, grow * t, ratio, self.rem_sum - grow * t) < self.pool_tokens:
                     return t
         return k
 
     def plan(self, now: float, max_steps: int = 1, events: list | None = None) -> Segment | None:
         """The next segment to run from ``now``; None when there is nothing to do."""
         ev = events if events is not None else []
-        self._admit(now, ev)
+        if self.role == "decode":
+            self._decode_queue(now, ev)
+        else:
+            if self.role == "prefill":
+                self._poll_prefill_side()
+            self._admit(now, ev)
         if self.running and not self.prefilling:
-            free = self.pool_tokens - self.ctx_sum - self.prefill_pending
-            if free < len(self.running):  # the next token of every request does not fit
+            free = self.pool_tokens - self._kv_used()
+            if free < len(self.running) * math.ceil(self.accept):  # the next tokens do not fit
                 self._retract()
-                self._admit(now, ev)
+                if self.role != "decode":
+                    self._admit(now, ev)
         if self.prefilling:
             left = self.budget
             parts, ntok, work, big = [], 0, 0.0, (0, 0.0)
@@ -344,7 +569,7 @@ class Engine:
         ):
             heapq.heappop(self.heap)
         k = max(1, min(max_steps, self.heap[0][0] - self.step_index)) if self.heap else 1
-        k = self._decode_horizon(k)
+        k = min(self._decode_horizon(k), max(16, int(2 * self._seg_ran)))
         f = self._noise()
         durs = [d * f for d in self.sm.decode_times(len(self.running), self.ctx_sum, k)]
         batch = list(self.running.values()) if self.snapshot else None
@@ -353,33 +578,36 @@ class Engine:
     def _join(self, r: SimRequest, now: float, events: list, gen: int) -> None:
         """A request enters the decode batch holding ``gen`` tokens already produced."""
         r.gen_base = gen
+        first = r.first_token is None
+        if first and self.role == "decode":  # PD: the first token comes from the decode server
+            r.first_token = now + self.emit_delay
+            events.append(("first", r))
         if gen >= r.max_new:
             self._finish(r, now, events)
             return
         r.join_step = self.step_index
-        r.finish_step = self.step_index + (r.max_new - gen)
+        r.finish_step = self.step_index + _steps_for(r.max_new - gen, self.accept)
         r.last_emit = now
         self.running[r.rid] = r
         self.ctx_sum += r.isl + gen
         self.rem_sum += r.max_new - gen
+        self._top = max(self._top, r.isl + min(r.max_new, CLIP_MAX_NEW_TOKENS))
         if r.measured:
             self.measured_running += 1
         heapq.heappush(self.heap, (r.finish_step, next(self._seq), r))
         self.fresh.append(r)
-        if self.role == "decode":
-            r.first_token = r.first_token if r.first_token is not None else now
-            events.append(("first", r))
 
     def _finish(self, r: SimRequest, now: float, events: list) -> None:
         self.pool_used -= r.reserve
+        r.reserve = 0
         r.done = True
-        r.finish = now
+        r.finish = now + self.emit_delay
         events.append(("done", r))
 
     # ---- committing ---------------------------------------------------------------------------
     def commit(self, seg: Segment, n: int, start: float) -> list:
         """Apply the first ``n`` iterations of ``seg`` begun at ``start``; returns events
-        ``(kind, req)`` with kind in first | done | handoff | error."""
+        ``(kind, req)`` with kind in first | done | handoff | boot | error."""
         events: list = []
         durs = seg.durations[:n]
         self.steps += n
@@ -400,15 +628,17 @@ class Engine:
                     if r.retracted and r.first_token is not None:  # resumed after a retraction
                         self._join(r, end, events, gen=r.gen_base + 1)
                         continue
-                    r.first_token = end
                     if self.role == "prefill":
-                        self.pool_used -= r.reserve
-                        r.gen_base = 1
+                        # the KV stays here until the decode side has it (in-flight queue)
+                        self.sending.append((r, r.reserve))
+                        r.reserve = 0
                         events.append(("handoff", r))
                     else:
+                        r.first_token = end + self.emit_delay
                         events.append(("first", r))
                         self._join(r, end, events, gen=1)
             return events
+        self._seg_ran = 0.8 * self._seg_ran + 0.2 * n
         self._decode_steps(durs, start, events)
         return events
 
@@ -434,16 +664,13 @@ class Engine:
         end = start + sum(durs)
         self.last_decode_end = end
         self.step_index += n
-        self.ctx_sum += b * n
-        self.rem_sum -= b * n
+        self.ctx_sum += b * n * self.accept
+        self.rem_sum -= b * n * self.accept
         self.ratio = max(self.min_ratio, self.ratio - self.ratio_decay * n)
         heap = self.heap
         while heap and heap[0][0] <= self.step_index:
             fs, _, r = heapq.heappop(heap)
-            if r.aborted or r.rid not in self.running or r.finish_step != fs:
+            if r.aborted or r.rid not in self.running or r.finish_step != fs or self.running[r.rid] is not r:
                 continue
-            del self.running[r.rid]
-            self.ctx_sum -= r.isl + r.max_new
-            if r.measured:
-                self.measured_running -= 1
+            self._drop_running(r)
             self._finish(r, end, events)

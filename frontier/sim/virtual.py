@@ -4,7 +4,10 @@
 Events live in a heap. A decode segment covering many iterations is committed at once; when
 a request arrives at an engine in the middle of one, the segment is cut at the first iteration
 boundary at or after the arrival (a real scheduler only looks at its queue between
-iterations), so the result equals stepping one iteration at a time.
+iterations), so the result equals stepping one iteration at a time. The same holds for the PD
+handoff: a decode server's pre-allocation wakes the prefill server at its next boundary
+(bootstrap queue), and a finished KV transfer reaches both sides at their next boundary.
+Requests reach the servers through :meth:`Cluster.ingress` (HTTP parse, tokenizer queue, router).
 """
 
 from __future__ import annotations
@@ -47,7 +50,13 @@ class VirtualDriver:
         self._push(t, "send", r)
 
     def _arrive(self, e: Engine, r: SimRequest, t: float) -> None:
+        if r.done or r.aborted:
+            return
         e.add(r)
+        self._wake(e, t)
+
+    def _wake(self, e: Engine, t: float) -> None:
+        """Something changed for ``e`` at ``t``: it looks at it at its next iteration boundary."""
         run = self.runs[id(e)]
         if run.seg is None:
             self._start(e, t)
@@ -90,14 +99,18 @@ class VirtualDriver:
 
     def _handle(self, e: Engine, events: list, t: float) -> None:
         for kind, r in events:
-            if kind == "handoff":
-                dest = self.cluster.route_decode()
-                self._push(t + self.cluster.transfer_time(r, e), "xfer", dest, r)
+            if kind == "handoff":  # prefill done: the KV goes to the decode server holding r
+                self._push(t + self.cluster.transfer_time(r, e), "xfer", r)
+            elif kind == "boot":  # decode side pre-allocated: the prefill side may run r
+                if r.src is not None:
+                    self._push(t, "poke", r.src)
             elif kind in ("done", "error"):
+                if kind == "error":
+                    self.cluster.drop(r)
                 if r.finish is None:
                     r.finish = t
                 if self.on_done is not None:
-                    self.on_done(r, t)
+                    self.on_done(r, max(t, r.finish))
 
     def run(self) -> None:
         heap = self.heap
@@ -107,9 +120,18 @@ class VirtualDriver:
             if kind == "end":
                 self._end(a, b, t)
             elif kind == "send":
-                self._arrive(self.cluster.route_entry(), a, t)
-            elif kind == "xfer":
+                for e, ta in self.cluster.ingress(a, t):
+                    self._push(ta, "arrive", e, a)
+            elif kind == "arrive":
                 self._arrive(a, b, t)
+            elif kind == "poke":
+                self._wake(a, t)
+            elif kind == "xfer":
+                if a.aborted or a.done:
+                    continue
+                for e in (a.src, a.engine):
+                    e.transfer_done(a)
+                    self._wake(e, t)
 
 
 def closed_loop(
