@@ -4,8 +4,9 @@ An engine only *plans*; starting, checking and stopping the processes of a plan 
 layer's (:mod:`frontier.launch`, through the spec's target). Kinds:
 
 - ``sim``: one simulated-SGLang process for the whole deployment, PD labels included
-  (``frontier.sim.launch_server --deployment LABEL``), with the spec's seed, ``sim`` knobs and
-  the label's fault flags. On the local target it binds 127.0.0.1 (or ``cluster.bind_host``)
+  (``frontier.sim.launch_server --deployment LABEL``), with each role's SGLang flags of the real
+  plan (``--prefill-server-args`` / ``--decode-server-args`` for PD roles), the spec's seed,
+  ``sim`` knobs and the label's fault flags. On the local target it binds 127.0.0.1 (or ``cluster.bind_host``)
   on a port picked at start (port 0 in the plan); elsewhere the first server's host and port.
 - ``sglang``: the real servers (and router) of :func:`frontier.planning.sglang_args.build_launch_plan`;
   a deployment that cannot fit its GPUs is planned with a fit error and never launched.
@@ -20,6 +21,7 @@ Adding an engine is one subclass of :class:`Engine` with ``@register_engine`` an
 
 from __future__ import annotations
 
+import shlex
 import sys
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -105,25 +107,110 @@ def sim_flags(spec: Spec, faults: dict[str, Any] | None = None) -> list[str]:
     return ["--seed", str(spec.seed), *spec.sim.flags(), *tok_flags, *to_argv(faults)]
 
 
+# flags of one server process, not of its recipe: where it runs and what it loads (with a value)
+_PROCESS_FLAGS = frozenset(
+    {
+        "--model-path",
+        "--model",
+        "--host",
+        "--port",
+        "--base-gpu-id",
+        "--nnodes",
+        "--node-rank",
+        "--dist-init-addr",
+        "--disaggregation-bootstrap-port",
+        "--disaggregation-ib-device",
+        "--disaggregation-transfer-backend",
+    }
+)
+
+
+def recipe_argv(argv: list[str]) -> list[str]:
+    """A server command's SGLang flags without the interpreter, module and process flags
+    (host, port, model path, node placement): what fixes how the server behaves."""
+    a = list(argv)
+    if len(a) >= 3 and a[1] == "-m":
+        a = a[3:]
+    out, skip = [], False
+    for x in a:
+        if skip:
+            skip = False
+        elif x in _PROCESS_FLAGS:
+            skip = True
+        elif not any(x.startswith(f + "=") for f in _PROCESS_FLAGS):
+            out.append(x)
+    return out
+
+
+def role_server_flags(plan: LaunchPlan | dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Each role's SGLang flags (its first server's :func:`recipe_argv`) of a launch plan, or of
+    its JSON. A simulated plan (one ``--deployment`` process) gives the flags its roles run with:
+    the process's own for every role of the label, then ``--prefill-server-args`` /
+    ``--decode-server-args``."""
+    js = plan.to_json() if isinstance(plan, LaunchPlan) else plan
+    out: dict[str, tuple[str, ...]] = {}
+    for s in js.get("servers") or []:
+        argv = list(s.get("argv") or [])
+        if "--deployment" in argv[:-1]:
+            from frontier.sim.config import deployment_role_flags
+
+            label = argv[argv.index("--deployment") + 1]
+            return deployment_role_flags(recipe_argv(argv), [g.role for g in parse(label).groups])
+        if s.get("node_rank", 0) == 0 and s.get("role") not in out:
+            out[s["role"]] = tuple(recipe_argv(argv))
+    return out
+
+
 @register_engine
 class SimEngine(Engine):
     kind = "sim"
     simulated = True
 
     def launch_plan(
-        self, spec, label, model, hardware, precision, extra=None, faults=None, **_kw
+        self,
+        spec,
+        label,
+        model,
+        hardware,
+        precision,
+        extra=None,
+        faults=None,
+        *,
+        tuning=None,
+        speculative=None,
+        mtp=None,
     ) -> LaunchPlan:
-        # the simulator has no speculative-decoding model yet (the simulator issue): an MTP item
-        # runs the same simulated server as its non-MTP twin
+        # the simulated server runs the real recipe: each role's SGLang flags of the real launch
+        # plan (tuning, speculative / MTP, recipes; minus host, port, model path), so SGLang's
+        # derived settings and an MTP item's speculative decoding differ from its non-MTP twin
         opts = launch_options(spec)
-        flags = sim_flags(spec, faults) + list(extra or [])
+        try:
+            real = build_launch_plan(
+                label,
+                model=model,
+                hardware=hardware,
+                precision=precision,
+                options=opts,
+                tuning=tuning,
+                speculative=speculative,
+                mtp=mtp,
+            )
+        except FrontierError:  # a mode SGLang cannot express (EPn ...): the simulator still runs it
+            if spec.target != "local":
+                raise
+            real = None
+        roles = role_server_flags(real) if real is not None else {}
+        recipe: list[str] = list(roles.get("single", ()))
+        for role in ("prefill", "decode"):
+            if role in roles:
+                recipe.append(f"--{role}-server-args={shlex.join(roles[role])}")
+        flags = recipe + sim_flags(spec, faults) + list(extra or [])
         if spec.target == "local":
             host, port = "127.0.0.1", AUTO_PORT
             bind = opts.bind_host or "127.0.0.1"
             # this worker's own interpreter, unless the spec names one
             python = opts.python or sys.executable
         else:  # where the real deployment's first server would run
-            real = build_launch_plan(label, model=model, hardware=hardware, precision=precision, options=opts)
             head = real.servers[0]
             host, port = head.host, head.port
             bind = head.argv[head.argv.index("--host") + 1]

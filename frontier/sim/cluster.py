@@ -12,17 +12,19 @@ per-server performance models.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from frontier.domain.catalog import Hardware, ModelSpec
 from frontier.sim.perf_model import (
     Params,
     StepModel,
-    default_chunked_prefill,
     default_params,
     kv_transfer_time,
 )
 from frontier.sim.scheduler import Engine, SimRequest
+from frontier.sim.sglang_defaults import ServerDerived, derive
 from frontier.sim.topology import Topology
 
 
@@ -42,6 +44,40 @@ class SimSpec:
     seed: int = 0
     max_prefill_tokens: int | None = None
     params: Params | None = None
+    # role (single | prefill | decode) -> that server's SGLang argv; given as a dict, kept as sorted
+    # (role, argv) pairs so the spec stays hashable. SGLang's derivations (sglang_defaults.derive)
+    # read them; the explicit fields above still win over both flags and derivations.
+    server_flags: tuple = ()
+
+    def __post_init__(self) -> None:
+        f = self.server_flags
+        items = f.items() if isinstance(f, Mapping) else (f or ())
+        norm = tuple(sorted((str(role), tuple(str(a) for a in argv)) for role, argv in items))
+        object.__setattr__(self, "server_flags", norm)
+
+    def flags_for(self, role: str) -> tuple[str, ...]:
+        """The SGLang argv of a ``role`` server (a lone "single" entry applies to every role)."""
+        flags = dict(self.server_flags)
+        return flags.get(role, flags.get("single", ()) if len(flags) == 1 else ())
+
+    def derived(self, role: str, shape) -> ServerDerived:
+        """SGLang's resolved settings of one ``role`` server of ``shape`` under this spec (the explicit
+        fields count as that server's flags, after its own, so they win)."""
+        argv = list(self.flags_for(role))
+        for flag, value in (
+            ("--mem-fraction-static", self.mem_fraction),
+            ("--max-running-requests", self.max_running),
+            ("--chunked-prefill-size", self.chunk),
+            ("--max-prefill-tokens", self.max_prefill_tokens),
+        ):
+            if value is not None:
+                argv += [flag, str(value)]
+        return derive(role, argv, self.model, self.hardware, shape, self.precision, self.kv_dtype)
+
+
+def _step_model_kwargs() -> frozenset[str]:
+    """StepModel's keyword arguments (cuda_graph_max_bs / spec land with the perf model's merge)."""
+    return frozenset(inspect.signature(StepModel.__init__).parameters)
 
 
 class Cluster:
@@ -49,8 +85,20 @@ class Cluster:
         self.spec = spec
         self.params = spec.params or default_params()
         self.engines: list[Engine] = []
-        chunk = spec.chunk or default_chunked_prefill(spec.hardware)
+        self.derived: dict[str, ServerDerived] = {}  # role -> SGLang's resolved settings
+        accepts = _step_model_kwargs()
         for gi, g in enumerate(spec.topology.groups):
+            # explicit SimSpec fields win, then the role's SGLang flags, then SGLang's derivations
+            dv = spec.derived(g.role, g.shape)
+            self.derived.setdefault(g.role, dv)
+            extra = {}
+            if "cuda_graph_max_bs" in accepts:
+                extra["cuda_graph_max_bs"] = dv.cuda_graph_max_bs
+            if "spec" in accepts:
+                extra["spec"] = dv.spec
+            # an explicit --moe-a2a-backend the perf model knows (deepep, none) sets its MoE traffic
+            if "moe_a2a_backend" in accepts and dv.moe_a2a_backend in ("none", "deepep"):
+                extra["moe_a2a_backend"] = dv.moe_a2a_backend
             sm = StepModel(
                 spec.model,
                 spec.hardware,
@@ -58,22 +106,29 @@ class Cluster:
                 g.shape,
                 self.params,
                 kv_dtype=spec.kv_dtype,
-                mem_fraction=spec.mem_fraction,
+                mem_fraction=spec.mem_fraction or dv.mem_fraction_static,
+                **extra,
             )
             sm.check_fits(spec.topology.label)
+            # chunked prefill off (-1): a prompt prefills whole, bounded by max_prefill_tokens
+            chunk = spec.chunk or (
+                dv.chunked_prefill_size
+                if dv.chunked_prefill_size > 0
+                else max(dv.max_prefill_tokens, spec.model.max_context)
+            )
             for i in range(g.count):
                 self.engines.append(
                     Engine(
                         sm,
                         role=g.role,
-                        max_running=spec.max_running,
+                        max_running=spec.max_running or dv.max_running_requests or None,
                         chunk=chunk,
                         mixed_chunk=spec.mixed_chunk,
                         seed=spec.seed * 1000 + gi * 100 + i,
                         name=f"{g.role}{i}",
                         record_itl=record_itl,
                         snapshot=snapshot,
-                        max_prefill_tokens=spec.max_prefill_tokens,
+                        max_prefill_tokens=spec.max_prefill_tokens or dv.max_prefill_tokens,
                     )
                 )
         self.entry = [e for e in self.engines if e.role in ("single", "prefill")]

@@ -8,7 +8,16 @@ PD labels included, in one process) and ``--time-scale F`` (every simulated time
 timings the server reports, runs F times faster), ``--model-config PATH`` (an HF config.json),
 the ``--fault-*`` flags of :mod:`frontier.sim.faults` (crashes, hangs, HTTP errors, ...), and
 ``--trace-chunks PATH`` (opt-in server-side emit times of every streamed chunk, for measuring what a
-client adds; see `frontier.sim.server.ChunkTracer`). SGLang's ``--tokenizer-path`` makes the server
+client adds; see `frontier.sim.server.ChunkTracer`), and ``--prefill-server-args "..."`` /
+``--decode-server-args "..."`` (with ``--deployment``: one shell-quoted string of SGLang flags for
+that role's servers, after the common ones, so they win; a single flag without a space is given as
+``--decode-server-args=--disable-cuda-graph``).
+
+The SGLang flags of each role (the command's own, which apply to a single server or to every role
+of ``--deployment``, plus that role's string) become ``SimSpec.server_flags``: from them the
+simulator derives what SGLang would (``mem_fraction_static``, ``max_running_requests``, the decode
+CUDA-graph cap, chunk sizes, speculative decoding; :mod:`frontier.sim.sglang_defaults`), explicit
+flags winning. Those values are reported under ``server_args["sglang_derived"]``. SGLang's ``--tokenizer-path`` makes the server
 count prompt text with that real tokenizer (`frontier.common.hf_tokenizer`, offline); without it a
 token is a whitespace-separated word.
 """
@@ -25,6 +34,7 @@ from frontier.errors import FrontierError
 from frontier.sim import faults as F
 from frontier.sim.cluster import SimSpec
 from frontier.sim.perf_model import kv_dtype_of
+from frontier.sim.sglang_defaults import _fraction, _int_ge, add_sglang_flags, split_server_args
 from frontier.sim.topology import Topology, from_label, from_server_flags
 
 
@@ -54,8 +64,53 @@ def _bool_flag(p: argparse.ArgumentParser, *names: str) -> None:
     p.add_argument(*names, action="store_true", default=False)
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # "argument --x: invalid ... value: 'v'" names the flag
+        raise FrontierError(f"{message} (see frontier sim-server -h)")
+
+
+ROLE_ARGS = {"--prefill-server-args": "prefill", "--decode-server-args": "decode"}
+
+
+def _strip(argv: list[str], names) -> list[str]:
+    """``argv`` without ``NAME VALUE`` / ``NAME=VALUE`` of each of ``names``."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in names:
+            skip = True
+        elif not any(a.startswith(n + "=") for n in names):
+            out.append(a)
+    return out
+
+
+def _role_values(argv: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for i, a in enumerate(argv):
+        for flag, role in ROLE_ARGS.items():
+            if a == flag and i + 1 < len(argv):
+                out[role] = argv[i + 1]
+            elif a.startswith(flag + "="):
+                out[role] = a[len(flag) + 1 :]
+    return out
+
+
+def deployment_role_flags(argv: list[str], roles) -> dict[str, tuple[str, ...]]:
+    """role -> the SGLang flags its servers run with: the command's own flags (for every role),
+    then that role's ``--prefill-server-args`` / ``--decode-server-args`` string (which wins)."""
+    common = tuple(_strip(list(argv), ROLE_ARGS))
+    values = _role_values(list(argv))
+    flag_of = {role: flag for flag, role in ROLE_ARGS.items()}
+    out: dict[str, tuple[str, ...]] = {}
+    for role in roles:
+        own = split_server_args(values.get(role), flag_of[role]) if role in flag_of else ()
+        out[role] = common + own
+    return out
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="frontier sim-server",
         description="Simulated SGLang server (accepts sglang.launch_server flags).",
         allow_abbrev=False,
@@ -78,11 +133,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--attn-cp-size", type=int, default=1)
     _bool_flag(p, "--enable-prefill-cp")
     p.add_argument("--disaggregation-mode", default="null", choices=["null", "prefill", "decode"])
-    p.add_argument("--mem-fraction-static", type=float, default=None)
-    p.add_argument("--max-running-requests", type=int, default=None)
-    p.add_argument("--chunked-prefill-size", type=int, default=None)
+    p.add_argument("--mem-fraction-static", type=_fraction, default=None)
+    p.add_argument("--max-running-requests", type=_int_ge(1), default=None)
+    p.add_argument("--chunked-prefill-size", type=_int_ge(-1), default=None)
     _bool_flag(p, "--enable-mixed-chunk")
-    p.add_argument("--context-length", type=int, default=None)
+    p.add_argument("--context-length", type=_int_ge(1), default=None)
+    # the rest of the flags SGLang derives its settings from (frontier.sim.sglang_defaults)
+    add_sglang_flags(p, with_topology=False)
     p.add_argument("--kv-cache-dtype", default="auto")
     p.add_argument("--random-seed", type=int, default=None)
     # frontier's own
@@ -101,6 +158,13 @@ def parser() -> argparse.ArgumentParser:
         help="append one JSON line per streamed request to PATH: when it was received and when each "
         "chunk was written (time.perf_counter and time.time); off by default, responses unchanged",
     )
+    for flag, role in ROLE_ARGS.items():
+        p.add_argument(
+            flag,
+            default=None,
+            metavar="'FLAGS'",
+            help=f"with --deployment: SGLang flags of the {role} servers, one shell-quoted string",
+        )
     F.add_arguments(p)
     return p
 
@@ -126,6 +190,11 @@ def parse_config(argv: list[str]) -> SimConfig:
     if args.deployment:
         topo = from_label(args.deployment, model)
     else:
+        for flag in ROLE_ARGS:
+            if getattr(args, flag[2:].replace("-", "_")):
+                raise FrontierError(
+                    f"{flag} needs --deployment LABEL (a single server takes its flags directly)"
+                )
         role = "single" if args.disaggregation_mode == "null" else args.disaggregation_mode
         topo = from_server_flags(
             model,
@@ -140,17 +209,24 @@ def parse_config(argv: list[str]) -> SimConfig:
         )
         if role != "single":  # one PD side alone: simplified to a server doing the whole request
             topo = Topology(topo.label, tuple(type(g)(g.shape, g.count, "single") for g in topo.groups))
+    role_flags = deployment_role_flags(argv, [g.role for g in topo.groups])
+    kv = args.kv_cache_dtype
+    if kv == "auto":  # a PD deployment's KV dtype may come with its roles' flags
+        kv = next(
+            (f[f.index("--kv-cache-dtype") + 1] for f in role_flags.values() if "--kv-cache-dtype" in f[:-1]),
+            kv,
+        )
     spec = SimSpec(
         model,
         hw,
         args.precision,
         topo,
-        kv_dtype=kv_dtype_of(args.kv_cache_dtype),
-        mem_fraction=args.mem_fraction_static,
-        max_running=args.max_running_requests,
-        chunk=args.chunked_prefill_size,
+        kv_dtype=kv_dtype_of(kv),
         mixed_chunk=args.enable_mixed_chunk,
         seed=args.seed if args.random_seed is None else args.random_seed,
+        # --mem-fraction-static, --max-running-requests, --chunked-prefill-size ... travel as each
+        # role's flags (a role's own string wins over the common flags), not as SimSpec fields
+        server_flags=role_flags,
     )
     ctx = args.context_length or model.max_context
     counter = count_tokens
@@ -160,6 +236,10 @@ def parse_config(argv: list[str]) -> SimConfig:
         counter = hf_tokenizer.load(args.tokenizer_path).count
     server_args = {k: v for k, v in vars(args).items() if not k.startswith("fault_") and k != "trace_chunks"}
     server_args["served_model_name"] = args.served_model_name or args.model_path
+    derived = {}
+    for g in topo.groups:
+        derived.setdefault(g.role, spec.derived(g.role, g.shape).as_dict())
+    server_args["sglang_derived"] = derived
     return SimConfig(
         spec=spec,
         served_model_name=server_args["served_model_name"],

@@ -232,12 +232,9 @@ def test_server_info_lists_ignored_args_and_version(server):
     assert all(status == 200 for status, _ in out.values())
     info = json.loads(out["/get_server_info"][1])
     assert info["version"].endswith("-sim") and info["tp_size"] == 1 and info["label"] == "TP1"
-    assert info["ignored_args"] == [
-        "--enable-torch-compile",
-        "--cuda-graph-max-bs",
-        "256",
-        "--trust-remote-code",
-    ]
+    assert info["ignored_args"] == ["--enable-torch-compile", "--trust-remote-code"]
+    # --cuda-graph-max-bs is one of the flags SGLang derives its settings from: read, not ignored
+    assert info["cuda_graph_max_bs"] == 256 and info["sglang_derived"]["single"]["cuda_graph_max_bs"] == 256
     assert info["internal_states"][0]["max_total_num_tokens"] > 0
     assert json.loads(out["/get_model_info"][1])["model_path"] == "meta-llama/Llama-3.1-8B-Instruct"
 
