@@ -253,3 +253,10 @@ def test_cli_point_form_takes_the_range_ratio(capsys):
     ns = _parser().parse_args([*base, "--osl", "64", "--concurrency", "4"])
     assert ns.handler(ns) == 0
     assert f"range ratio {DEFAULT_RANGE_RATIO:g}" in capsys.readouterr().out
+
+
+def test_spec_range_ratio_zero_draws_lengths_from_one():
+    """The spec's ``load.range_ratio`` may be 0 (bench_serving: lengths in [1, L]); it predicts."""
+    small = {**SMALL, "concurrencies": [4], "matrix": [{**SMALL["matrix"][0], "labels": ["TP1"]}]}
+    (row,) = predict_spec({**small, "load": {"range_ratio": 0}})
+    assert row["error"] is None and row["range_ratio"] == 0 and row["tpot_ms"] > 0
