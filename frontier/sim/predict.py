@@ -6,8 +6,10 @@ do) through the simulated deployment and returns bench_serving-named metrics plu
 ``tok_s_gpu`` and ``tok_s_user``. Lengths follow bench_serving's ``--random-range-ratio`` R: ISL
 and OSL each uniform integers in ``[max(1, int(L x R)), L]`` (R = 1: exact lengths).
 ``predict_csv`` does it for every row of a file (an optional ``range_ratio`` column, empty = the
-project's default :data:`DEFAULT_RANGE_RATIO`); ``predict_spec`` for every plan item and ladder
-concurrency of a sweep spec, with the item's load shape and per-role SGLang flags.
+project's default :data:`DEFAULT_RANGE_RATIO`); ``predict_items`` for every ladder concurrency of
+plan items (a :class:`frontier.planning.planner.PlanItem` or any object with its fields), with
+the item's load shape and per-role SGLang flags (``frontier predict SPEC``:
+:mod:`frontier.cli.predict`).
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import csv
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from frontier.domain.catalog import PRECISIONS, UnknownName, get_hardware, get_model
 from frontier.domain.load import DEFAULT_LOAD
@@ -29,10 +31,6 @@ from frontier.sim.metrics import point_metrics
 from frontier.sim.perf_model import Params
 from frontier.sim.topology import from_label
 from frontier.sim.virtual import closed_loop
-
-if TYPE_CHECKING:
-    from frontier.domain.spec import Spec
-    from frontier.planning.planner import PlanItem
 
 IN_COLUMNS = ("model", "hardware", "precision", "label", "isl", "osl", "concurrency")
 OPTIONAL_IN = ("range_ratio",)  # empty or absent: DEFAULT_RANGE_RATIO (or the CLI's --random-range-ratio)
@@ -293,7 +291,7 @@ SPEC_COLUMNS = (
 )
 
 
-def server_flags_of(item: PlanItem) -> dict[str, tuple[str, ...]]:
+def server_flags_of(item: Any) -> dict[str, tuple[str, ...]]:
     """Role -> the SGLang flags of that role's first server in the item's launch plan (the argv
     from its first ``--`` flag on, without ``python -m module``); empty for engines that start
     no server (predict, endpoint)."""
@@ -321,7 +319,7 @@ def _metric(m: Mapping[str, Any], key: str) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
-def predict_item(item: PlanItem, seed: int = 0) -> list[dict[str, Any]]:
+def predict_item(item: Any, seed: int = 0) -> list[dict[str, Any]]:
     """One row per concurrency of the item's ladder, predicted in virtual time with the item's load
     shape (prompts, warm-ups, range ratio) and its servers' SGLang flags. A point that cannot run
     says why in ``error`` (an item that does not fit its GPUs: the planner's reason on every row)."""
@@ -378,24 +376,17 @@ def predict_item(item: PlanItem, seed: int = 0) -> list[dict[str, Any]]:
     return rows
 
 
-def predict_spec(
-    spec: Spec | Mapping[str, Any] | str | Path,
-    on_item: Callable[[PlanItem, list[dict[str, Any]], float], None] | None = None,
+def predict_items(
+    items: Iterable[Any],
+    seed: int = 0,
+    on_item: Callable[[Any, list[dict[str, Any]], float], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every plan item x ladder concurrency of a sweep spec (a :class:`Spec`, a spec mapping or a
-    YAML path), predicted in virtual time: rows of :data:`SPEC_COLUMNS`, in plan order.
-    ``on_item(item, rows, seconds)`` is called after each item."""
-    from frontier.domain.spec import Spec, load_spec, parse_spec
-    from frontier.planning.planner import plan
-
-    if isinstance(spec, (str, Path)):
-        spec = load_spec(spec)
-    elif not isinstance(spec, Spec):
-        spec = parse_spec(dict(spec))
+    """:func:`predict_item` of every plan item, in order; ``on_item(item, rows, seconds)`` after each.
+    (``frontier.cli.predict.predict_spec`` plans a spec into these items.)"""
     rows: list[dict[str, Any]] = []
-    for item in plan(spec):
+    for item in items:
         t = time.perf_counter()
-        got = predict_item(item, seed=spec.seed)
+        got = predict_item(item, seed=seed)
         if on_item is not None:
             on_item(item, got, time.perf_counter() - t)
         rows.extend(got)

@@ -10,11 +10,12 @@ import statistics
 
 import pytest
 
+from frontier.cli import predict as cli
+from frontier.cli.predict import predict_spec
 from frontier.domain.load import DEFAULT_LOAD
 from frontier.domain.spec import SpecError, parse_spec
 from frontier.errors import FrontierError
 from frontier.planning.planner import plan
-from frontier.sim import cli
 from frontier.sim.cluster import Cluster
 from frontier.sim.predict import (
     DEFAULT_RANGE_RATIO,
@@ -24,7 +25,6 @@ from frontier.sim.predict import (
     parse_row,
     predict_csv,
     predict_point,
-    predict_spec,
     server_flags_of,
 )
 from frontier.sim.virtual import closed_loop
