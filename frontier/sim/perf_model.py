@@ -18,11 +18,27 @@ busiest expert rank sets the MoE and all-to-all time (``ep_balancedness``), and 
 pairs one micro-batch's compute stage with the other's dispatch or combine stage.
 
 Routed experts touched by T tokens: a fraction 1 - (1 - top_k/E)^T of each GPU's experts is read.
+
+Issue 16 (constants and their sources in params.yaml):
+- prefill/extend runs without CUDA graphs (and so does a decode batch above ``cuda_graph_max_bs``
+  per attention rank): every such iteration pays kernels-per-layer x launch latency per layer;
+- routed-expert prefill GEMMs run at DeepGEMM's published grouped-GEMM efficiency for the rows
+  each expert receives (M per group), at the weights' precision (NVFP4 on Blackwell: the FP4 peak,
+  weights at 0.5 byte + block scales a parameter);
+- the MoE communication follows ``moe_a2a_backend``: DeepEP (one FP8 copy per destination GPU,
+  BF16 combine), "none" under DP-attention (all-gather + reduce-scatter of every rank's tokens per
+  layer), or None (today's all-to-all of every top-k copy);
+- speculative decoding (``spec``, :mod:`frontier.sim.specdec`): one iteration = ``num_steps``
+  draft passes (one decoder layer + LM head, ``topk`` tokens a request) + a target verify of
+  ``draft_tokens`` tokens a request (same weight and KV reads, that many times the compute);
+  the draft layer's KV shrinks the pool; requests gain ``accept_len`` tokens an iteration.
 Efficiency constants are data (params.yaml). Every time is in seconds.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from importlib import resources
@@ -31,6 +47,7 @@ import yaml
 
 from frontier.domain.catalog import Hardware, ModelSpec
 from frontier.errors import FrontierError
+from frontier.sim.specdec import SpecDecode
 from frontier.sim.topology import ServerShape
 
 GB = 1e9
@@ -43,7 +60,6 @@ class Params:
     eta_mem_moe: float
     eta_comp_decode: float
     eta_comp_prefill: float
-    moe_prefill_penalty: float
     eta_attn: float
     eta_link: float
     eta_nic: float
@@ -63,6 +79,12 @@ class Params:
     tbo_min_tokens: int
     new_token_ratio: float
     step_noise: float
+    eager_launch_us: float
+    eager_kernels_dense_layer: int
+    eager_kernels_moe_layer: int
+    grouped_gemm_ref_peak_tflops: float
+    grouped_gemm_tflops: tuple[tuple[float, float], ...]
+    fp4_scale_bytes_per_param: float
 
     def replace(self, **kw: float) -> Params:
         return Params(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **kw})
@@ -71,7 +93,25 @@ class Params:
 @lru_cache(maxsize=1)
 def default_params() -> Params:
     data = yaml.safe_load(resources.files(__package__).joinpath("params.yaml").read_text())
+    data["grouped_gemm_tflops"] = tuple(sorted((float(m), float(t)) for m, t in data["grouped_gemm_tflops"]))
     return Params(**data)
+
+
+def grouped_gemm_eta(p: Params, m_per_group: float) -> float:
+    """Fraction of peak a block-scaled grouped GEMM reaches with ``m_per_group`` rows a group
+    (DeepGEMM's published table, params.yaml): log-linear between its points, flat above the
+    last, proportional to M below the first."""
+    table = p.grouped_gemm_tflops
+    peak = p.grouped_gemm_ref_peak_tflops
+    m0, t0 = table[0]
+    if m_per_group <= m0:
+        return max(m_per_group, 1e-9) / m0 * t0 / peak
+    if m_per_group >= table[-1][0]:
+        return table[-1][1] / peak
+    i = bisect.bisect_right([m for m, _ in table], m_per_group)
+    (ma, ta), (mb, tb) = table[i - 1], table[i]
+    f = (math.log(m_per_group) - math.log(ma)) / (math.log(mb) - math.log(ma))
+    return (ta + f * (tb - ta)) / peak
 
 
 def kv_dtype_of(kv_cache_dtype: str | None) -> str:
@@ -103,17 +143,37 @@ class StepModel:
         params: Params | None = None,
         kv_dtype: str = "bf16",
         mem_fraction: float | None = None,
+        cuda_graph_max_bs: int | None = None,
+        spec: SpecDecode | None = None,
+        moe_a2a_backend: str | None = None,
     ) -> None:
         p = params or default_params()
         self.model, self.hw, self.precision, self.shape, self.p = model, hw, precision, shape, p
         self.kv_dtype = kv_dtype
+        self.cuda_graph_max_bs = cuda_graph_max_bs
+        self.spec = spec
+        if moe_a2a_backend not in (None, "none", "deepep"):
+            raise FrontierError(
+                f"moe_a2a_backend {moe_a2a_backend!r}: the simulator models 'deepep' and 'none' (or unset)"
+            )
+        self.moe_a2a_backend = moe_a2a_backend
+        self._accept_len = spec.resolved_accept_len(model.name) if spec else 1.0
         n = shape.gpus
         bytes_per_param = model.weight_bytes(precision) / (model.params_b * 1e9)
+        if precision == "fp4" and model.native_precision != "fp4":  # NVFP4 checkpoint: block scales
+            bytes_per_param += p.fp4_scale_bytes_per_param
         expert_b = model.moe.expert_params_b if model.moe else 0.0
         dense_b = model.params_b - expert_b
         self.expert_bytes_gpu = expert_b * 1e9 * bytes_per_param / n
         self.dense_bytes_gpu = dense_b * 1e9 * bytes_per_param / shape.dense_shard
         self.weights_per_gpu = self.expert_bytes_gpu + self.dense_bytes_gpu
+        # the draft model of speculative decoding: DeepSeek's MTP module is one more decoder layer
+        # (embedding and LM head shared with the target in SGLang's EAGLE worker)
+        self.draft_layers = (max(1, model.mtp_layers) if spec else 0) / model.layers
+        self.weights_per_gpu *= 1.0 + self.draft_layers
+        self.lm_head_bytes_gpu = model.vocab * model.hidden * 2.0 / shape.dense_shard
+        kernels = p.eager_kernels_moe_layer if model.moe else p.eager_kernels_dense_layer
+        self.eager_time = model.layers * kernels * p.eager_launch_us * 1e-6
         self.active_flops_per_token = 2.0 * model.active_params_b * 1e9
         expert_active = expert_b * model.moe.top_k / model.moe.experts if model.moe else 0.0
         self.expert_flops_per_token = 2.0 * expert_active * 1e9
@@ -129,7 +189,10 @@ class StepModel:
         frac = mem_fraction or p.mem_fraction_static
         budget = frac * hw.hbm_gb * GIB - p.activation_reserve_gb * GB
         self.pool_bytes_per_gpu = budget - self.weights_per_gpu
-        per_rank_tokens = self.pool_bytes_per_gpu * self.kv_shard / self.kv_bytes
+        # the draft layer keeps its own KV for every pooled token (one more layer's worth)
+        per_rank_tokens = (
+            self.pool_bytes_per_gpu * self.kv_shard / (self.kv_bytes * (1.0 + self.draft_layers))
+        )
         self.pool_tokens = int(max(0.0, per_rank_tokens) * shape.attn_dp)
         self.imbalance = p.dp_attention_imbalance if shape.attn_dp > 1 else 1.0
         self._comm_cache: dict[int, float] = {}
@@ -178,13 +241,42 @@ class StepModel:
             t += 2 * m.layers * (2.0 * (tp - 1) / tp * msg / bw + alpha)
         if s.ep > 1 and m.moe is not None and not self.wide_ep:  # wide EP: _wide_ep_step
             bw, alpha = self._link(s.gpus)
-            vol = tokens / s.gpus * m.moe.top_k * m.hidden * 3.0 * (s.ep - 1) / s.ep
-            t += m.moe.moe_layers * (vol / bw + 2 * (alpha + self.p.alpha_a2a_us * 1e-6))
+            a2a = self.p.alpha_a2a_us * 1e-6
+            if self.moe_a2a_backend == "deepep":
+                # DeepEP: one FP8 copy (+ 1 scale per 128) per destination GPU holding any of the
+                # token's top-k experts, BF16 combine back
+                remote = (s.ep - 1) * (1.0 - (1.0 - 1.0 / s.ep) ** m.moe.top_k)
+                vol = tokens / s.gpus * remote * m.hidden * (1.0 + 4.0 / 128 + 2.0)
+                t += m.moe.moe_layers * (vol / bw + 2 * (alpha + a2a))
+            elif self.moe_a2a_backend == "none":
+                if s.attn_dp > 1:
+                    # DP-attention without DeepEP: all-gather every rank's tokens (BF16 hidden) before
+                    # the MLP and reduce-scatter after, on every layer
+                    vol = 2.0 * tokens * (s.attn_dp - 1) / s.attn_dp * m.hidden * 2.0
+                    t += m.layers * (vol / bw + 2 * alpha)
+                # TP attention: the tokens are already on every rank; the all-reduce above combines
+            else:
+                vol = tokens / s.gpus * m.moe.top_k * m.hidden * 3.0 * (s.ep - 1) / s.ep
+                t += m.moe.moe_layers * (vol / bw + 2 * (alpha + a2a))
         if len(self._comm_cache) < 4096:
             self._comm_cache[tokens] = t
         return t
 
     # ---- step time ----------------------------------------------------------------------------
+    @property
+    def accept_len(self) -> float:
+        """Mean tokens a decode request gains per iteration (1.0 without speculative decoding)."""
+        return self._accept_len
+
+    def graphs_off(self, decode: int, prefill_tokens: int = 0) -> bool:
+        """True when the iteration runs eagerly: any prefill/extend, or a decode batch per
+        attention rank above ``cuda_graph_max_bs`` (SGLang's cuda_graph_runner.can_run; under
+        speculative decoding the cap is on requests, the graph holding bs x draft_tokens)."""
+        if prefill_tokens:
+            return True
+        cap = self.cuda_graph_max_bs
+        return cap is not None and math.ceil(decode / self.shape.attn_dp) > cap
+
     def coeffs(
         self,
         decode: int,
@@ -194,20 +286,45 @@ class StepModel:
     ) -> tuple:
         """(m0, m1, c0, c1, k): step(ctx_sum) = max(m0 + m1*ctx, c0 + c1*ctx) + k.
 
-        ``decode`` sequences each add one token; ``ctx_sum`` is their total context;
-        ``prefill_work`` = sum over chunks of c * (past + c/2) (causal attention pairs);
-        ``largest`` = (tokens, work) of the largest chunk: under DP-attention one chunk sits on
-        one attention rank, so the busiest rank sets the dense + attention time.
+        ``decode`` sequences each add one token (``accept_len`` on average under speculative
+        decoding, whose draft passes and verify of ``draft_tokens`` tokens a request are
+        included); ``ctx_sum`` is their total context; ``prefill_work`` = sum over chunks of
+        c * (past + c/2) (causal attention pairs); ``largest`` = (tokens, work) of the largest
+        chunk: under DP-attention one chunk sits on one attention rank, so the busiest rank sets
+        the dense + attention time.
         """
+        q = self.spec.draft_tokens if self.spec and decode else 1
+        m0, m1, c0, c1, k = self._coeffs(decode, prefill_tokens, prefill_work, largest, q)
+        if self.spec is not None:
+            if decode:  # num_steps draft passes, memory-bound: add them to both roofline arms
+                d0, d1 = self._draft_pass(decode)
+                steps = self.spec.num_steps
+                m1 += steps * d1
+                c1 += steps * d1
+                k += steps * d0
+            if prefill_tokens:  # the draft model extends every prefilled token through its layer
+                c0 *= 1.0 + self.draft_layers
+        return m0, m1, c0, c1, k
+
+    def _coeffs(
+        self,
+        decode: int,
+        prefill_tokens: int,
+        prefill_work: float,
+        largest: tuple[int, float],
+        q: int = 1,
+    ) -> tuple:
+        """coeffs of the target model alone; ``q`` query tokens per decode request (verify)."""
         p, s, m = self.p, self.shape, self.model
         n = s.gpus
-        tokens = decode + prefill_tokens
+        dec_tok = decode * q
+        tokens = dec_tok + prefill_tokens
         touched = 1.0 - self.miss**tokens if m.moe else 0.0
         m0 = (
             self.dense_bytes_gpu / p.eta_mem + self.expert_bytes_gpu * touched / p.eta_mem_moe
         ) / self.hbm_bw
         m1 = self.kv_bytes / (s.attn_dp * self.kv_shard) / (p.eta_mem * self.hbm_bw) * self.imbalance
-        c0 = self.active_flops_per_token * decode / n / (p.eta_comp_decode * self.peak)
+        c0 = self.active_flops_per_token * dec_tok / n / (p.eta_comp_decode * self.peak)
         if prefill_tokens:
             eta = p.eta_comp_prefill * self.peak
             if s.attn_dp > 1:  # busiest attention rank; its attn_tp GPUs share it
@@ -216,16 +333,47 @@ class StepModel:
             else:
                 r_tok, r_work = prefill_tokens / n, prefill_work / n
             c0 += self.dense_flops_per_token * r_tok / eta
-            c0 += self.expert_flops_per_token * prefill_tokens / n / (eta * p.moe_prefill_penalty)
+            c0 += self.expert_flops_per_token * prefill_tokens / n / (self._moe_eta(tokens) * self.peak)
             c0 += 4.0 * r_work * self.d_prefill * m.layers / (p.eta_attn * self.peak_attn)
-        c1 = 4.0 * self.d_decode * m.layers / n / (p.eta_attn * self.peak_attn) * self.imbalance
+        c1 = 4.0 * q * self.d_decode * m.layers / n / (p.eta_attn * self.peak_attn) * self.imbalance
         k = (
             self.comm_time(tokens)
             + p.step_overhead_ms * 1e-3
             + m.layers * p.layer_overhead_us * 1e-6
             + p.per_request_overhead_us * 1e-6 * (decode + (1 if prefill_tokens else 0)) / s.attn_dp
         )
+        if self.graphs_off(decode, prefill_tokens):
+            k += self.eager_time
         return m0, m1, c0, c1, k
+
+    def _moe_eta(self, tokens: int) -> float:
+        """Prefill routed-expert GEMM efficiency: DeepGEMM's grouped figure at the rows each expert
+        receives from the iteration's ``tokens`` (every EP rank's tokens meet at the experts)."""
+        m = self.model.moe
+        return grouped_gemm_eta(self.p, tokens * m.top_k / m.experts) if m else self.p.eta_comp_prefill
+
+    def _draft_pass(self, decode: int) -> tuple[float, float]:
+        """(fixed, per-context-token) time of one draft forward (MTP layer + LM head) of
+        ``decode`` requests x topk tokens, under CUDA graphs."""
+        p, s, m = self.p, self.shape, self.model
+        tok = decode * self.spec.topk
+        frac = self.draft_layers
+        touched = 1.0 - self.miss**tok if m.moe else 0.0
+        mem = (
+            (self.dense_bytes_gpu * frac + self.lm_head_bytes_gpu) / p.eta_mem
+            + self.expert_bytes_gpu * frac * touched / p.eta_mem_moe
+        ) / self.hbm_bw
+        flops = (self.active_flops_per_token * frac + 2.0 * m.vocab * m.hidden) * tok / s.gpus
+        comp = flops / (p.eta_comp_decode * self.peak)
+        fixed = (
+            max(mem, comp) + self.comm_time(tok) * frac + p.layer_overhead_us * 1e-6 * max(1, m.mtp_layers)
+        )
+        if self.graphs_off(decode):
+            fixed += self.eager_time * frac
+        per_ctx = (
+            self.kv_bytes * frac / (s.attn_dp * self.kv_shard) / (p.eta_mem * self.hbm_bw) * self.imbalance
+        )
+        return fixed, per_ctx
 
     def step_time(
         self,
@@ -238,7 +386,8 @@ class StepModel:
         m0, m1, c0, c1, k = self.coeffs(decode, prefill_tokens, prefill_work, largest)
         t = max(m0 + m1 * ctx_sum, c0 + c1 * ctx_sum) + k
         if self.wide_ep:
-            return self._wide_ep_step(t, decode, prefill_tokens)
+            q = self.spec.draft_tokens if self.spec and decode else 1
+            return self._wide_ep_step(t, decode * q, prefill_tokens)
         return t
 
     def _wide_ep_step(self, t: float, decode: int, prefill_tokens: int) -> float:
@@ -259,7 +408,7 @@ class StepModel:
         bal = p.ep_balancedness
         if prefill_tokens:
             moe = self.expert_flops_per_token * prefill_tokens / n
-            moe /= p.eta_comp_prefill * self.peak * p.moe_prefill_penalty
+            moe /= self._moe_eta(decode + prefill_tokens) * self.peak
             remote = self.remote_prefill
         else:
             moe = self.expert_flops_per_token * decode / n / (p.eta_comp_decode * self.peak)
@@ -279,15 +428,17 @@ class StepModel:
         return moe_layers * layer + (layers - moe_layers) * 2.0 * p1
 
     def decode_times(self, batch: int, ctx_sum: float, steps: int) -> list[float]:
-        """Durations of ``steps`` consecutive pure-decode iterations (context grows by batch)."""
+        """Durations of ``steps`` consecutive pure-decode iterations (context grows by batch x
+        accept_len)."""
+        grow = batch * self._accept_len
         if self.wide_ep:
-            return [self.step_time(batch, ctx_sum + i * batch) for i in range(steps)]
+            return [self.step_time(batch, ctx_sum + i * grow) for i in range(steps)]
         m0, m1, c0, c1, k = self.coeffs(batch)
         out = []
         ctx = ctx_sum
         for _ in range(steps):
             out.append(max(m0 + m1 * ctx, c0 + c1 * ctx) + k)
-            ctx += batch
+            ctx += grow
         return out
 
 
@@ -314,8 +465,10 @@ def weights_summary(sm: StepModel) -> dict:
 
 __all__ = [
     "Params",
+    "SpecDecode",
     "StepModel",
     "default_params",
+    "grouped_gemm_eta",
     "kv_transfer_time",
     "prefill_work",
 ]
