@@ -92,10 +92,10 @@ def predict_point(
 ) -> dict:
     """Predicted metrics of one point (bench_serving names, plus gpus/tok_s_gpu/tok_s_user).
 
-    ``range_ratio`` R in (0, 1] draws each prompt and output length uniformly from
+    ``range_ratio`` R in [0, 1] draws each prompt and output length uniformly from
     ``[max(1, int(L x R)), L]`` as bench_serving's ``--random-range-ratio`` does (1: exact
-    lengths; the CLI and ``--points`` default to :data:`DEFAULT_RANGE_RATIO`); ``warmup_mode``
-    "gather" runs the warm-up as bench_serving does (see :func:`closed_loop`); ``server_flags``
+    lengths; the CLI and ``--points`` take (0, 1], default :data:`DEFAULT_RANGE_RATIO`);
+    ``warmup_mode`` "gather" runs the warm-up as bench_serving does (see :func:`closed_loop`); ``server_flags``
     maps a role (single | prefill | decode) to that server's SGLang argv (the simulator derives
     SGLang's defaults from it where it can); ``server`` takes SGLang server knobs of
     :class:`SimSpec` (``chunk``, ``max_prefill_tokens``, ``mem_fraction``, ``max_running``,
@@ -104,7 +104,7 @@ def predict_point(
     for name, v in (("isl", isl), ("osl", osl), ("concurrency", concurrency)):
         if not isinstance(v, int) or v < 1:
             raise FrontierError(f"{name} must be a positive integer, got {v!r}")
-    range_ratio = check_range_ratio(range_ratio)
+    range_ratio = check_range_ratio(range_ratio, allow_zero=True)
     if server_flags:
         flags = _check_server_flags(server_flags)
         if "server_flags" in _SIMSPEC_FIELDS:  # the simulator's SGLang-derived defaults per role
@@ -165,15 +165,17 @@ def predict_point(
 _SIMSPEC_FIELDS = frozenset(f.name for f in dataclasses.fields(SimSpec))
 
 
-def check_range_ratio(value: object, field: str = "range_ratio") -> float:
-    """``value`` as a range ratio in (0, 1]; FrontierError naming ``field`` and the fix otherwise."""
+def check_range_ratio(value: object, field: str = "range_ratio", allow_zero: bool = False) -> float:
+    """``value`` as a range ratio in (0, 1] ([0, 1] with ``allow_zero``: bench_serving draws lengths
+    in [1, L] at 0, and a spec's ``load.range_ratio`` may be 0); FrontierError naming ``field`` and
+    the fix otherwise."""
     try:
         r = float(str(value).strip()) if isinstance(value, str) else float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         r = math.nan
-    if not (0.0 < r <= 1.0):  # NaN fails too
+    if not ((0.0 <= r if allow_zero else 0.0 < r) and r <= 1.0):  # NaN fails too
         raise FrontierError(
-            f"{field} must be a number in (0, 1], got {value!r}: lengths are drawn uniformly from "
+            f"{field} must be a number in {'[' if allow_zero else '('}0, 1], got {value!r}: lengths are drawn uniformly from "
             f"[int(L x ratio), L] (bench_serving --random-range-ratio); use 1 for exact lengths or "
             f"{DEFAULT_RANGE_RATIO:g} (the default)"
         )
@@ -357,7 +359,7 @@ def predict_item(item: Any, seed: int = 0) -> list[dict[str, Any]]:
                     warmup=item.warmup_requests.get(c),
                     seed=seed,
                     kv_dtype=kv,
-                    range_ratio=rr if rr > 0 else 1e-9,  # the spec allows 0: lengths in [1, L]
+                    range_ratio=rr,
                     server_flags=flags or None,
                 )
                 row.update(

@@ -74,7 +74,8 @@ def test_check_range_ratio_names_its_field():
     for bad in (0, -0.1, 1.01, None, "x"):
         with pytest.raises(FrontierError, match="--random-range-ratio must be a number in"):
             check_range_ratio(bad, "--random-range-ratio")
-    with pytest.raises(FrontierError, match="range_ratio must be"):
+    assert check_range_ratio(0, allow_zero=True) == 0.0  # the library / a spec's load: [1, L]
+    with pytest.raises(FrontierError, match=r"range_ratio must be a number in \[0, 1\]"):
         predict_point(LLAMA, "h100_sxm", "fp8", "TP1", 512, 64, 4, range_ratio=1.2)
 
 
