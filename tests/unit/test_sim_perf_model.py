@@ -40,7 +40,7 @@ def test_throughput_per_gpu_falls_as_interactivity_rises(model, hw, label):
 def test_dep8_beats_tp8_at_high_concurrency_on_deepseek():
     # short prompts: expert reads dominate both, DEP wins by less; long prompts: TP8 replicates
     # MLA's KV on every rank, so its pool caps the batch and DEP wins by far
-    for isl, osl, margin in ((1024, 1024, 1.0), (8192, 1024, 1.3)):
+    for isl, osl, margin in ((1024, 1024, 1.0), (8192, 1024, 1.2)):
         dep = predict_point(R1, "h200_sxm", "fp8", "DEP8", isl, osl, 256)
         tp = predict_point(R1, "h200_sxm", "fp8", "TP8", isl, osl, 256)
         assert dep["tok_s_gpu"] > margin * tp["tok_s_gpu"], (isl, dep["tok_s_gpu"], tp["tok_s_gpu"])
