@@ -18,6 +18,7 @@ from frontier.errors import FrontierError
 # each area registers its own sub-commands (frontier/<area>/cli.py: register(subparsers))
 AREA_CLIS = (
     "frontier.sim.cli",
+    "frontier.cli.predict",
     "frontier.loadgen.cli",
     "frontier.warehouse.cli",
     "frontier.site.cli",

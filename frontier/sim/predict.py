@@ -1,16 +1,26 @@
-"""Offline prediction: the simulator's scheduler in virtual time, no HTTP, one point or a batch.
+"""Offline prediction: the simulator's scheduler in virtual time, no HTTP: a point, a batch, a sweep.
 
 ``predict_point`` runs the closed-loop load of one ladder point (max concurrency C,
-``num_prompts`` = 10 x C (min 20) measured after 2 x C warm-up requests, exact ISL/OSL, as the
-nightly sweeps do) through the simulated deployment and returns bench_serving-named metrics plus
-``gpus``, ``tok_s_gpu`` and ``tok_s_user``. ``predict_csv`` does it for every row of a file.
+``num_prompts`` = 10 x C (min 20) measured after 2 x C warm-up requests, as the nightly sweeps
+do) through the simulated deployment and returns bench_serving-named metrics plus ``gpus``,
+``tok_s_gpu`` and ``tok_s_user``. Lengths follow bench_serving's ``--random-range-ratio`` R: ISL
+and OSL each uniform integers in ``[max(1, int(L x R)), L]`` (R = 1: exact lengths).
+``predict_csv`` does it for every row of a file (an optional ``range_ratio`` column, empty = the
+project's default :data:`DEFAULT_RANGE_RATIO`); ``predict_items`` for every ladder concurrency of
+plan items (a :class:`frontier.planning.planner.PlanItem` or any object with its fields), with
+the item's load shape and per-role SGLang flags (``frontier predict SPEC``:
+:mod:`frontier.cli.predict`).
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from frontier.domain.catalog import PRECISIONS, UnknownName, get_hardware, get_model
 from frontier.domain.load import DEFAULT_LOAD
@@ -23,6 +33,10 @@ from frontier.sim.topology import from_label
 from frontier.sim.virtual import closed_loop
 
 IN_COLUMNS = ("model", "hardware", "precision", "label", "isl", "osl", "concurrency")
+OPTIONAL_IN = ("range_ratio",)  # empty or absent: DEFAULT_RANGE_RATIO (or the CLI's --random-range-ratio)
+# the load generator's and bench_serving-style default: lengths uniform in [int(0.8 L), L]
+DEFAULT_RANGE_RATIO = DEFAULT_LOAD.range_ratio
+ROLES = ("single", "prefill", "decode")
 OUT_EXTRA = (
     "ttft_ms",
     "tpot_ms",
@@ -73,18 +87,28 @@ def predict_point(
     kv_dtype: str = "bf16",
     range_ratio: float = 1.0,
     warmup_mode: str = "gate",
+    server_flags: Mapping[str, Sequence[str]] | None = None,
     **server: object,
 ) -> dict:
     """Predicted metrics of one point (bench_serving names, plus gpus/tok_s_gpu/tok_s_user).
 
-    ``range_ratio`` < 1 draws prompt and output lengths as bench_serving's
-    ``--random-range-ratio`` does; ``warmup_mode`` "gather" runs the warm-up as bench_serving
-    does (see :func:`closed_loop`); ``server`` takes SGLang server knobs of :class:`SimSpec`
-    (``chunk``, ``max_prefill_tokens``, ``mem_fraction``, ``max_running``, ``mixed_chunk``).
+    ``range_ratio`` R in [0, 1] draws each prompt and output length uniformly from
+    ``[max(1, int(L x R)), L]`` as bench_serving's ``--random-range-ratio`` does (1: exact
+    lengths; the CLI and ``--points`` take (0, 1], default :data:`DEFAULT_RANGE_RATIO`);
+    ``warmup_mode`` "gather" runs the warm-up as bench_serving does (see :func:`closed_loop`); ``server_flags``
+    maps a role (single | prefill | decode) to that server's SGLang argv (the simulator derives
+    SGLang's defaults from it where it can); ``server`` takes SGLang server knobs of
+    :class:`SimSpec` (``chunk``, ``max_prefill_tokens``, ``mem_fraction``, ``max_running``,
+    ``mixed_chunk``).
     """
     for name, v in (("isl", isl), ("osl", osl), ("concurrency", concurrency)):
         if not isinstance(v, int) or v < 1:
             raise FrontierError(f"{name} must be a positive integer, got {v!r}")
+    range_ratio = check_range_ratio(range_ratio, allow_zero=True)
+    if server_flags:
+        flags = _check_server_flags(server_flags)
+        if "server_flags" in _SIMSPEC_FIELDS:  # the simulator's SGLang-derived defaults per role
+            server["server_flags"] = flags
     spec = build_spec(
         model, hardware, precision, label, seed=seed, params=params, kv_dtype=kv_dtype, **server
     )
@@ -138,28 +162,74 @@ def predict_point(
     return m
 
 
-def predict_row(row: dict) -> dict:
-    """One IN.csv row -> one OUT.csv row (median latencies); errors land in ``error``."""
+_SIMSPEC_FIELDS = frozenset(f.name for f in dataclasses.fields(SimSpec))
+
+
+def check_range_ratio(value: object, field: str = "range_ratio", allow_zero: bool = False) -> float:
+    """``value`` as a range ratio in (0, 1] ([0, 1] with ``allow_zero``: bench_serving draws lengths
+    in [1, L] at 0, and a spec's ``load.range_ratio`` may be 0); FrontierError naming ``field`` and
+    the fix otherwise."""
+    try:
+        r = float(str(value).strip()) if isinstance(value, str) else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        r = math.nan
+    if not ((0.0 <= r if allow_zero else 0.0 < r) and r <= 1.0):  # NaN fails too
+        raise FrontierError(
+            f"{field} must be a number in {'[' if allow_zero else '('}0, 1], got {value!r}: lengths are drawn uniformly from "
+            f"[int(L x ratio), L] (bench_serving --random-range-ratio); use 1 for exact lengths or "
+            f"{DEFAULT_RANGE_RATIO:g} (the default)"
+        )
+    return r
+
+
+def _check_server_flags(flags: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    out = {}
+    for role, argv in flags.items():
+        if role not in ROLES:
+            raise FrontierError(f"server_flags: unknown role {role!r}; use one of {', '.join(ROLES)}")
+        if isinstance(argv, str) or not all(isinstance(a, str) for a in argv):
+            raise FrontierError(f"server_flags[{role!r}] must be a list of argv strings, got {argv!r}")
+        out[role] = tuple(argv)
+    return out
+
+
+def parse_row(row: Mapping[str, Any], default_range_ratio: float = DEFAULT_RANGE_RATIO) -> dict[str, Any]:
+    """An IN.csv row as :func:`predict_point` arguments; FrontierError naming the column at fault."""
+    missing = [k for k in IN_COLUMNS if str(row.get(k, "") or "").strip() == ""]
+    if missing:
+        raise FrontierError(f"missing column value(s): {', '.join(missing)}")
+    args: dict[str, Any] = {k: str(row[k]).strip() for k in ("model", "hardware", "precision", "label")}
+    for k in ("isl", "osl", "concurrency"):
+        try:
+            args[k] = int(str(row[k]).strip())
+        except ValueError:
+            raise FrontierError(f"column {k} must be a positive integer, got {row[k]!r}") from None
+        if args[k] < 1:
+            raise FrontierError(f"column {k} must be a positive integer, got {row[k]!r}")
+    rr = str(row.get("range_ratio", "") or "").strip()
+    args["range_ratio"] = check_range_ratio(rr, "column range_ratio") if rr else default_range_ratio
+    return args
+
+
+def predict_row(row: dict, default_range_ratio: float = DEFAULT_RANGE_RATIO) -> dict:
+    """One IN.csv row -> one OUT.csv row (median latencies); errors land in ``error``.
+
+    ``range_ratio`` (optional column; empty: ``default_range_ratio``) is echoed as used."""
     out = {k: row.get(k, "") for k in IN_COLUMNS}
+    out["range_ratio"] = row.get("range_ratio", "") or ""
     out.update({k: "" for k in OUT_EXTRA})
     try:
-        missing = [k for k in IN_COLUMNS if str(row.get(k, "") or "").strip() == ""]
-        if missing:
-            raise FrontierError(f"missing column value(s): {', '.join(missing)}")
-        ints = {}
-        for k in ("isl", "osl", "concurrency"):
-            try:
-                ints[k] = int(str(row[k]).strip())
-            except ValueError:
-                raise FrontierError(f"{k} must be an integer, got {row[k]!r}") from None
+        args = parse_row(row, default_range_ratio)
+        out["range_ratio"] = args["range_ratio"]
         m = predict_point(
-            str(row["model"]).strip(),
-            str(row["hardware"]).strip(),
-            str(row["precision"]).strip(),
-            str(row["label"]).strip(),
-            ints["isl"],
-            ints["osl"],
-            ints["concurrency"],
+            args["model"],
+            args["hardware"],
+            args["precision"],
+            args["label"],
+            args["isl"],
+            args["osl"],
+            args["concurrency"],
+            range_ratio=args["range_ratio"],
         )
         out.update(
             ttft_ms=round(m["median_ttft_ms"], 3),
@@ -177,18 +247,149 @@ def predict_row(row: dict) -> dict:
     return out
 
 
-def predict_csv(in_path: str | Path, out_path: str | Path) -> int:
-    """Predict every row of IN.csv into OUT.csv; returns the number of rows with an error."""
+def predict_csv(
+    in_path: str | Path, out_path: str | Path, default_range_ratio: float = DEFAULT_RANGE_RATIO
+) -> int:
+    """Predict every row of IN.csv into OUT.csv; returns the number of rows with an error.
+
+    A row without a ``range_ratio`` value uses ``default_range_ratio``."""
+    default_range_ratio = check_range_ratio(default_range_ratio, "--random-range-ratio")
     with open(in_path, newline="") as f:
         reader = csv.DictReader(f)
         missing = [c for c in IN_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise FrontierError(
                 f"{in_path}: missing column(s) {', '.join(missing)}; need {','.join(IN_COLUMNS)}"
+                f" (optional: {','.join(OPTIONAL_IN)})"
             )
-        rows = [predict_row(r) for r in reader]
+        rows = [predict_row(r, default_range_ratio) for r in reader]
     with open(out_path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(IN_COLUMNS) + list(OUT_EXTRA))
+        w = csv.DictWriter(f, fieldnames=list(IN_COLUMNS) + list(OPTIONAL_IN) + list(OUT_EXTRA))
         w.writeheader()
         w.writerows(rows)
     return sum(1 for r in rows if r["error"])
+
+
+# ---- a whole sweep spec ----------------------------------------------------------------------------
+
+SPEC_COLUMNS = (
+    "model",
+    "hardware",
+    "precision",
+    "label",
+    "scenario",
+    "isl",
+    "osl",
+    "concurrency",
+    "range_ratio",
+    "num_prompts",
+    "ttft_ms",
+    "tpot_ms",
+    "itl_ms",
+    "tok_s_gpu",
+    "tok_s_user",
+    "gpus",
+    "error",
+)
+
+
+def server_flags_of(item: Any) -> dict[str, tuple[str, ...]]:
+    """Role -> the SGLang flags of that role's first server in the item's launch plan (the argv
+    from its first ``--`` flag on, without ``python -m module``); empty for engines that start
+    no server (predict, endpoint)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for s in (item.launch or {}).get("servers") or []:
+        role, argv = s.get("role"), list(s.get("argv") or [])
+        if role in ROLES and role not in out and int(s.get("node_rank") or 0) == 0:
+            first = next((i for i, a in enumerate(argv) if a.startswith("--")), len(argv))
+            out[role] = tuple(argv[first:])
+    return out
+
+
+def _kv_dtype(flags: Mapping[str, Sequence[str]]) -> str:
+    from frontier.sim.perf_model import kv_dtype_of
+
+    for argv in flags.values():
+        argv = list(argv)
+        if "--kv-cache-dtype" in argv[:-1]:
+            return kv_dtype_of(argv[argv.index("--kv-cache-dtype") + 1])
+    return kv_dtype_of(None)
+
+
+def _metric(m: Mapping[str, Any], key: str) -> float | None:
+    v = m.get(key)
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def predict_item(item: Any, seed: int = 0) -> list[dict[str, Any]]:
+    """One row per concurrency of the item's ladder, predicted in virtual time with the item's load
+    shape (prompts, warm-ups, range ratio) and its servers' SGLang flags. A point that cannot run
+    says why in ``error`` (an item that does not fit its GPUs: the planner's reason on every row)."""
+    flags = server_flags_of(item)
+    kv = _kv_dtype(flags)
+    rr = item.load.range_ratio
+    rows = []
+    for c in item.concurrencies:
+        row: dict[str, Any] = {
+            "model": item.model,
+            "hardware": item.hardware,
+            "precision": item.precision,
+            "label": item.display_label,
+            "scenario": item.scenario["name"],
+            "isl": item.scenario["isl"],
+            "osl": item.scenario["osl"],
+            "concurrency": c,
+            "range_ratio": rr,
+            "num_prompts": item.num_prompts.get(c),
+            **dict.fromkeys(("ttft_ms", "tpot_ms", "itl_ms", "tok_s_gpu", "tok_s_user"), None),
+            "gpus": item.gpus,
+            "error": item.fit_error,
+        }
+        if item.fit_error is None:
+            try:
+                m = predict_point(
+                    item.model,
+                    item.hardware,
+                    item.precision,
+                    item.label,
+                    item.scenario["isl"],
+                    item.scenario["osl"],
+                    c,
+                    num_prompts=item.num_prompts.get(c),
+                    warmup=item.warmup_requests.get(c),
+                    seed=seed,
+                    kv_dtype=kv,
+                    range_ratio=rr,
+                    server_flags=flags or None,
+                )
+                row.update(
+                    ttft_ms=_metric(m, "median_ttft_ms"),
+                    tpot_ms=_metric(m, "median_tpot_ms"),
+                    itl_ms=_metric(m, "median_itl_ms"),
+                    tok_s_gpu=_metric(m, "tok_s_gpu"),
+                    tok_s_user=_metric(m, "tok_s_user"),
+                    gpus=int(m["gpus"]),
+                )
+            except FrontierError as e:
+                row["error"] = str(e)
+            except Exception as e:  # noqa: BLE001 - one item's failure never stops the sweep
+                row["error"] = f"{type(e).__name__}: {e}"
+        rows.append(row)
+    return rows
+
+
+def predict_items(
+    items: Iterable[Any],
+    seed: int = 0,
+    on_item: Callable[[Any, list[dict[str, Any]], float], None] | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`predict_item` of every plan item, in order; ``on_item(item, rows, seconds)`` after each.
+    (``frontier.cli.predict.predict_spec`` plans a spec into these items.)"""
+    rows: list[dict[str, Any]] = []
+    for item in items:
+        t = time.perf_counter()
+        got = predict_item(item, seed=seed)
+        if on_item is not None:
+            on_item(item, got, time.perf_counter() - t)
+        rows.extend(got)
+    return rows

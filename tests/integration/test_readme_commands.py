@@ -40,6 +40,7 @@ README = ROOT / "README.md"
 SHELL_LANGS = {"bash", "sh", "shell", "console"}
 LINKED = ["sweeps", "scripts", "benchmarks", "dags", "operators", "pyproject.toml", "constraints.txt"]
 WRITTEN = ["warehouse", "site", "artifacts", "search", "predicted.csv", ".airflow", "warehouse-predicted"]
+WRITTEN += ["nightly-predicted.csv", "nightly-predicted.json"]
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -118,6 +119,7 @@ class How:
     proof: tuple[str, ...] = ()  # covered_by: files holding the command verbatim (whitespace aside)
     readme_marker: str = ""  # covered_by: or the README heading / marker whose block that test reads
     current_install: bool = False  # it runs scripts/bootstrap.sh: the install must be current first
+    writes: dict[str, str] = field(default_factory=dict)  # file it writes -> a text it must hold
 
 
 COMPARE_NODE = "tests/integration/test_compare.py::test_good_night_has_no_regression"
@@ -166,6 +168,24 @@ REGISTRY: dict[str, How] = {
     ".venv/bin/frontier predict --points points.csv --out predicted.csv": How(
         "run", setup={"points.csv": "tests/data/readme/points.csv"}, expect="wrote predicted.csv"
     ),
+    ".venv/bin/frontier predict sweeps/seed_predicted.yaml": How(
+        "run", timeout=120, expect="of 20 item(s) in"
+    ),
+    ".venv/bin/frontier predict sweeps/nightly.yaml --format csv --out nightly-predicted.csv": How(
+        "run",
+        timeout=180,
+        expect="wrote nightly-predicted.csv (",
+        writes={"nightly-predicted.csv": "model,hardware,precision,label,scenario,isl,osl,concurrency,"},
+    ),
+    ".venv/bin/frontier predict sweeps/nightly.yaml --labels TP8,DEP8 --scenarios 8k1k --out "
+    "nightly-predicted.json": How(
+        "run",
+        timeout=120,
+        expect="wrote nightly-predicted.json (",
+        writes={"nightly-predicted.json": '"tok_s_gpu"'},
+    ),
+    ".venv/bin/frontier predict --model meta-llama/Llama-3.1-8B-Instruct --hardware h100_sxm --label TP1 "
+    "--isl 1024 --osl 128 --concurrency 16 --random-range-ratio 0.5": How("run", expect="range ratio 0.5"),
     SIM_SERVER: How("server", timeout=90),
     ".venv/bin/frontier bench --base-url http://127.0.0.1:30000 --isl 1024 --osl 128 --concurrency 16 "
     "--num-prompts 160": How("run", timeout=180, needs=SIM_SERVER, expect="Successful requests:"),
@@ -374,4 +394,8 @@ def test_readme_command_runs_verbatim(work, cmd):
     out = r.stdout + r.stderr
     assert r.returncode == 0, f"`{cmd}` exited {r.returncode} after {took:.0f} s:\n{out[-4000:]}"
     assert how.expect in out, f"`{cmd}` did not print {how.expect!r}:\n{out[-4000:]}"
+    for name, text in how.writes.items():
+        written = work["dir"] / name
+        assert written.is_file(), f"`{cmd}` did not write {name}:\n{out[-4000:]}"
+        assert text in written.read_text(), f"{name} written by `{cmd}` does not hold {text!r}"
     work["done"].add(cmd)

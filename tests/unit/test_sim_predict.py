@@ -10,10 +10,11 @@ import time
 
 import pytest
 
+from frontier.cli import predict as cli
 from frontier.domain.catalog import get_model
 from frontier.domain.catalog.hf_config import register_from_hf_config, spec_from_hf_config
 from frontier.errors import FrontierError
-from frontier.sim import SIM_VERSION, cli
+from frontier.sim import SIM_VERSION
 from frontier.sim.predict import OUT_EXTRA, predict_csv, predict_point
 from frontier.warehouse.schemas import LATENCY_STAT_KEYS
 
