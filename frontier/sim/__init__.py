@@ -3,5 +3,5 @@ performance model (perf_model.py) driving a continuous-batching scheduler (sched
 offline prediction of benchmark points in virtual time (predict.py).
 """
 
-SIM_VERSION = "sim-0.3.0"
+SIM_VERSION = "sim-0.4.0"
 SGLANG_VERSION = "0.5.23-sim"
