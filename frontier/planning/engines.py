@@ -144,21 +144,11 @@ def recipe_argv(argv: list[str]) -> list[str]:
 
 def role_server_flags(plan: LaunchPlan | dict[str, Any]) -> dict[str, tuple[str, ...]]:
     """Each role's SGLang flags (its first server's :func:`recipe_argv`) of a launch plan, or of
-    its JSON. A simulated plan (one ``--deployment`` process) gives the flags its roles run with:
-    the process's own for every role of the label, then ``--prefill-server-args`` /
-    ``--decode-server-args``."""
-    js = plan.to_json() if isinstance(plan, LaunchPlan) else plan
-    out: dict[str, tuple[str, ...]] = {}
-    for s in js.get("servers") or []:
-        argv = list(s.get("argv") or [])
-        if "--deployment" in argv[:-1]:
-            from frontier.sim.config import deployment_role_flags
+    its JSON; a simulated plan gives the flags each role of its ``--deployment`` runs with
+    (:func:`frontier.sim.predict.launch_server_flags`)."""
+    from frontier.sim.predict import launch_server_flags
 
-            label = argv[argv.index("--deployment") + 1]
-            return deployment_role_flags(recipe_argv(argv), [g.role for g in parse(label).groups])
-        if s.get("node_rank", 0) == 0 and s.get("role") not in out:
-            out[s["role"]] = tuple(recipe_argv(argv))
-    return out
+    return launch_server_flags(plan.to_json() if isinstance(plan, LaunchPlan) else plan, clean=recipe_argv)
 
 
 @register_engine

@@ -212,21 +212,11 @@ def _server_flags(item: PlanItem) -> dict[str, tuple[str, ...]]:
     return role_server_flags(item.launch) if item.launch else {}
 
 
-def _accepts(fn, name: str) -> bool:
-    import inspect
-
-    return name in inspect.signature(fn).parameters
-
-
 def _kv_dtype(item: PlanItem, server_flags: dict[str, tuple[str, ...]] | None = None) -> str:
     """The KV-cache dtype the item's servers run with (the first role that sets one)."""
-    from frontier.sim.perf_model import kv_dtype_of
+    from frontier.sim.predict import kv_dtype_of_flags
 
-    flags = _server_flags(item) if server_flags is None else server_flags
-    for argv in flags.values():
-        if "--kv-cache-dtype" in argv[:-1]:
-            return kv_dtype_of(argv[list(argv).index("--kv-cache-dtype") + 1])
-    return kv_dtype_of(None)
+    return kv_dtype_of_flags(_server_flags(item) if server_flags is None else server_flags)
 
 
 def prediction_rows(item: PlanItem, spec: Spec) -> list[dict[str, Any]]:
@@ -246,7 +236,6 @@ def prediction_rows(item: PlanItem, spec: Spec) -> list[dict[str, Any]]:
     # the per-role SGLang flags the item's commands carry (a simulated server runs the same recipe)
     server_flags = _server_flags(item)
     kv = _kv_dtype(item, server_flags)
-    flag_kw = {"server_flags": server_flags} if _accepts(predict_point, "server_flags") else {}
     rows = []
     for c in item.concurrencies:
         if c > PREDICT_MAX_CONCURRENCY:
@@ -275,7 +264,7 @@ def prediction_rows(item: PlanItem, spec: Spec) -> list[dict[str, Any]]:
                 seed=spec.seed,
                 kv_dtype=kv,
                 range_ratio=item.load.range_ratio,
-                **flag_kw,
+                server_flags=server_flags,
             )
             row.update(
                 gpus=int(m["gpus"]),

@@ -12,7 +12,6 @@ per-server performance models.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -75,29 +74,19 @@ class SimSpec:
         return derive(role, argv, self.model, self.hardware, shape, self.precision, self.kv_dtype)
 
 
-def _step_model_kwargs() -> frozenset[str]:
-    """StepModel's keyword arguments (cuda_graph_max_bs / spec land with the perf model's merge)."""
-    return frozenset(inspect.signature(StepModel.__init__).parameters)
-
-
 class Cluster:
     def __init__(self, spec: SimSpec, record_itl: bool = False, snapshot: bool = False) -> None:
         self.spec = spec
         self.params = spec.params or default_params()
         self.engines: list[Engine] = []
         self.derived: dict[str, ServerDerived] = {}  # role -> SGLang's resolved settings
-        accepts = _step_model_kwargs()
         for gi, g in enumerate(spec.topology.groups):
             # explicit SimSpec fields win, then the role's SGLang flags, then SGLang's derivations
             dv = spec.derived(g.role, g.shape)
             self.derived.setdefault(g.role, dv)
-            extra = {}
-            if "cuda_graph_max_bs" in accepts:
-                extra["cuda_graph_max_bs"] = dv.cuda_graph_max_bs
-            if "spec" in accepts:
-                extra["spec"] = dv.spec
+            extra = {"cuda_graph_max_bs": dv.cuda_graph_max_bs, "spec": dv.spec}
             # an explicit --moe-a2a-backend the perf model knows (deepep, none) sets its MoE traffic
-            if "moe_a2a_backend" in accepts and dv.moe_a2a_backend in ("none", "deepep"):
+            if dv.moe_a2a_backend in ("none", "deepep"):
                 extra["moe_a2a_backend"] = dv.moe_a2a_backend
             sm = StepModel(
                 spec.model,

@@ -15,7 +15,6 @@ the item's load shape and per-role SGLang flags (``frontier predict SPEC``:
 from __future__ import annotations
 
 import csv
-import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -107,8 +106,7 @@ def predict_point(
     range_ratio = check_range_ratio(range_ratio, allow_zero=True)
     if server_flags:
         flags = _check_server_flags(server_flags)
-        if "server_flags" in _SIMSPEC_FIELDS:  # the simulator's SGLang-derived defaults per role
-            server["server_flags"] = flags
+        server["server_flags"] = flags  # the simulator's SGLang-derived defaults per role
     spec = build_spec(
         model, hardware, precision, label, seed=seed, params=params, kv_dtype=kv_dtype, **server
     )
@@ -160,9 +158,6 @@ def predict_point(
         }
     )
     return m
-
-
-_SIMSPEC_FIELDS = frozenset(f.name for f in dataclasses.fields(SimSpec))
 
 
 def check_range_ratio(value: object, field: str = "range_ratio", allow_zero: bool = False) -> float:
@@ -293,20 +288,34 @@ SPEC_COLUMNS = (
 )
 
 
-def server_flags_of(item: Any) -> dict[str, tuple[str, ...]]:
-    """Role -> the SGLang flags of that role's first server in the item's launch plan (the argv
-    from its first ``--`` flag on, without ``python -m module``); empty for engines that start
-    no server (predict, endpoint)."""
+def launch_server_flags(launch: Mapping[str, Any] | None, clean=None) -> dict[str, tuple[str, ...]]:
+    """Role -> the SGLang flags of that role's first server in a launch plan's JSON: the argv from
+    its first ``--`` flag on (or ``clean(argv)`` when given). A simulated plan (one ``--deployment``
+    process) gives the flags each role of its label runs with (the process's own, then
+    ``--prefill-server-args`` / ``--decode-server-args``). Empty for engines that start no server."""
+    from frontier.domain import labels
+    from frontier.sim.config import deployment_role_flags
+
     out: dict[str, tuple[str, ...]] = {}
-    for s in (item.launch or {}).get("servers") or []:
+    for s in (launch or {}).get("servers") or []:
         role, argv = s.get("role"), list(s.get("argv") or [])
+        first = next((i for i, a in enumerate(argv) if a.startswith("--")), len(argv))
+        flags = list(clean(argv)) if clean is not None else argv[first:]
+        if "--deployment" in argv[:-1]:
+            roles = [g.role for g in labels.parse(argv[argv.index("--deployment") + 1]).groups]
+            return deployment_role_flags(flags, roles)
         if role in ROLES and role not in out and int(s.get("node_rank") or 0) == 0:
-            first = next((i for i, a in enumerate(argv) if a.startswith("--")), len(argv))
-            out[role] = tuple(argv[first:])
+            out[role] = tuple(flags)
     return out
 
 
-def _kv_dtype(flags: Mapping[str, Sequence[str]]) -> str:
+def server_flags_of(item: Any) -> dict[str, tuple[str, ...]]:
+    """Role -> the SGLang flags of a plan item's servers (:func:`launch_server_flags` of its launch)."""
+    return launch_server_flags(item.launch)
+
+
+def kv_dtype_of_flags(flags: Mapping[str, Sequence[str]]) -> str:
+    """The KV-cache dtype servers with these flags run with (the first role that sets one)."""
     from frontier.sim.perf_model import kv_dtype_of
 
     for argv in flags.values():
@@ -326,7 +335,7 @@ def predict_item(item: Any, seed: int = 0) -> list[dict[str, Any]]:
     shape (prompts, warm-ups, range ratio) and its servers' SGLang flags. A point that cannot run
     says why in ``error`` (an item that does not fit its GPUs: the planner's reason on every row)."""
     flags = server_flags_of(item)
-    kv = _kv_dtype(flags)
+    kv = kv_dtype_of_flags(flags)
     rr = item.load.range_ratio
     rows = []
     for c in item.concurrencies:

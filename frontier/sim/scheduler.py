@@ -188,7 +188,7 @@ class Engine:
         self.noise = sm.p.step_noise
         # mean tokens a running request gains per decode iteration (speculative decoding); kept an
         # int when 1 so the token arithmetic stays exact integers without speculation
-        acc = max(1.0, float(getattr(sm, "accept_len", 1.0) or 1.0))
+        acc = max(1.0, float(sm.accept_len))
         self.accept: float = 1 if acc == 1.0 else acc
         self.waiting: deque[SimRequest] = deque()
         self.prefilling: list[SimRequest] = []

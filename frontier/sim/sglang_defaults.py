@@ -43,15 +43,8 @@ from typing import Any
 
 from frontier.domain.catalog import Hardware, ModelSpec
 from frontier.errors import FrontierError
+from frontier.sim.specdec import from_flags as _spec_from_flags
 from frontier.sim.topology import ServerShape
-
-try:  # helper "perf" writes frontier.sim.specdec; until it lands there is no speculative model
-    from frontier.sim.specdec import from_flags as _spec_from_flags
-except ImportError:  # pragma: no cover - depends on merge order
-
-    def _spec_from_flags(d: dict) -> Any:
-        return None
-
 
 SGLANG_VERSION_READ = "0.5.23"
 
@@ -251,16 +244,9 @@ def _prefill_graph_sizes(max_bs: int) -> int:
 def _weights_per_gpu(model: ModelSpec, hw: Hardware, precision: str, shape: ServerShape, spec) -> float:
     """Weight bytes on one GPU as the simulator's StepModel lays them out (with the draft model's
     and NVFP4 scales where the perf model counts them: SGLang charges both to the static budget)."""
-    import inspect
-
     from frontier.sim.perf_model import StepModel
 
-    kw = (
-        {"spec": spec}
-        if spec is not None and "spec" in inspect.signature(StepModel.__init__).parameters
-        else {}
-    )
-    return StepModel(model, hw, precision, shape, **kw).weights_per_gpu
+    return StepModel(model, hw, precision, shape, spec=spec).weights_per_gpu
 
 
 def derive(
