@@ -571,7 +571,7 @@ class Engine:
         k = max(1, min(max_steps, self.heap[0][0] - self.step_index)) if self.heap else 1
         k = min(self._decode_horizon(k), max(16, int(2 * self._seg_ran)))
         f = self._noise()
-        durs = [d * f for d in self.sm.decode_times(len(self.running), self.ctx_sum, k)]
+        durs = self.sm.decode_times(len(self.running), self.ctx_sum, k, scale=f)
         batch = list(self.running.values()) if self.snapshot else None
         return Segment("decode", durs, batch=batch)
 
