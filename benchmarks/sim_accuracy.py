@@ -68,6 +68,7 @@ FLAG_OF = {
     "cuda_graph_max_bs": "--cuda-graph-max-bs",
     "disable_overlap": "--disable-overlap-schedule",
     "moe_a2a_backend": "--moe-a2a-backend",
+    "recv_interval": "--scheduler-recv-interval",
 }
 LOAD_KEYS = ("range_ratio", "warmup_mode", "num_prompts", "warmup")
 SERVER_KEYS = ("chunk", "max_prefill_tokens", "mem_fraction", "max_running", "mixed_chunk")

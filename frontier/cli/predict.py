@@ -49,7 +49,8 @@ def register(subparsers) -> None:
     p.add_argument("spec", nargs="?", help="a sweep spec YAML (as `frontier run` / `frontier plan` take)")
     p.add_argument(
         "--points",
-        help="IN.csv with columns model,hardware,precision,label,isl,osl,concurrency[,range_ratio]",
+        help="IN.csv with columns model,hardware,precision,label,isl,osl,concurrency"
+        "[,range_ratio][,speculative]",
     )
     p.add_argument("--out", help="OUT.csv with --points; with SPEC the output file (default: stdout)")
     p.add_argument(
@@ -77,8 +78,41 @@ def register(subparsers) -> None:
         f" [max(1, int(L x R)), L] as bench_serving; R in (0, 1], default {DEFAULT_RANGE_RATIO:g}"
         " (the spec load default); 1 = exact lengths",
     )
+    p.add_argument(
+        "--speculative",
+        choices=["none", "mtp"],
+        default="none",
+        help="point form: speculative decoding of the servers (mtp: the recipe's MTP flags)",
+    )
+    p.add_argument(
+        "--no-recipes",
+        action="store_true",
+        help="point / --points: run SGLang's own defaults, not the recipe flags `frontier run` would"
+        " give these servers (frontier.planning.recipes)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=run_predict)
+
+
+def recipe_flags(args: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Each role's SGLang flags for a point (model, hardware, precision, label, speculative): the
+    launch plan `frontier run` would build on engine sglang with the recipes on (the
+    simulator derives everything else as SGLang would); none for a label SGLang cannot express."""
+    from frontier.planning.engines import role_server_flags
+    from frontier.planning.sglang_args import UnsupportedLabel, build_launch_plan
+
+    spec = args.get("speculative") or "none"
+    try:
+        plan = build_launch_plan(
+            args["label"],
+            model=args["model"],
+            hardware=args["hardware"],
+            precision=args["precision"],
+            speculative=None if spec == "none" else spec,
+        )
+    except UnsupportedLabel:
+        return {}
+    return role_server_flags(plan)
 
 
 def run_predict(ns: argparse.Namespace) -> int:
@@ -101,7 +135,8 @@ def run_predict(ns: argparse.Namespace) -> int:
     if ns.points:
         if not ns.out:
             raise FrontierError("--points needs --out OUT.csv")
-        bad = predict_csv(ns.points, ns.out, default_range_ratio=rr)
+        flags_for = None if ns.no_recipes else recipe_flags
+        bad = predict_csv(ns.points, ns.out, default_range_ratio=rr, flags_for=flags_for)
         print(f"wrote {ns.out}" + (f" ({bad} row(s) with an error)" if bad else ""))
         return 0
     need = [n for n in ("model", "hardware", "label", "isl", "osl", "concurrency") if getattr(ns, n) is None]
@@ -109,6 +144,10 @@ def run_predict(ns: argparse.Namespace) -> int:
         raise FrontierError(
             f"predict needs a SPEC, --points IN.csv --out OUT.csv, or a point: missing --{', --'.join(need)}"
         )
+    from frontier.sim.predict import point_flags
+
+    point = {k: getattr(ns, k) for k in ("model", "hardware", "precision", "label", "speculative")}
+    server = point_flags(point, None if ns.no_recipes else recipe_flags)
     rows = [
         predict_point(
             ns.model,
@@ -121,6 +160,7 @@ def run_predict(ns: argparse.Namespace) -> int:
             num_prompts=ns.num_prompts,
             seed=ns.seed,
             range_ratio=rr,
+            **server,
         )
         for c in ns.concurrency
     ]
@@ -129,7 +169,11 @@ def run_predict(ns: argparse.Namespace) -> int:
     for m in rows:
         lines.append([str(m["max_concurrency"])] + [f.format(m[k]) for k, f in _TABLE_KEYS])
     widths = [max(len(r[i]) for r in lines) for i in range(len(header))]
-    print(f"{ns.model} {ns.hardware} {ns.precision} {ns.label} ISL {ns.isl} OSL {ns.osl} range ratio {rr:g}")
+    print(
+        f"{ns.model} {ns.hardware} {ns.precision} {ns.label}{' MTP' if ns.speculative == 'mtp' else ''}"
+        f" ISL {ns.isl} OSL {ns.osl} range ratio {rr:g}"
+        + (" (SGLang defaults)" if ns.no_recipes else " (recipe flags)")
+    )
     for r in lines:
         print("  ".join(c.rjust(w) for c, w in zip(r, widths)))
     return 0

@@ -118,6 +118,7 @@ class Cluster:
                         record_itl=record_itl,
                         snapshot=snapshot,
                         max_prefill_tokens=spec.max_prefill_tokens or dv.max_prefill_tokens,
+                        recv_interval=dv.recv_interval,
                     )
                 )
         self.entry = [e for e in self.engines if e.role in ("single", "prefill")]

@@ -82,9 +82,8 @@ class Params:
     tbo_min_tokens: int
     new_token_ratio: float
     step_noise: float
-    eager_launch_us: float
-    eager_kernels_dense_layer: int
-    eager_kernels_moe_layer: int
+    eager_layer_ms_dense: float
+    eager_layer_ms_moe: float
     grouped_gemm_ref_peak_tflops: float
     grouped_gemm_tflops: tuple[tuple[float, float], ...]
     fp4_scale_bytes_per_param: float
@@ -179,8 +178,8 @@ class StepModel:
         self.draft_layers = (max(1, model.mtp_layers) if spec else 0) / model.layers
         self.weights_per_gpu *= 1.0 + self.draft_layers
         self.lm_head_bytes_gpu = model.vocab * model.hidden * 2.0 / shape.dense_shard
-        kernels = p.eager_kernels_moe_layer if model.moe else p.eager_kernels_dense_layer
-        self.eager_time = model.layers * kernels * p.eager_launch_us * 1e-6
+        per_layer = p.eager_layer_ms_moe if model.moe else p.eager_layer_ms_dense
+        self.eager_time = model.layers * per_layer * 1e-3
         self.active_flops_per_token = 2.0 * model.active_params_b * 1e9
         expert_active = expert_b * model.moe.top_k / model.moe.experts if model.moe else 0.0
         self.expert_flops_per_token = 2.0 * expert_active * 1e9

@@ -32,7 +32,10 @@ from frontier.sim.topology import from_label
 from frontier.sim.virtual import closed_loop
 
 IN_COLUMNS = ("model", "hardware", "precision", "label", "isl", "osl", "concurrency")
-OPTIONAL_IN = ("range_ratio",)  # empty or absent: DEFAULT_RANGE_RATIO (or the CLI's --random-range-ratio)
+OPTIONAL_IN = (
+    "range_ratio",
+    "speculative",
+)  # empty or absent: DEFAULT_RANGE_RATIO (or the CLI's --random-range-ratio)
 # the load generator's and bench_serving-style default: lengths uniform in [int(0.8 L), L]
 DEFAULT_RANGE_RATIO = DEFAULT_LOAD.range_ratio
 ROLES = ("single", "prefill", "decode")
@@ -203,19 +206,44 @@ def parse_row(row: Mapping[str, Any], default_range_ratio: float = DEFAULT_RANGE
             raise FrontierError(f"column {k} must be a positive integer, got {row[k]!r}")
     rr = str(row.get("range_ratio", "") or "").strip()
     args["range_ratio"] = check_range_ratio(rr, "column range_ratio") if rr else default_range_ratio
+    spec = str(row.get("speculative", "") or "").strip().lower() or "none"
+    if spec not in ("none", "mtp"):
+        raise FrontierError(
+            f"column speculative must be none or mtp (empty: none), got {row['speculative']!r}"
+        )
+    args["speculative"] = spec
     return args
 
 
-def predict_row(row: dict, default_range_ratio: float = DEFAULT_RANGE_RATIO) -> dict:
+FlagsFor = Callable[[Mapping[str, Any]], Mapping[str, Sequence[str]]]
+
+
+def point_flags(args: Mapping[str, Any], flags_for: FlagsFor | None) -> dict[str, Any]:
+    """``predict_point`` keywords for a point's servers: ``flags_for(args)`` gives each role's
+    SGLang flags (the CLI's recipe), and the KV-cache dtype those flags set."""
+    if flags_for is None:
+        if args.get("speculative", "none") != "none":
+            raise FrontierError("speculative mtp needs the recipe's flags (drop --no-recipes)")
+        return {}
+    flags = dict(flags_for(args))
+    return {"server_flags": flags or None, "kv_dtype": kv_dtype_of_flags(flags)}
+
+
+def predict_row(
+    row: dict, default_range_ratio: float = DEFAULT_RANGE_RATIO, flags_for: FlagsFor | None = None
+) -> dict:
     """One IN.csv row -> one OUT.csv row (median latencies); errors land in ``error``.
 
-    ``range_ratio`` (optional column; empty: ``default_range_ratio``) is echoed as used."""
+    ``range_ratio`` (optional column; empty: ``default_range_ratio``) and ``speculative`` (none or
+    mtp; empty: none) are echoed as used; ``flags_for`` gives the row's servers their flags."""
     out = {k: row.get(k, "") for k in IN_COLUMNS}
     out["range_ratio"] = row.get("range_ratio", "") or ""
+    out["speculative"] = row.get("speculative", "") or ""
     out.update({k: "" for k in OUT_EXTRA})
     try:
         args = parse_row(row, default_range_ratio)
         out["range_ratio"] = args["range_ratio"]
+        out["speculative"] = args["speculative"]
         m = predict_point(
             args["model"],
             args["hardware"],
@@ -225,6 +253,7 @@ def predict_row(row: dict, default_range_ratio: float = DEFAULT_RANGE_RATIO) -> 
             args["osl"],
             args["concurrency"],
             range_ratio=args["range_ratio"],
+            **point_flags(args, flags_for),
         )
         out.update(
             ttft_ms=round(m["median_ttft_ms"], 3),
@@ -243,11 +272,15 @@ def predict_row(row: dict, default_range_ratio: float = DEFAULT_RANGE_RATIO) -> 
 
 
 def predict_csv(
-    in_path: str | Path, out_path: str | Path, default_range_ratio: float = DEFAULT_RANGE_RATIO
+    in_path: str | Path,
+    out_path: str | Path,
+    default_range_ratio: float = DEFAULT_RANGE_RATIO,
+    flags_for: FlagsFor | None = None,
 ) -> int:
     """Predict every row of IN.csv into OUT.csv; returns the number of rows with an error.
 
-    A row without a ``range_ratio`` value uses ``default_range_ratio``."""
+    A row without a ``range_ratio`` value uses ``default_range_ratio``; ``flags_for`` (row
+    arguments -> role -> SGLang flags) gives each row's servers their flags."""
     default_range_ratio = check_range_ratio(default_range_ratio, "--random-range-ratio")
     with open(in_path, newline="") as f:
         reader = csv.DictReader(f)
@@ -257,7 +290,7 @@ def predict_csv(
                 f"{in_path}: missing column(s) {', '.join(missing)}; need {','.join(IN_COLUMNS)}"
                 f" (optional: {','.join(OPTIONAL_IN)})"
             )
-        rows = [predict_row(r, default_range_ratio) for r in reader]
+        rows = [predict_row(r, default_range_ratio, flags_for) for r in reader]
     with open(out_path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(IN_COLUMNS) + list(OPTIONAL_IN) + list(OUT_EXTRA))
         w.writeheader()

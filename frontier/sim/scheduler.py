@@ -172,8 +172,15 @@ class Engine:
         record_itl: bool = False,
         snapshot: bool = False,
         max_prefill_tokens: int | None = None,
+        recv_interval: int = 1,
     ) -> None:
         self.sm, self.role, self.name = sm, role, name
+        # --scheduler-recv-interval: new requests wait in the inbox (the ZMQ socket) until the
+        # scheduler polls (SchedulerRecvSkipper: each loop adds the last batch's weight, 1 for a
+        # decode or verify batch or an idle loop, 1000 for anything else; it polls at the interval)
+        self.recv_interval = max(1, int(recv_interval))
+        self.recv_count = 0
+        self.inbox: list[SimRequest] = []
         self.pool_tokens = sm.pool_tokens
         dp = sm.shape.attn_dp
         self.max_running = max_running or 1024 * dp
@@ -246,7 +253,7 @@ class Engine:
     # ---- queue --------------------------------------------------------------------------------
     @property
     def outstanding(self) -> int:
-        n = len(self.waiting) + len(self.prefilling) + len(self.running)
+        n = len(self.inbox) + len(self.waiting) + len(self.prefilling) + len(self.running)
         if self.role == "prefill":
             n += len(self.bootstrap)
         elif self.role == "decode":
@@ -264,6 +271,25 @@ class Engine:
         return need <= self.pool_tokens
 
     def add(self, r: SimRequest) -> None:
+        if self.recv_interval > 1:
+            r.engine = self if self.role != "prefill" else r.engine
+            self.inbox.append(r)
+            return
+        self._receive(r)
+
+    def _recv(self) -> None:
+        """The scheduler's poll: every queued request is received when the skipper allows (an
+        idle server polls at once: its loop spins with weight 1 and nothing to run)."""
+        if self.recv_count >= self.recv_interval:
+            self.recv_count = 0  # this loop polls (empty inbox or not)
+        elif self.running or self.prefilling or not self.inbox:
+            return
+        inbox, self.inbox = self.inbox, []
+        for r in inbox:
+            if not (r.aborted or r.done):
+                self._receive(r)
+
+    def _receive(self, r: SimRequest) -> None:
         if self.role == "prefill":
             r.src = self
             self.bootstrap[id(r)] = r
@@ -534,6 +560,7 @@ class Engine:
     def plan(self, now: float, max_steps: int = 1, events: list | None = None) -> Segment | None:
         """The next segment to run from ``now``; None when there is nothing to do."""
         ev = events if events is not None else []
+        self._recv()
         if self.role == "decode":
             self._decode_queue(now, ev)
         else:
@@ -576,6 +603,8 @@ class Engine:
             heapq.heappop(self.heap)
         k = max(1, min(max_steps, self.heap[0][0] - self.step_index)) if self.heap else 1
         k = min(self._decode_horizon(k), max(16, int(2 * self._seg_ran)))
+        if self.inbox:  # run up to the skipper's next poll, where the inbox is received
+            k = max(1, min(k, self.recv_interval - self.recv_count))
         f = self._noise()
         durs = self.sm.decode_times(len(self.running), self.ctx_sum, k, scale=f)
         batch = list(self.running.values()) if self.snapshot else None
@@ -618,6 +647,12 @@ class Engine:
         durs = seg.durations[:n]
         self.steps += n
         self.busy_time += sum(durs)
+        if self.recv_interval > 1:  # the skipper's weights (see __init__)
+            if seg.kind == "prefill":
+                self.recv_count = self.recv_interval
+            else:  # polls at every multiple of the interval; one due at this boundary stays armed
+                c = (self.recv_count + n) % self.recv_interval
+                self.recv_count = c or self.recv_interval
         if seg.kind == "prefill":
             end = start + durs[0]
             self.prefill_steps += 1

@@ -81,6 +81,9 @@ class ServerDerived:
     max_running_requests: int  # whole server: per rank x attn_dp
     attn_dp: int
     moe_a2a_backend: str | None = None  # --moe-a2a-backend as given (MoE models; SGLang's default: none)
+    # --scheduler-recv-interval (schedule.py, default 1): the scheduler polls for new requests once
+    # every that many decode iterations (managers/scheduler_components/recv_skipper.py)
+    recv_interval: int = 1
     spec: Any = None  # frontier.sim.specdec.SpecDecode | None
 
     def as_dict(self) -> dict:
@@ -163,6 +166,7 @@ def add_sglang_flags(p: argparse.ArgumentParser, with_topology: bool = True) -> 
     p.add_argument("--deepep-mode", default="auto", choices=["normal", "low_latency", "auto"])
     p.add_argument("--quantization", default=None)
     p.add_argument("--enable-two-batch-overlap", action="store_true", default=False)
+    p.add_argument("--scheduler-recv-interval", type=_int_ge(1), default=1)
 
 
 def flag_parser() -> argparse.ArgumentParser:
@@ -379,6 +383,7 @@ def derive(
         max_running_requests=per_rank * attn_dp,
         attn_dp=attn_dp,
         moe_a2a_backend=d.get("moe_a2a_backend") if model.is_moe else None,
+        recv_interval=int(d.get("scheduler_recv_interval") or 1),
         spec=spec,
     )
 

@@ -186,6 +186,10 @@ REGISTRY: dict[str, How] = {
     ),
     ".venv/bin/frontier predict --model meta-llama/Llama-3.1-8B-Instruct --hardware h100_sxm --label TP1 "
     "--isl 1024 --osl 128 --concurrency 16 --random-range-ratio 0.5": How("run", expect="range ratio 0.5"),
+    ".venv/bin/frontier predict --model deepseek-ai/DeepSeek-R1 --hardware b200_sxm --precision fp4 "
+    "--label TP8 --isl 1024 --osl 1024 --concurrency 4 64 --speculative mtp": How(
+        "run", timeout=120, expect="TP8 MTP ISL 1024 OSL 1024 range ratio 0.8 (recipe flags)"
+    ),
     SIM_SERVER: How("server", timeout=90),
     ".venv/bin/frontier bench --base-url http://127.0.0.1:30000 --isl 1024 --osl 128 --concurrency 16 "
     "--num-prompts 160": How("run", timeout=180, needs=SIM_SERVER, expect="Successful requests:"),

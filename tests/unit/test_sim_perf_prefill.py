@@ -25,19 +25,23 @@ def _prefill_tok_s_gpu(sm, isl=4096, reqs=2):
 
 def test_params_come_from_params_yaml():
     p = default_params()
-    assert p.eager_launch_us > 0 and p.eager_kernels_moe_layer > p.eager_kernels_dense_layer
+    assert 0 < p.eager_layer_ms_dense < p.eager_layer_ms_moe
     assert p.grouped_gemm_ref_peak_tflops == 1979
     assert p.grouped_gemm_tflops[0][0] == 64 and p.fp4_scale_bytes_per_param == 0.0625
     sm = _sm(L8, "h100_sxm", "TP1")
-    assert sm.eager_time == pytest.approx(32 * p.eager_kernels_dense_layer * p.eager_launch_us * 1e-6)
+    assert sm.eager_time == pytest.approx(32 * p.eager_layer_ms_dense * 1e-3)
 
 
 def test_prefill_throughput_falls_with_a_launch_overhead():
     p = default_params()
     for model, label in ((L8, "TP1"), (R1, "DEP8")):
-        none = _prefill_tok_s_gpu(_sm(model, "h200_sxm", label, params=p.replace(eager_launch_us=0.0)))
+        none = _prefill_tok_s_gpu(
+            _sm(model, "h200_sxm", label, params=p.replace(eager_layer_ms_dense=0.0, eager_layer_ms_moe=0.0))
+        )
         some = _prefill_tok_s_gpu(_sm(model, "h200_sxm", label, params=p))
-        more = _prefill_tok_s_gpu(_sm(model, "h200_sxm", label, params=p.replace(eager_launch_us=20.0)))
+        more = _prefill_tok_s_gpu(
+            _sm(model, "h200_sxm", label, params=p.replace(eager_layer_ms_dense=1.0, eager_layer_ms_moe=5.0))
+        )
         assert none > some > more, (model, none, some, more)
 
 

@@ -261,3 +261,39 @@ def test_spec_range_ratio_zero_draws_lengths_from_one():
     small = {**SMALL, "concurrencies": [4], "matrix": [{**SMALL["matrix"][0], "labels": ["TP1"]}]}
     (row,) = predict_spec({**small, "load": {"range_ratio": 0}})
     assert row["error"] is None and row["range_ratio"] == 0 and row["tpot_ms"] > 0
+
+
+# ---- a point's servers: the recipe's flags, speculative decoding ---------------------------------
+
+
+def test_a_point_runs_with_the_recipe_flags_frontier_run_would_give_it():
+    from frontier.planning.engines import role_server_flags
+    from frontier.planning.sglang_args import build_launch_plan
+    from frontier.sim.predict import point_flags, predict_row
+
+    args = {"model": R1, "hardware": "b200_sxm", "precision": "fp4", "label": "TP8", "speculative": "none"}
+    flags = cli.recipe_flags(args)
+    plan_flags = role_server_flags(build_launch_plan("TP8", model=R1, hardware="b200_sxm", precision="fp4"))
+    assert flags == plan_flags and "--mem-fraction-static" in flags["single"]
+    kw = point_flags(args, cli.recipe_flags)
+    assert kw["kv_dtype"] == "fp8"  # the fp4 recipe's --kv-cache-dtype fp8_e4m3
+    row = {**ROW, "model": R1, "hardware": "b200_sxm", "precision": "fp4", "label": "TP8", "osl": "256"}
+    row["concurrency"] = "4"
+    plain = predict_row(row, flags_for=cli.recipe_flags)
+    mtp = predict_row({**row, "speculative": "MTP"}, flags_for=cli.recipe_flags)
+    assert plain["error"] == mtp["error"] == "" and mtp["speculative"] == "mtp"
+    # the MTP head's accepted drafts: faster per user at low concurrency
+    assert float(mtp["tok_s_user"]) > 1.3 * float(plain["tok_s_user"])
+    defaults = predict_row(row)  # no flags_for: SGLang's own defaults (--no-recipes)
+    assert defaults["error"] == "" and defaults["tpot_ms"] != plain["tpot_ms"]
+
+
+def test_speculative_column_and_no_recipes_errors_name_the_fix():
+    from frontier.sim.predict import point_flags, predict_row
+
+    bad = predict_row({**ROW, "speculative": "eagle3"}, flags_for=cli.recipe_flags)
+    assert "column speculative must be none or mtp" in bad["error"]
+    with pytest.raises(FrontierError, match="drop --no-recipes"):
+        point_flags({**ROW, "speculative": "mtp"}, None)
+    # a label SGLang cannot express still predicts, with the simulator's defaults
+    assert cli.recipe_flags({**ROW, "label": "EP8", "model": R1, "hardware": "h200_sxm"}) == {}
