@@ -39,6 +39,11 @@ class ServerTuning(BaseModel):
     max_prefill_tokens: int | None = Field(default=None, gt=0, description="--max-prefill-tokens")
     max_running_requests: int | None = Field(default=None, gt=0, description="--max-running-requests")
     disable_radix_cache: bool | None = Field(default=None, description="--disable-radix-cache")
+    scheduler_recv_interval: int | None = Field(
+        default=None,
+        ge=1,
+        description="--scheduler-recv-interval (poll for new requests every N decode steps)",
+    )
     moe_a2a_backend: Literal["none", "deepep", "mooncake", "nixl", "mori", "flashinfer"] | None = Field(
         default=None, description="--moe-a2a-backend (expert-parallel groups only)"
     )

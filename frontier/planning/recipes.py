@@ -15,7 +15,9 @@ Sources (read 2026-12, the public repositories as stored by the search tools):
   --mem-fraction-static 0.82`` (1k1k; 256/256 at 8k1k).
 - ``IX-B200``: InferenceX ``benchmarks/dsr1_fp4_b200.sh`` (nvidia/DeepSeek-R1 FP4, B200):
   ``--cuda-graph-max-bs 256 --max-running-requests 256 --mem-fraction-static 0.85
-  --kv-cache-dtype fp8_e4m3 --chunked-prefill-size 16384 --quantization modelopt_fp4``.
+  --kv-cache-dtype fp8_e4m3 --chunked-prefill-size 16384 --quantization modelopt_fp4
+  --scheduler-recv-interval $SCHEDULER_RECV_INTERVAL`` (30 when CONC >= 16, else 10; likewise in
+  ``dsr1_fp8_b200.sh`` / ``dsr1_fp8_b300.sh`` / ``dsr1_fp4_b300.sh``).
 - ``IX-B200-MTP``: InferenceX ``benchmarks/dsr1_fp4_b200_mtp.sh``: as IX-B200 with 512 running
   requests / CUDA-graph batch, ``--max-prefill-tokens 16384`` and ``--speculative-algorithm EAGLE
   --speculative-num-steps 2 --speculative-num-draft-tokens 3 --speculative-eagle-topk 1``.
@@ -33,7 +35,8 @@ Sources (read 2026-12, the public repositories as stored by the search tools):
   ``low_latency`` on decode (``auto`` picks per batch when one server does both), EPLB.
 
 Deviations, on purpose: one setting per server for all scenarios (a server serves 1k1k and 8k1k
-alike, so IX-H200's 512 is kept rather than its 8k1k value 256); ``--cuda-graph-max-bs`` is
+alike, so IX-H200's 512 is kept rather than its 8k1k value 256, and IX-B200's scheduler receive
+interval is its value from concurrency 16 up, 30); ``--cuda-graph-max-bs`` is
 written ``--cuda-graph-max-bs-decode`` (0.5.23 rejects the plain form as ambiguous); IX-GB200-PD's
 64 redundant experts over 64 ranks become one per expert-parallel rank; kernel-backend choices
 (``--attention-backend``, ``--moe-runner-backend``) are left to SGLang's defaults.
@@ -120,6 +123,7 @@ RECIPES: tuple[Recipe, ...] = (
             max_prefill_tokens=16384,
             max_running_requests=256,
             cuda_graph_max_bs=256,
+            scheduler_recv_interval=30,
         ),
         models=DEEPSEEK,
         hardware=BLACKWELL,

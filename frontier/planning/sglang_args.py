@@ -167,6 +167,7 @@ def tuning_args(t: ServerTuning, group: Group, spec: ModelSpec) -> list[str]:
         ("--chunked-prefill-size", t.chunked_prefill_size),
         ("--max-prefill-tokens", t.max_prefill_tokens),
         ("--max-running-requests", t.max_running_requests),
+        ("--scheduler-recv-interval", t.scheduler_recv_interval),
     ):
         if value is not None:
             out += [flag, str(value)]
