@@ -38,11 +38,13 @@ Efficiency constants are data (params.yaml). Every time is in seconds.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
 import yaml
 
 from frontier.domain.catalog import Hardware, ModelSpec
@@ -52,6 +54,7 @@ from frontier.sim.topology import ServerShape
 
 GB = 1e9
 GIB = 2**30  # HBM capacities are quoted in GiB (H100 80 GiB = 81,559 MiB in nvidia-smi)
+_VECTOR_STEPS = 32  # decode_times: numpy from this many steps on (below, a plain loop is faster)
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,7 @@ class StepModel:
         self.pool_tokens = int(max(0.0, per_rank_tokens) * shape.attn_dp)
         self.imbalance = p.dp_attention_imbalance if shape.attn_dp > 1 else 1.0
         self._comm_cache: dict[int, float] = {}
+        self._dec_cache: dict[int, tuple] = {}  # decode_times: batch -> step constants
         domain = hw.nvlink_domain or hw.gpus_per_node
         self.wide_ep = bool(model.moe) and shape.ep > 1 and shape.gpus > domain
         if self.wide_ep:
@@ -430,19 +434,107 @@ class StepModel:
         layer = max(p1, d) + max(p2, d) + max(p2, c) + max(p1, c)
         return moe_layers * layer + (layers - moe_layers) * 2.0 * p1
 
-    def decode_times(self, batch: int, ctx_sum: float, steps: int) -> list[float]:
+    def decode_times(self, batch: int, ctx_sum: float, steps: int, scale: float = 1.0) -> list[float]:
         """Durations of ``steps`` consecutive pure-decode iterations (context grows by batch x
-        accept_len)."""
+        accept_len), each multiplied by ``scale`` (the scheduler's step noise).
+
+        Equal, to the last bit, to ``[step_time(batch, ctx_i) * scale for i in range(steps)]`` with
+        ``ctx_i`` the running sum ``ctx_sum + grow + grow + ...`` (wide EP: ``ctx_sum + i x grow``)
+        (tests/unit/test_sim_speed.py):
+        the step's coefficients are cached per batch and the same IEEE operations run in the same
+        order, in one numpy pass for long segments (``np.add.accumulate`` sums sequentially, as the
+        loop does) and in a tight loop for short ones. This is the predictor's hot loop.
+        """
         grow = batch * self._accept_len
-        if self.wide_ep:
-            return [self.step_time(batch, ctx_sum + i * grow) for i in range(steps)]
+        co = self._dec_cache.get(batch)
+        if co is None:
+            co = self._decode_consts(batch)
+        m0, m1, c0, c1, k, wide = co
+        if steps <= 0:
+            return []
+        if steps >= _VECTOR_STEPS:
+            if wide is None:  # the running sum ctx += grow, as the plain loop adds it
+                ctx = np.full(steps, grow)
+                ctx[0] = ctx_sum
+                np.add.accumulate(ctx, out=ctx)
+            else:  # wide EP steps at ctx_sum + i x grow
+                ctx = ctx_sum + np.arange(steps) * grow
+            t = np.maximum(m0 + m1 * ctx, c0 + c1 * ctx) + k
+            if wide is not None:
+                t = self._wide_ep_decode_np(t, wide)
+            if scale != 1.0:
+                t *= scale
+            return t.tolist()
+        if wide is None:
+            ctxs = itertools.accumulate(itertools.repeat(grow, steps - 1), initial=ctx_sum)
+            if scale == 1.0:
+                return [max(m0 + m1 * c, c0 + c1 * c) + k for c in ctxs]
+            return [(max(m0 + m1 * c, c0 + c1 * c) + k) * scale for c in ctxs]
+        ctxs = [ctx_sum + i * grow for i in range(steps)]
+        one = self._wide_ep_decode_one
+        if scale == 1.0:
+            return [one(max(m0 + m1 * c, c0 + c1 * c) + k, wide) for c in ctxs]
+        return [one(max(m0 + m1 * c, c0 + c1 * c) + k, wide) * scale for c in ctxs]
+
+    def _decode_consts(self, batch: int) -> tuple:
+        """(m0, m1, c0, c1, k, wide) of a pure-decode step of ``batch`` requests, cached; ``wide``
+        holds the constants of :meth:`_wide_ep_step`'s decode branch (None without wide EP)."""
         m0, m1, c0, c1, k = self.coeffs(batch)
-        out = []
-        ctx = ctx_sum
-        for _ in range(steps):
-            out.append(max(m0 + m1 * ctx, c0 + c1 * ctx) + k)
-            ctx += grow
+        wide = None
+        if self.wide_ep:
+            p, s, m = self.p, self.shape, self.model
+            q = self.spec.draft_tokens if self.spec and batch else 1
+            decode = batch * q
+            n = s.gpus
+            per_gpu = decode / n
+            bal = p.ep_balancedness
+            moe = self.expert_flops_per_token * decode / n / (p.eta_comp_decode * self.peak)
+            remote = self.remote_decode
+            alpha = (p.alpha_inter_us + p.alpha_a2a_us) * 1e-6
+            disp = per_gpu * remote * m.hidden * (1.0 + 4.0 / 128) / self.a2a_bw / bal + alpha
+            comb = per_gpu * remote * m.hidden * 2.0 / self.a2a_bw / bal + alpha
+            layers, moe_layers = m.layers, m.moe.moe_layers
+            tbo = not per_gpu < p.tbo_min_tokens
+            wide = (
+                tbo,
+                moe,
+                1.0 / bal - 1.0,
+                moe_layers * (disp + comb),
+                layers,
+                moe_layers,
+                bal,
+                disp / 2.0,
+                comb / 2.0,
+                (layers - moe_layers) * 2.0,
+            )
+        out = (m0, m1, c0, c1, k, wide)
+        if len(self._dec_cache) < 4096:
+            self._dec_cache[batch] = out
         return out
+
+    @staticmethod
+    def _wide_ep_decode_one(t: float, w: tuple) -> float:
+        """:meth:`_wide_ep_step` of a pure-decode step from precomputed constants (same operations)."""
+        tbo, moe, a, b, layers, moe_layers, bal, d, c, rest = w
+        moe = min(moe, t)
+        if not tbo:
+            return t + moe * a + b
+        p1 = (t - moe) / layers / 2.0 / 1.0
+        p2 = moe / bal / moe_layers / 2.0 / 1.0
+        layer = max(p1, d) + max(p2, d) + max(p2, c) + max(p1, c)
+        return moe_layers * layer + rest * p1
+
+    @staticmethod
+    def _wide_ep_decode_np(t, w: tuple):
+        """:meth:`_wide_ep_decode_one` over an array of step times."""
+        tbo, moe, a, b, layers, moe_layers, bal, d, c, rest = w
+        mo = np.minimum(moe, t)
+        if not tbo:
+            return t + mo * a + b
+        p1 = (t - mo) / layers / 2.0
+        p2 = mo / bal / moe_layers / 2.0
+        layer = np.maximum(p1, d) + np.maximum(p2, d) + np.maximum(p2, c) + np.maximum(p1, c)
+        return moe_layers * layer + rest * p1
 
 
 def prefill_work(past: int, chunk: int) -> float:

@@ -506,14 +506,16 @@ class Engine:
         batch has room for RETRACT_DECODE_STEPS more iterations (keep at least one). A PD decode
         server keeps their tokens (KV offloaded to host) and resumes them later; otherwise they
         go back to the waiting queue and their prompt + output is prefilled again."""
-        order = sorted(self.running.values(), key=lambda q: (q.generated(), -q.isl), reverse=True)
+        # each request's output so far, once (retracting one request leaves the others' unchanged)
+        gens = {q.rid: q.generated() for q in self.running.values()}
+        order = sorted(self.running.values(), key=lambda q: (gens[q.rid], -q.isl), reverse=True)
         first = True
         while len(order) > 1 and (
             first or self.pool_tokens - self._kv_used() < RETRACT_DECODE_STEPS * len(order) * self.accept
         ):
             first = False
             r = order.pop()
-            gen = r.generated()
+            gen = gens[r.rid]
             self._drop_running(r)
             r.reserve = 0
             r.gen_base = gen
@@ -526,7 +528,7 @@ class Engine:
             r.fill = r.isl + gen
             r.prefilled = 0
             self.waiting.append(r)
-        decoded = sum(q.generated() for q in order)
+        decoded = sum(gens[q.rid] for q in order)
         total = sum(q.max_new for q in order)
         if total:
             self.ratio = min(1.0, (decoded + RETRACT_DECODE_STEPS * len(order)) / total)
@@ -545,9 +547,13 @@ class Engine:
         k = min(k, max(1, int(free // grow)))
         if self.waiting and self.role == "single" and len(self.running) < self.max_running:
             need = self._reserve(self.waiting[0])
+            # _expected(need, grow * t, ratio_t, rem_sum - grow * t) inlined, same operations in order
+            ctx, held, rem, pool = self.ctx_sum, self.prefill_reserved, self.rem_sum, self.pool_tokens
+            lo, r0, decay = self.min_ratio, self.ratio, self.ratio_decay
             for t in range(1, k):
-                ratio = max(self.min_ratio, self.ratio - self.ratio_decay * t)
-                if self._expected(need, grow * t, ratio, self.rem_sum - grow * t) < self.pool_tokens:
+                ratio = r0 - decay * t
+                ratio = ratio if ratio > lo else lo  # noqa: FURB136 - max() without the call, hot loop
+                if ctx + grow * t + held + ratio * (rem - grow * t) + need < pool:
                     return t
         return k
 
@@ -600,7 +606,7 @@ class Engine:
         if self.inbox:  # run up to the skipper's next poll, where the inbox is received
             k = max(1, min(k, self.recv_interval - self.recv_count))
         f = self._noise()
-        durs = [d * f for d in self.sm.decode_times(len(self.running), self.ctx_sum, k)]
+        durs = self.sm.decode_times(len(self.running), self.ctx_sum, k, scale=f)
         batch = list(self.running.values()) if self.snapshot else None
         return Segment("decode", durs, batch=batch)
 

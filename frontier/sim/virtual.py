@@ -79,10 +79,8 @@ class VirtualDriver:
             run.ends = []
             return
         run.start = t
-        ends, acc = [], t
-        for d in seg.durations:
-            acc += d
-            ends.append(acc)
+        ends = list(itertools.accumulate(seg.durations, initial=t))  # t + d0, + d1, ... as a loop adds
+        del ends[0]
         run.ends = ends
         run.version += 1
         self._push(ends[-1], "end", e, run.version)
