@@ -128,18 +128,12 @@ _PROCESS_FLAGS = frozenset(
 def recipe_argv(argv: list[str]) -> list[str]:
     """A server command's SGLang flags without the interpreter, module and process flags
     (host, port, model path, node placement): what fixes how the server behaves."""
+    from frontier.sim.config import strip_flags
+
     a = list(argv)
     if len(a) >= 3 and a[1] == "-m":
         a = a[3:]
-    out, skip = [], False
-    for x in a:
-        if skip:
-            skip = False
-        elif x in _PROCESS_FLAGS:
-            skip = True
-        elif not any(x.startswith(f + "=") for f in _PROCESS_FLAGS):
-            out.append(x)
-    return out
+    return strip_flags(a, _PROCESS_FLAGS)
 
 
 def role_server_flags(plan: LaunchPlan | dict[str, Any]) -> dict[str, tuple[str, ...]]:

@@ -229,13 +229,12 @@ def prediction_rows(item: PlanItem, spec: Spec) -> list[dict[str, Any]]:
     from frontier.domain.load import DEFAULT_LOAD
     from frontier.planning.engines import get_engine
     from frontier.sim import SIM_VERSION
-    from frontier.sim.predict import predict_point
+    from frontier.sim.predict import predict_item_point
 
     simulated = get_engine(spec.engine).simulated
     scale = spec.sim.scale if simulated else 1.0
     # the per-role SGLang flags the item's commands carry (a simulated server runs the same recipe)
     server_flags = _server_flags(item)
-    kv = _kv_dtype(item, server_flags)
     rows = []
     for c in item.concurrencies:
         if c > PREDICT_MAX_CONCURRENCY:
@@ -251,21 +250,7 @@ def prediction_rows(item: PlanItem, spec: Spec) -> list[dict[str, Any]]:
         }
         try:
             n = min(item.num_prompts[c], DEFAULT_LOAD.prompts_for(c))
-            m = predict_point(
-                item.model,
-                item.hardware,
-                item.precision,
-                item.label,
-                item.scenario["isl"],
-                item.scenario["osl"],
-                c,
-                num_prompts=n,
-                warmup=item.warmup_requests[c],
-                seed=spec.seed,
-                kv_dtype=kv,
-                range_ratio=item.load.range_ratio,
-                server_flags=server_flags,
-            )
+            m = predict_item_point(item, c, seed=spec.seed, num_prompts=n, flags=server_flags)
             row.update(
                 gpus=int(m["gpus"]),
                 ttft_ms=m.get("median_ttft_ms"),

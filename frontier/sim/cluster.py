@@ -174,12 +174,12 @@ class Cluster:
             e.drop(r)
 
     def abort(self, r: SimRequest) -> None:
-        if r.done or r.aborted:
-            return
-        r.aborted = True
-        self.drop(r)
-        r.done = True
-        r.error = r.error or "aborted"
+        """The client went away: every server holding ``r`` frees it (:meth:`Engine.abort`)."""
+        holder = r.engine or r.src
+        if holder is not None:
+            holder.abort(r)
+        elif not (r.done or r.aborted):  # not at a server yet (an ingress delay)
+            r.aborted, r.done, r.error = True, True, r.error or "aborted"
 
     def transfer_time(self, r: SimRequest, sender: Engine) -> float:
         return kv_transfer_time(self.spec.model, self.spec.hardware, r.isl, sender.sm, self.params)

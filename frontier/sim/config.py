@@ -72,7 +72,7 @@ class _Parser(argparse.ArgumentParser):
 ROLE_ARGS = {"--prefill-server-args": "prefill", "--decode-server-args": "decode"}
 
 
-def _strip(argv: list[str], names) -> list[str]:
+def strip_flags(argv: list[str], names) -> list[str]:
     """``argv`` without ``NAME VALUE`` / ``NAME=VALUE`` of each of ``names``."""
     out, skip = [], False
     for a in argv:
@@ -99,7 +99,7 @@ def _role_values(argv: list[str]) -> dict[str, str]:
 def deployment_role_flags(argv: list[str], roles) -> dict[str, tuple[str, ...]]:
     """role -> the SGLang flags its servers run with: the command's own flags (for every role),
     then that role's ``--prefill-server-args`` / ``--decode-server-args`` string (which wins)."""
-    common = tuple(_strip(list(argv), ROLE_ARGS))
+    common = tuple(strip_flags(list(argv), ROLE_ARGS))
     values = _role_values(list(argv))
     flag_of = {role: flag for flag, role in ROLE_ARGS.items()}
     out: dict[str, tuple[str, ...]] = {}

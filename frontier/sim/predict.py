@@ -363,12 +363,39 @@ def _metric(m: Mapping[str, Any], key: str) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
+def predict_item_point(
+    item: Any,
+    c: int,
+    seed: int = 0,
+    num_prompts: int | None = None,
+    flags: Mapping[str, Sequence[str]] | None = None,
+) -> dict:
+    """:func:`predict_point` of a plan item at concurrency ``c``: its model, hardware, precision,
+    label and scenario, its load shape (prompts, warm-ups, range ratio) and its servers' SGLang
+    flags (``flags``, when already read; else :func:`server_flags_of`) with the KV dtype they set."""
+    flags = server_flags_of(item) if flags is None else flags
+    return predict_point(
+        item.model,
+        item.hardware,
+        item.precision,
+        item.label,
+        item.scenario["isl"],
+        item.scenario["osl"],
+        c,
+        num_prompts=item.num_prompts.get(c) if num_prompts is None else num_prompts,
+        warmup=item.warmup_requests.get(c),
+        seed=seed,
+        kv_dtype=kv_dtype_of_flags(flags),
+        range_ratio=item.load.range_ratio,
+        server_flags=dict(flags) or None,
+    )
+
+
 def predict_item(item: Any, seed: int = 0) -> list[dict[str, Any]]:
     """One row per concurrency of the item's ladder, predicted in virtual time with the item's load
     shape (prompts, warm-ups, range ratio) and its servers' SGLang flags. A point that cannot run
     says why in ``error`` (an item that does not fit its GPUs: the planner's reason on every row)."""
     flags = server_flags_of(item)
-    kv = kv_dtype_of_flags(flags)
     rr = item.load.range_ratio
     rows = []
     for c in item.concurrencies:
@@ -389,21 +416,7 @@ def predict_item(item: Any, seed: int = 0) -> list[dict[str, Any]]:
         }
         if item.fit_error is None:
             try:
-                m = predict_point(
-                    item.model,
-                    item.hardware,
-                    item.precision,
-                    item.label,
-                    item.scenario["isl"],
-                    item.scenario["osl"],
-                    c,
-                    num_prompts=item.num_prompts.get(c),
-                    warmup=item.warmup_requests.get(c),
-                    seed=seed,
-                    kv_dtype=kv,
-                    range_ratio=rr,
-                    server_flags=flags or None,
-                )
+                m = predict_item_point(item, c, seed=seed, flags=flags)
                 row.update(
                     ttft_ms=_metric(m, "median_ttft_ms"),
                     tpot_ms=_metric(m, "median_tpot_ms"),

@@ -347,16 +347,17 @@ class Engine:
         if r in self.retracted_q:
             self.retracted_q.remove(r)
             self.retracted_need -= self._resume_need(r)
-        for q in (self.waiting, self.prealloc):
+        for q in (self.waiting, self.prealloc, self.inbox):
             if r in q:
                 q.remove(r)
 
     def abort(self, r: SimRequest) -> None:
-        """Drop a request (client went away); frees its KV at once."""
+        """Drop a request (client went away) from every server holding it; frees its KV at once."""
         if r.done or r.aborted:
             return
         r.aborted = True
-        self.drop(r)
+        for e in {id(x): x for x in (r.src, r.engine, self) if x is not None}.values():
+            e.drop(r)
         r.done = True
         r.error = r.error or "aborted"
 
