@@ -86,7 +86,7 @@ class Cluster:
             self.derived.setdefault(g.role, dv)
             extra = {"cuda_graph_max_bs": dv.cuda_graph_max_bs, "spec": dv.spec}
             # an explicit --moe-a2a-backend the perf model knows (deepep, none) sets its MoE traffic
-            if dv.moe_a2a_backend in ("none", "deepep"):
+            if dv.moe_a2a_backend:
                 extra["moe_a2a_backend"] = dv.moe_a2a_backend
             sm = StepModel(
                 spec.model,

@@ -25,9 +25,11 @@ Issue 16 (constants and their sources in params.yaml):
 - routed-expert prefill GEMMs run at DeepGEMM's published grouped-GEMM efficiency for the rows
   each expert receives (M per group), at the weights' precision (NVFP4 on Blackwell: the FP4 peak,
   weights at 0.5 byte + block scales a parameter);
-- the MoE communication follows ``moe_a2a_backend``: DeepEP (one FP8 copy per destination GPU,
-  BF16 combine), "none" under DP-attention (all-gather + reduce-scatter of every rank's tokens per
-  layer), or None (today's all-to-all of every top-k copy);
+- the MoE communication follows ``moe_a2a_backend``: an all-to-all library (DeepEP, and alike
+  mooncake / nixl / mori / flashinfer: one FP8 copy per destination GPU, BF16 combine), or SGLang's
+  default "none" (also None): under DP-attention an all-gather + reduce-scatter of every rank's
+  tokens per layer; under TP attention the tokens are on every rank already and the MLP's
+  all-reduce combines the experts' outputs (no extra traffic);
 - speculative decoding (``spec``, :mod:`frontier.sim.specdec`): one iteration = ``num_steps``
   draft passes (one decoder layer + LM head, ``topk`` tokens a request) + a target verify of
   ``draft_tokens`` tokens a request (same weight and KV reads, that many times the compute);
@@ -52,6 +54,9 @@ from frontier.errors import FrontierError
 from frontier.sim.specdec import SpecDecode
 from frontier.sim.topology import ServerShape
 
+# --moe-a2a-backend values that dispatch token copies to the expert ranks (SGLang's
+# arg_groups fields: deepep, mooncake, nixl, mori, flashinfer); "none" is SGLang's default
+A2A_BACKENDS = ("deepep", "mooncake", "nixl", "mori", "flashinfer")
 GB = 1e9
 GIB = 2**30  # HBM capacities are quoted in GiB (H100 80 GiB = 81,559 MiB in nvidia-smi)
 _VECTOR_STEPS = 32  # decode_times: numpy from this many steps on (below, a plain loop is faster)
@@ -158,11 +163,12 @@ class StepModel:
         self.kv_dtype = kv_dtype
         self.cuda_graph_max_bs = cuda_graph_max_bs
         self.spec = spec
-        if moe_a2a_backend not in (None, "none", "deepep"):
+        if moe_a2a_backend not in (None, "none", *A2A_BACKENDS):
             raise FrontierError(
-                f"moe_a2a_backend {moe_a2a_backend!r}: the simulator models 'deepep' and 'none' (or unset)"
+                f"moe_a2a_backend {moe_a2a_backend!r}: the simulator models none (SGLang's default) and "
+                f"{', '.join(A2A_BACKENDS)}"
             )
-        self.moe_a2a_backend = moe_a2a_backend
+        self.moe_a2a_backend = moe_a2a_backend or "none"
         self._accept_len = spec.resolved_accept_len(model.name) if spec else 1.0
         n = shape.gpus
         bytes_per_param = model.weight_bytes(precision) / (model.params_b * 1e9)
@@ -249,22 +255,18 @@ class StepModel:
         if s.ep > 1 and m.moe is not None and not self.wide_ep:  # wide EP: _wide_ep_step
             bw, alpha = self._link(s.gpus)
             a2a = self.p.alpha_a2a_us * 1e-6
-            if self.moe_a2a_backend == "deepep":
+            if self.moe_a2a_backend in A2A_BACKENDS:
                 # DeepEP: one FP8 copy (+ 1 scale per 128) per destination GPU holding any of the
                 # token's top-k experts, BF16 combine back
                 remote = (s.ep - 1) * (1.0 - (1.0 - 1.0 / s.ep) ** m.moe.top_k)
                 vol = tokens / s.gpus * remote * m.hidden * (1.0 + 4.0 / 128 + 2.0)
                 t += m.moe.moe_layers * (vol / bw + 2 * (alpha + a2a))
-            elif self.moe_a2a_backend == "none":
-                if s.attn_dp > 1:
-                    # DP-attention without DeepEP: all-gather every rank's tokens (BF16 hidden) before
-                    # the MLP and reduce-scatter after, on every layer
-                    vol = 2.0 * tokens * (s.attn_dp - 1) / s.attn_dp * m.hidden * 2.0
-                    t += m.layers * (vol / bw + 2 * alpha)
-                # TP attention: the tokens are already on every rank; the all-reduce above combines
-            else:
-                vol = tokens / s.gpus * m.moe.top_k * m.hidden * 3.0 * (s.ep - 1) / s.ep
-                t += m.moe.moe_layers * (vol / bw + 2 * (alpha + a2a))
+            elif s.attn_dp > 1:
+                # DP-attention without an all-to-all library: all-gather every rank's tokens (BF16
+                # hidden) before the MLP and reduce-scatter after, on every layer
+                vol = 2.0 * tokens * (s.attn_dp - 1) / s.attn_dp * m.hidden * 2.0
+                t += m.layers * (vol / bw + 2 * alpha)
+            # TP attention: the tokens are already on every rank; the all-reduce above combines
         if len(self._comm_cache) < 4096:
             self._comm_cache[tokens] = t
         return t

@@ -97,10 +97,15 @@ def test_moe_a2a_backends():
         _sm(R1, "h200_sxm", "DEP8", moe_a2a_backend="nccl")
     deepep = _sm(R1, "h200_sxm", "DEP8", moe_a2a_backend="deepep")
     gather = _sm(R1, "h200_sxm", "DEP8", moe_a2a_backend="none")
-    today = _sm(R1, "h200_sxm", "DEP8")
+    default = _sm(R1, "h200_sxm", "DEP8")
     tok = 8 * 8192
-    # DeepEP sends one copy per destination GPU, fewer bytes than every top-k copy or a gather
-    assert 0 < deepep.comm_time(tok) < today.comm_time(tok) < gather.comm_time(tok)
+    # DeepEP sends one copy per destination GPU, fewer bytes than gathering every rank's tokens;
+    # unset is SGLang's default, none
+    assert 0 < deepep.comm_time(tok) < gather.comm_time(tok) == default.comm_time(tok)
+    assert _sm(R1, "h200_sxm", "DEP8", moe_a2a_backend="mooncake").comm_time(tok) == deepep.comm_time(tok)
+    # TP attention with EP (TEP8): tokens are on every rank; the MLP's all-reduce combines, as TP8
+    tep, tp = _sm(R1, "h200_sxm", "TEP8"), _sm(R1, "h200_sxm", "TP8")
+    assert tep.comm_time(tok) == pytest.approx(tp.comm_time(tok))
     # wide EP (multi-node) keeps its own model and still runs
     wide = _sm(R1, "h100_sxm", "DEP32", moe_a2a_backend="deepep")
     assert wide.wide_ep and _prefill_tok_s_gpu(wide, 2000, 8) > 0
