@@ -84,7 +84,11 @@ class Cluster:
             # explicit SimSpec fields win, then the role's SGLang flags, then SGLang's derivations
             dv = spec.derived(g.role, g.shape)
             self.derived.setdefault(g.role, dv)
-            extra = {"cuda_graph_max_bs": dv.cuda_graph_max_bs, "spec": dv.spec}
+            extra = {
+                "cuda_graph_max_bs": dv.cuda_graph_max_bs,
+                "spec": dv.spec,
+                "prefill_graph_tokens": dv.prefill_graph_tokens,
+            }
             # an explicit --moe-a2a-backend the perf model knows (deepep, none) sets its MoE traffic
             if dv.moe_a2a_backend:
                 extra["moe_a2a_backend"] = dv.moe_a2a_backend

@@ -157,11 +157,13 @@ class StepModel:
         cuda_graph_max_bs: int | None = None,
         spec: SpecDecode | None = None,
         moe_a2a_backend: str | None = None,
+        prefill_graph_tokens: int = 0,
     ) -> None:
         p = params or default_params()
         self.model, self.hw, self.precision, self.shape, self.p = model, hw, precision, shape, p
         self.kv_dtype = kv_dtype
         self.cuda_graph_max_bs = cuda_graph_max_bs
+        self.prefill_graph_tokens = prefill_graph_tokens
         self.spec = spec
         if moe_a2a_backend not in (None, "none", *A2A_BACKENDS):
             raise FrontierError(
@@ -278,11 +280,11 @@ class StepModel:
         return self._accept_len
 
     def graphs_off(self, decode: int, prefill_tokens: int = 0) -> bool:
-        """True when the iteration runs eagerly: any prefill/extend, or a decode batch per
+        """True when the iteration runs eagerly: a prefill/extend (beyond a prefill graph), or a decode batch per
         attention rank above ``cuda_graph_max_bs`` (SGLang's cuda_graph_runner.can_run; under
         speculative decoding the cap is on requests, the graph holding bs x draft_tokens)."""
-        if prefill_tokens:
-            return True
+        if prefill_tokens:  # a prefill graph (when on) holds its tokens per attention rank
+            return math.ceil((decode + prefill_tokens) / self.shape.attn_dp) > self.prefill_graph_tokens
         cap = self.cuda_graph_max_bs
         return cap is not None and math.ceil(decode / self.shape.attn_dp) > cap
 

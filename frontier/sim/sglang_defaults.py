@@ -84,6 +84,9 @@ class ServerDerived:
     # --scheduler-recv-interval (schedule.py, default 1): the scheduler polls for new requests once
     # every that many decode iterations (managers/scheduler_components/recv_skipper.py)
     recv_interval: int = 1
+    # prefill iterations of at most this many tokens per attention rank replay a prefill CUDA graph
+    # (no eager launch cost); 0: every prefill runs eagerly (see derive)
+    prefill_graph_tokens: int = 0
     spec: Any = None  # frontier.sim.specdec.SpecDecode | None
 
     def as_dict(self) -> dict:
@@ -152,6 +155,7 @@ def add_sglang_flags(p: argparse.ArgumentParser, with_topology: bool = True) -> 
     p.add_argument("--disable-cuda-graph", action="store_true", default=False)
     p.add_argument("--disable-decode-cuda-graph", action="store_true", default=False)
     p.add_argument("--disable-prefill-cuda-graph", action="store_true", default=False)
+    p.add_argument("--cuda-graph-backend-prefill", default=None, choices=["full", "breakable", "disabled"])
     p.add_argument("--speculative-algorithm", default=None)
     p.add_argument("--speculative-num-steps", type=_int_ge(1), default=None)
     p.add_argument("--speculative-eagle-topk", type=_int_ge(1), default=None)
@@ -306,6 +310,7 @@ def derive(
     # decode-role server (apply_cuda_graph_disaggregation_roles)
     prefill_graphs = (
         not (d.get("disable_cuda_graph") or d.get("disable_prefill_cuda_graph"))
+        and d.get("cuda_graph_backend_prefill") != "disabled"
         and mode != "decode"
         and not d.get("enable_two_batch_overlap")
         and a2a in ("none", "deepep", "megamoe", "flashinfer")
@@ -369,6 +374,15 @@ def derive(
         per_rank = min(est, pool // 2)
     per_rank = max(per_rank, 0)
     graph_cap = min(decode_bs, per_rank) if decode_graphs else 0
+    # The step model's prefill runs eagerly unless the flags ask for prefill graphs
+    # (--cuda-graph-backend-prefill breakable|full): SGLang 0.5.23 turns breakable prefill graphs on
+    # by default on CUDA (model_executor/cuda_graph_config.py default_prefill_backend), but every
+    # public measurement the simulator is checked against (SGLang 0.5.3-0.5.12; DeepSeek on
+    # trtllm_mla, which 0.5.23 also keeps eager) ran prefill eagerly, so eager stays the default
+    # here; the memory they reserve is counted above either way. Up to --cuda-graph-max-bs-prefill
+    # tokens (2048, cuda_graph_hook's documented prefill default).
+    asked = d.get("cuda_graph_backend_prefill") in ("breakable", "full")
+    prefill_graph_tokens = (d.get("cuda_graph_max_bs_prefill") or 2048) if asked and prefill_graphs else 0
     return ServerDerived(
         role=role,
         gpu_mem_mib=gpu_mem,
@@ -384,6 +398,7 @@ def derive(
         attn_dp=attn_dp,
         moe_a2a_backend=d.get("moe_a2a_backend") if model.is_moe else None,
         recv_interval=int(d.get("scheduler_recv_interval") or 1),
+        prefill_graph_tokens=prefill_graph_tokens,
         spec=spec,
     )
 
