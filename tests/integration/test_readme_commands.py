@@ -190,6 +190,10 @@ REGISTRY: dict[str, How] = {
     "--label TP8 --isl 1024 --osl 1024 --concurrency 4 64 --speculative mtp": How(
         "run", timeout=120, expect="TP8 MTP ISL 1024 OSL 1024 range ratio 0.8 (recipe flags)"
     ),
+    ".venv/bin/python benchmarks/sim_accuracy.py": How("run", timeout=180, expect="median |error| per class"),
+    ".venv/bin/python benchmarks/sim_predict_speed.py --only readme": How(
+        "run", timeout=300, expect="max/1 s budget"
+    ),
     SIM_SERVER: How("server", timeout=90),
     ".venv/bin/frontier bench --base-url http://127.0.0.1:30000 --isl 1024 --osl 128 --concurrency 16 "
     "--num-prompts 160": How("run", timeout=180, needs=SIM_SERVER, expect="Successful requests:"),
