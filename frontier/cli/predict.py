@@ -201,7 +201,11 @@ def predict_spec(
         spec = load_spec(spec)
     elif not isinstance(spec, Spec):
         spec = parse_spec(dict(spec))
-    return predict_items(plan(spec), seed=spec.seed, on_item=on_item)
+    from frontier.planning.engines import item_server_flags
+
+    return predict_items(
+        plan(spec), seed=spec.seed, on_item=on_item, flags_for=lambda item: item_server_flags(item, spec)
+    )
 
 
 def run_predict_spec(ns: argparse.Namespace) -> int:

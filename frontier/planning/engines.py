@@ -145,6 +145,42 @@ def role_server_flags(plan: LaunchPlan | dict[str, Any]) -> dict[str, tuple[str,
     return launch_server_flags(plan.to_json() if isinstance(plan, LaunchPlan) else plan, clean=recipe_argv)
 
 
+def item_server_flags(item: Any, spec: Spec) -> dict[str, tuple[str, ...]]:
+    """Each role's SGLang flags for predicting a plan item: its launch plan's servers; for an
+    engine that starts none but stands in for SGLang (``predict``), the flags engine ``sglang``
+    would give the same matrix entry (recipe, tuning, speculative / MTP, cluster options);
+    none for a label SGLang cannot express, or an endpoint."""
+    from frontier.planning.sglang_args import UnsupportedLabel
+
+    if (item.launch or {}).get("servers"):
+        return role_server_flags(item.launch)
+    if not get_engine(item.engine).predicted:
+        return {}
+    entry = next(
+        (
+            m
+            for m in spec.matrix
+            if item.label in m.labels
+            and (m.model, m.hardware, m.precision) == (item.model, item.hardware, item.precision)
+        ),
+        None,
+    )
+    try:
+        plan = build_launch_plan(
+            item.label,
+            model=item.model,
+            hardware=item.hardware,
+            precision=item.precision,
+            options=launch_options(spec, entry.server_args.get(item.label, []) if entry else None),
+            tuning=entry.tuning if entry else None,
+            speculative=item.speculative,
+            mtp=entry.mtp if entry else None,
+        )
+    except UnsupportedLabel:
+        return {}
+    return role_server_flags(plan)
+
+
 @register_engine
 class SimEngine(Engine):
     kind = "sim"

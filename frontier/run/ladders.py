@@ -110,21 +110,17 @@ def predict_ladder(run: ItemRun) -> None:
     """The predict engine's ladder: each point by :func:`frontier.sim.predict.predict_point` in
     virtual time (the item's load shape and seed), landed as a ``points`` row marked predicted.
     A point the model cannot predict (e.g. the label does not fit) is a failed point with the reason."""
-    from frontier.sim.predict import predict_point
+    from frontier.sim.predict import predict_item_point
 
     item, spec, outcome = run.item, run.spec, run.outcome
     assert outcome is not None
     order, adaptive = ladder_order(run)
-    kv = rows._kv_dtype(item)
+    flags = rows._server_flags(item, spec)  # the recipe engine sglang would run
     for c in order:
         n = item.num_prompts.get(c) or item.load.prompts_for(c)
         w = item.warmup_requests.get(c, item.load.warmups_for(c))
         try:
-            m = predict_point(
-                item.model, item.hardware, item.precision, item.label, item.scenario["isl"],
-                item.scenario["osl"], c, num_prompts=n, warmup=w, seed=spec.seed, kv_dtype=kv,
-                range_ratio=item.load.range_ratio,
-            )  # fmt: skip
+            m = predict_item_point(item, c, seed=spec.seed, num_prompts=n, flags=flags, warmup=w)
         except FrontierError as e:
             outcome.points_failed += 1
             run.failures.append(rows.failure_row(item, "point", f"predicted: {e}", "", c))

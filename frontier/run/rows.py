@@ -205,18 +205,11 @@ def worker_name() -> str:
     return os.environ.get("FRONTIER_WORKER") or socket.gethostname()
 
 
-def _server_flags(item: PlanItem) -> dict[str, tuple[str, ...]]:
-    """role -> the SGLang flags of the item's launch plan (:func:`frontier.planning.engines.role_server_flags`)."""
-    from frontier.planning.engines import role_server_flags
+def _server_flags(item: PlanItem, spec: Spec) -> dict[str, tuple[str, ...]]:
+    """role -> the SGLang flags the item's servers run, or would (:func:`frontier.planning.engines.item_server_flags`)."""
+    from frontier.planning.engines import item_server_flags
 
-    return role_server_flags(item.launch) if item.launch else {}
-
-
-def _kv_dtype(item: PlanItem, server_flags: dict[str, tuple[str, ...]] | None = None) -> str:
-    """The KV-cache dtype the item's servers run with (the first role that sets one)."""
-    from frontier.sim.predict import kv_dtype_of_flags
-
-    return kv_dtype_of_flags(_server_flags(item) if server_flags is None else server_flags)
+    return item_server_flags(item, spec)
 
 
 def prediction_rows(item: PlanItem, spec: Spec) -> list[dict[str, Any]]:
@@ -234,7 +227,7 @@ def prediction_rows(item: PlanItem, spec: Spec) -> list[dict[str, Any]]:
     simulated = get_engine(spec.engine).simulated
     scale = spec.sim.scale if simulated else 1.0
     # the per-role SGLang flags the item's commands carry (a simulated server runs the same recipe)
-    server_flags = _server_flags(item)
+    server_flags = _server_flags(item, spec)
     rows = []
     for c in item.concurrencies:
         if c > PREDICT_MAX_CONCURRENCY:

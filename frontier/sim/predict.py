@@ -369,6 +369,7 @@ def predict_item_point(
     seed: int = 0,
     num_prompts: int | None = None,
     flags: Mapping[str, Sequence[str]] | None = None,
+    warmup: int | None = None,
 ) -> dict:
     """:func:`predict_point` of a plan item at concurrency ``c``: its model, hardware, precision,
     label and scenario, its load shape (prompts, warm-ups, range ratio) and its servers' SGLang
@@ -383,7 +384,7 @@ def predict_item_point(
         item.scenario["osl"],
         c,
         num_prompts=item.num_prompts.get(c) if num_prompts is None else num_prompts,
-        warmup=item.warmup_requests.get(c),
+        warmup=item.warmup_requests.get(c) if warmup is None else warmup,
         seed=seed,
         kv_dtype=kv_dtype_of_flags(flags),
         range_ratio=item.load.range_ratio,
@@ -391,11 +392,13 @@ def predict_item_point(
     )
 
 
-def predict_item(item: Any, seed: int = 0) -> list[dict[str, Any]]:
+def predict_item(
+    item: Any, seed: int = 0, flags: Mapping[str, Sequence[str]] | None = None
+) -> list[dict[str, Any]]:
     """One row per concurrency of the item's ladder, predicted in virtual time with the item's load
     shape (prompts, warm-ups, range ratio) and its servers' SGLang flags. A point that cannot run
     says why in ``error`` (an item that does not fit its GPUs: the planner's reason on every row)."""
-    flags = server_flags_of(item)
+    flags = server_flags_of(item) if flags is None else flags
     rr = item.load.range_ratio
     rows = []
     for c in item.concurrencies:
@@ -437,13 +440,15 @@ def predict_items(
     items: Iterable[Any],
     seed: int = 0,
     on_item: Callable[[Any, list[dict[str, Any]], float], None] | None = None,
+    flags_for: Callable[[Any], Mapping[str, Sequence[str]]] | None = None,
 ) -> list[dict[str, Any]]:
-    """:func:`predict_item` of every plan item, in order; ``on_item(item, rows, seconds)`` after each.
+    """:func:`predict_item` of every plan item, in order; ``on_item(item, rows, seconds)`` after each;
+    ``flags_for(item)`` gives its servers' flags (default: its launch plan's).
     (``frontier.cli.predict.predict_spec`` plans a spec into these items.)"""
     rows: list[dict[str, Any]] = []
     for item in items:
         t = time.perf_counter()
-        got = predict_item(item, seed=seed)
+        got = predict_item(item, seed=seed, flags=None if flags_for is None else flags_for(item))
         if on_item is not None:
             on_item(item, got, time.perf_counter() - t)
         rows.extend(got)

@@ -122,11 +122,12 @@ def test_unpredictable_points_keep_a_row_with_the_reason():
 
 def test_sglang_items_get_the_fp8_kv_prediction():
     """engine sglang: the prediction models the KV cache dtype its command line sets."""
-    from frontier.run.rows import _kv_dtype
+    from frontier.planning.engines import item_server_flags
+    from frontier.sim.predict import kv_dtype_of_flags
 
     spec = parse_spec({**SMOKE, "engine": "sglang", "sim": {}})
     item = plan(spec)[0]
-    assert _kv_dtype(item) == "fp8"
+    assert kv_dtype_of_flags(item_server_flags(item, spec)) == "fp8"
     rows = predict_item(item, spec)
     assert [r["max_concurrency"] for r in rows] == [1, 4] and all(r["error"] is None for r in rows)
 

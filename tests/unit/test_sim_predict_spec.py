@@ -297,3 +297,33 @@ def test_speculative_column_and_no_recipes_errors_name_the_fix():
         point_flags({**ROW, "speculative": "mtp"}, None)
     # a label SGLang cannot express still predicts, with the simulator's defaults
     assert cli.recipe_flags({**ROW, "label": "EP8", "model": R1, "hardware": "h200_sxm"}) == {}
+
+
+def test_engine_predict_items_run_the_flags_engine_sglang_would():
+    from frontier.planning.engines import item_server_flags, role_server_flags
+    from frontier.planning.sglang_args import build_launch_plan
+
+    d = {
+        "name": "pred",
+        "engine": "predict",
+        "scenarios": [{"name": "1k1k", "isl": 1024, "osl": 256}],
+        "concurrencies": [16],
+        "matrix": [
+            {
+                "model": R1,
+                "hardware": "b200_sxm",
+                "precision": "fp4",
+                "labels": ["TP8"],
+                "speculative": ["none", "mtp"],
+            }
+        ],
+    }
+    spec = parse_spec(d)
+    plain, mtp = plan(spec)
+    assert not plain.launch.get("servers")  # engine predict launches nothing ...
+    want = role_server_flags(build_launch_plan("TP8", model=R1, hardware="b200_sxm", precision="fp4"))
+    assert item_server_flags(plain, spec) == want  # ... but predicts the recipe SGLang would run
+    assert "--speculative-algorithm" in item_server_flags(mtp, spec)["single"]
+    rows = predict_spec(spec)
+    by = {r["label"]: r for r in rows}
+    assert by["TP8 MTP"]["tok_s_user"] > by["TP8"]["tok_s_user"]  # the MTP twin differs now
