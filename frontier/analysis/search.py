@@ -32,8 +32,8 @@ DENSE_PD_MODES = ("TP", "DPATP")
 DEFAULT_LADDER = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 BANDS = (10.0, 20.0, 50.0, 100.0, 200.0)  # tok/s/user: the best configuration delivering at least this
 MTP_NOTE = (
-    "MTP on/off is not searched: the label grammar and the simulator have no speculative decoding "
-    "(MTP) yet, so every label is predicted without it"
+    "MTP on/off is not searched: the label grammar has no MTP axis, so every label is predicted "
+    "without it (frontier predict ... --speculative mtp predicts one with it)"
 )
 
 
