@@ -35,6 +35,10 @@ into its running batch (``process_batch_result_prebuilt`` streams it). A decode 
 out of KV retracts requests to host memory (``retracted_queue``): they keep their tokens and
 resume before any new pre-allocation once the pool has room again.
 
+``--scheduler-recv-interval N`` (``SchedulerRecvSkipper``): new requests wait in the server's inbox
+until the scheduler polls, once every N decode iterations, at once after a prefill batch, and at
+once when the server is idle.
+
 Speculative decoding (MTP/EAGLE): one decode iteration gives each running request
 ``StepModel.accept_len`` tokens on average. The client sees whole tokens: after ``k`` iterations a
 request holds ``floor(k x accept_len)`` new tokens (capped at its ``max_new``), and the KV grows by
