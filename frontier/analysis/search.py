@@ -145,7 +145,8 @@ def search(
 ) -> SearchResult:
     """Predict every label that fits ``gpus`` GPUs of ``hardware`` over ``concurrencies``."""
     from frontier.domain.load import DEFAULT_LOAD
-    from frontier.sim.predict import predict_point
+    from frontier.planning.engines import sglang_server_flags
+    from frontier.sim.predict import kv_dtype_of_flags, predict_point
 
     try:
         spec = catalog.get_model(model)
@@ -171,11 +172,15 @@ def search(
             continue
         if progress:
             progress(f"[{i + 1}/{len(names)}] predicting {label}")
+        # the flags the written spec's engine sglang would run (recipe), the spec's default load
+        flags = sglang_server_flags(label, spec.name, hw.name, precision)
         for c in ladder:
             try:
                 m = predict_point(
                     spec.name, hw.name, precision, label, isl, osl, c,
                     num_prompts=DEFAULT_LOAD.prompts_for(c), warmup=DEFAULT_LOAD.warmups_for(c), seed=seed,
+                    range_ratio=DEFAULT_LOAD.range_ratio, server_flags=flags or None,
+                    kv_dtype=kv_dtype_of_flags(flags),
                 )  # fmt: skip
             except FrontierError as e:
                 if not cand.points:

@@ -95,24 +95,19 @@ def register(subparsers) -> None:
 
 
 def recipe_flags(args: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    """Each role's SGLang flags for a point (model, hardware, precision, label, speculative): the
-    launch plan `frontier run` would build on engine sglang with the recipes on (the
-    simulator derives everything else as SGLang would); none for a label SGLang cannot express."""
-    from frontier.planning.engines import role_server_flags
-    from frontier.planning.sglang_args import UnsupportedLabel, build_launch_plan
+    """Each role's SGLang flags for a point (model, hardware, precision, label, speculative): those
+    `frontier run` would give it on engine sglang with the recipes on
+    (:func:`frontier.planning.engines.sglang_server_flags`; the simulator derives the rest)."""
+    from frontier.planning.engines import sglang_server_flags
 
     spec = args.get("speculative") or "none"
-    try:
-        plan = build_launch_plan(
-            args["label"],
-            model=args["model"],
-            hardware=args["hardware"],
-            precision=args["precision"],
-            speculative=None if spec == "none" else spec,
-        )
-    except UnsupportedLabel:
-        return {}
-    return role_server_flags(plan)
+    return sglang_server_flags(
+        args["label"],
+        args["model"],
+        args["hardware"],
+        args["precision"],
+        speculative=None if spec == "none" else spec,
+    )
 
 
 def run_predict(ns: argparse.Namespace) -> int:

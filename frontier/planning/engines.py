@@ -145,13 +145,43 @@ def role_server_flags(plan: LaunchPlan | dict[str, Any]) -> dict[str, tuple[str,
     return launch_server_flags(plan.to_json() if isinstance(plan, LaunchPlan) else plan, clean=recipe_argv)
 
 
+def sglang_server_flags(
+    label: str,
+    model: str,
+    hardware: str,
+    precision: str,
+    *,
+    options: LaunchOptions | None = None,
+    tuning: Tuning | None = None,
+    speculative: str | None = None,
+    mtp: MTPSettings | None = None,
+) -> dict[str, tuple[str, ...]]:
+    """Each role's SGLang flags engine ``sglang`` would run for a label (recipe profile, tuning,
+    speculative / MTP): what a prediction standing in for that deployment runs with; none for a
+    label SGLang cannot express (the simulator then derives everything itself)."""
+    from frontier.planning.sglang_args import UnsupportedLabel
+
+    try:
+        plan = build_launch_plan(
+            label,
+            model=model,
+            hardware=hardware,
+            precision=precision,
+            options=options,
+            tuning=tuning,
+            speculative=speculative,
+            mtp=mtp,
+        )
+    except UnsupportedLabel:
+        return {}
+    return role_server_flags(plan)
+
+
 def item_server_flags(item: Any, spec: Spec) -> dict[str, tuple[str, ...]]:
     """Each role's SGLang flags for predicting a plan item: its launch plan's servers; for an
     engine that starts none but stands in for SGLang (``predict``), the flags engine ``sglang``
-    would give the same matrix entry (recipe, tuning, speculative / MTP, cluster options);
-    none for a label SGLang cannot express, or an endpoint."""
-    from frontier.planning.sglang_args import UnsupportedLabel
-
+    would give the same matrix entry (:func:`sglang_server_flags` with its tuning, MTP settings and
+    the cluster options); none for an endpoint."""
     if (item.launch or {}).get("servers"):
         return role_server_flags(item.launch)
     if not get_engine(item.engine).predicted:
@@ -165,20 +195,16 @@ def item_server_flags(item: Any, spec: Spec) -> dict[str, tuple[str, ...]]:
         ),
         None,
     )
-    try:
-        plan = build_launch_plan(
-            item.label,
-            model=item.model,
-            hardware=item.hardware,
-            precision=item.precision,
-            options=launch_options(spec, entry.server_args.get(item.label, []) if entry else None),
-            tuning=entry.tuning if entry else None,
-            speculative=item.speculative,
-            mtp=entry.mtp if entry else None,
-        )
-    except UnsupportedLabel:
-        return {}
-    return role_server_flags(plan)
+    return sglang_server_flags(
+        item.label,
+        item.model,
+        item.hardware,
+        item.precision,
+        options=launch_options(spec, entry.server_args.get(item.label, []) if entry else None),
+        tuning=entry.tuning if entry else None,
+        speculative=item.speculative,
+        mtp=entry.mtp if entry else None,
+    )
 
 
 @register_engine
