@@ -85,6 +85,13 @@ def register(subparsers) -> None:
         help="point form: speculative decoding of the servers (mtp: the recipe's MTP flags)",
     )
     p.add_argument(
+        "--speculative-accept-len",
+        type=float,
+        default=None,
+        help="with --speculative mtp: mean tokens accepted per verify step (default: the public figure"
+        " for the model, frontier.sim.specdec)",
+    )
+    p.add_argument(
         "--no-recipes",
         action="store_true",
         help="point / --points: run SGLang's own defaults, not the recipe flags `frontier run` would"
@@ -98,15 +105,18 @@ def recipe_flags(args: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     """Each role's SGLang flags for a point (model, hardware, precision, label, speculative): those
     `frontier run` would give it on engine sglang with the recipes on
     (:func:`frontier.planning.engines.sglang_server_flags`; the simulator derives the rest)."""
+    from frontier.domain.tuning import MTPSettings
     from frontier.planning.engines import sglang_server_flags
 
     spec = args.get("speculative") or "none"
+    accept = args.get("speculative_accept_len")
     return sglang_server_flags(
         args["label"],
         args["model"],
         args["hardware"],
         args["precision"],
         speculative=None if spec == "none" else spec,
+        mtp=MTPSettings(accept_len=accept) if accept is not None else None,
     )
 
 
@@ -141,7 +151,10 @@ def run_predict(ns: argparse.Namespace) -> int:
         )
     from frontier.sim.predict import point_flags
 
-    point = {k: getattr(ns, k) for k in ("model", "hardware", "precision", "label", "speculative")}
+    if ns.speculative_accept_len is not None and ns.speculative != "mtp":
+        raise FrontierError("--speculative-accept-len goes with --speculative mtp")
+    keys = ("model", "hardware", "precision", "label", "speculative", "speculative_accept_len")
+    point = {k: getattr(ns, k) for k in keys}
     server = point_flags(point, None if ns.no_recipes else recipe_flags)
     rows = [
         predict_point(

@@ -94,6 +94,12 @@ class MTPSettings(BaseModel):
     steps: int = Field(default=2, ge=1, description="--speculative-num-steps")
     topk: int = Field(default=1, ge=1, description="--speculative-eagle-topk")
     draft_tokens: int = Field(default=3, ge=1, description="--speculative-num-draft-tokens")
+    accept_len: float | None = Field(
+        default=None,
+        ge=1.0,
+        description="simulated engines only: mean tokens accepted per verify step (default: the public"
+        " figure for the model and steps, frontier.sim.specdec); not an SGLang flag",
+    )
 
     def flags(self) -> list[str]:
         return [

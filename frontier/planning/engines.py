@@ -145,6 +145,15 @@ def role_server_flags(plan: LaunchPlan | dict[str, Any]) -> dict[str, tuple[str,
     return launch_server_flags(plan.to_json() if isinstance(plan, LaunchPlan) else plan, clean=recipe_argv)
 
 
+def with_accept_len(roles: dict[str, tuple[str, ...]], mtp: MTPSettings | None) -> dict[str, tuple[str, ...]]:
+    """``roles`` with the simulator's ``--speculative-accept-len`` on every role that decodes
+    speculatively, when the spec's ``mtp.accept_len`` sets one (real SGLang never sees it)."""
+    if mtp is None or mtp.accept_len is None:
+        return roles
+    extra = ("--speculative-accept-len", repr(mtp.accept_len))
+    return {r: f + extra if "--speculative-algorithm" in f else f for r, f in roles.items()}
+
+
 def sglang_server_flags(
     label: str,
     model: str,
@@ -174,7 +183,7 @@ def sglang_server_flags(
         )
     except UnsupportedLabel:
         return {}
-    return role_server_flags(plan)
+    return with_accept_len(role_server_flags(plan), mtp if speculative else None)
 
 
 def item_server_flags(item: Any, spec: Spec) -> dict[str, tuple[str, ...]]:
@@ -246,6 +255,7 @@ class SimEngine(Engine):
                 raise
             real = None
         roles = role_server_flags(real) if real is not None else {}
+        roles = with_accept_len(roles, mtp if speculative else None)
         recipe: list[str] = list(roles.get("single", ()))
         for role in ("prefill", "decode"):
             if role in roles:

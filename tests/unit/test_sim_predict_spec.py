@@ -327,3 +327,30 @@ def test_engine_predict_items_run_the_flags_engine_sglang_would():
     rows = predict_spec(spec)
     by = {r["label"]: r for r in rows}
     assert by["TP8 MTP"]["tok_s_user"] > by["TP8"]["tok_s_user"]  # the MTP twin differs now
+
+
+def test_a_spec_sets_the_simulated_acceptance_length_real_sglang_never_sees():
+    from frontier.planning.engines import item_server_flags
+    from frontier.sim.config import parse_config
+
+    d = {
+        "name": "acc",
+        "scenarios": [{"name": "1k1k", "isl": 1024, "osl": 256}],
+        "concurrencies": [4],
+        "matrix": [
+            {
+                "model": R1, "hardware": "b200_sxm", "precision": "fp4", "labels": ["TP8"],
+                "speculative": ["mtp"], "mtp": {"accept_len": 1.4},
+            }
+        ],
+    }  # fmt: skip
+    real = plan(parse_spec({**d, "engine": "sglang"}))[0]
+    assert "--speculative-accept-len" not in " ".join(real.launch["servers"][0]["argv"])
+    pred = parse_spec({**d, "engine": "predict"})
+    assert item_server_flags(plan(pred)[0], pred)["single"][-2:] == ("--speculative-accept-len", "1.4")
+    sim = plan(parse_spec({**d, "engine": "sim"}))[0]
+    argv = sim.launch["servers"][0]["argv"]
+    cfg = parse_config(argv[argv.index("--model-path") :])
+    assert cfg.spec.derived("single", cfg.spec.topology.groups[0].shape).spec.accept_len == 1.4
+    with pytest.raises(SpecError, match="accept_len"):
+        parse_spec({**d, "matrix": [{**d["matrix"][0], "mtp": {"accept_len": 0.5}}]})
