@@ -146,7 +146,7 @@ def search(
     """Predict every label that fits ``gpus`` GPUs of ``hardware`` over ``concurrencies``."""
     from frontier.domain.load import DEFAULT_LOAD
     from frontier.planning.engines import sglang_server_flags
-    from frontier.sim.predict import kv_dtype_of_flags, predict_point
+    from frontier.sim.predict import predict_point
 
     try:
         spec = catalog.get_model(model)
@@ -180,7 +180,6 @@ def search(
                     spec.name, hw.name, precision, label, isl, osl, c,
                     num_prompts=DEFAULT_LOAD.prompts_for(c), warmup=DEFAULT_LOAD.warmups_for(c), seed=seed,
                     range_ratio=DEFAULT_LOAD.range_ratio, server_flags=flags or None,
-                    kv_dtype=kv_dtype_of_flags(flags),
                 )  # fmt: skip
             except FrontierError as e:
                 if not cand.points:

@@ -86,7 +86,7 @@ def predict_point(
     seed: int = 0,
     params: Params | None = None,
     warmup: int | None = None,
-    kv_dtype: str = "bf16",
+    kv_dtype: str | None = None,
     range_ratio: float = 1.0,
     warmup_mode: str = "gate",
     server_flags: Mapping[str, Sequence[str]] | None = None,
@@ -99,7 +99,8 @@ def predict_point(
     lengths; the CLI and ``--points`` take (0, 1], default :data:`DEFAULT_RANGE_RATIO`);
     ``warmup_mode`` "gather" runs the warm-up as bench_serving does (see :func:`closed_loop`); ``server_flags``
     maps a role (single | prefill | decode) to that server's SGLang argv (the simulator derives
-    SGLang's defaults from it where it can); ``server`` takes SGLang server knobs of
+    SGLang's defaults from it where it can; ``kv_dtype`` None: the ``--kv-cache-dtype`` those flags
+    set, else BF16); ``server`` takes SGLang server knobs of
     :class:`SimSpec` (``chunk``, ``max_prefill_tokens``, ``mem_fraction``, ``max_running``,
     ``mixed_chunk``).
     """
@@ -107,9 +108,11 @@ def predict_point(
         if not isinstance(v, int) or v < 1:
             raise FrontierError(f"{name} must be a positive integer, got {v!r}")
     range_ratio = check_range_ratio(range_ratio, allow_zero=True)
-    if server_flags:
-        flags = _check_server_flags(server_flags)
+    flags = _check_server_flags(server_flags) if server_flags else {}
+    if flags:
         server["server_flags"] = flags  # the simulator's SGLang-derived defaults per role
+    if kv_dtype is None:
+        kv_dtype = kv_dtype_of_flags(flags)
     spec = build_spec(
         model, hardware, precision, label, seed=seed, params=params, kv_dtype=kv_dtype, **server
     )
@@ -220,13 +223,13 @@ FlagsFor = Callable[[Mapping[str, Any]], Mapping[str, Sequence[str]]]
 
 def point_flags(args: Mapping[str, Any], flags_for: FlagsFor | None) -> dict[str, Any]:
     """``predict_point`` keywords for a point's servers: ``flags_for(args)`` gives each role's
-    SGLang flags (the CLI's recipe), and the KV-cache dtype those flags set."""
+    SGLang flags (the CLI's recipe; ``predict_point`` reads the KV-cache dtype from them)."""
     if flags_for is None:
         if args.get("speculative", "none") != "none":
             raise FrontierError("speculative mtp needs the recipe's flags (drop --no-recipes)")
         return {}
     flags = dict(flags_for(args))
-    return {"server_flags": flags or None, "kv_dtype": kv_dtype_of_flags(flags)}
+    return {"server_flags": flags or None}
 
 
 def predict_row(
@@ -386,7 +389,6 @@ def predict_item_point(
         num_prompts=item.num_prompts.get(c) if num_prompts is None else num_prompts,
         warmup=item.warmup_requests.get(c) if warmup is None else warmup,
         seed=seed,
-        kv_dtype=kv_dtype_of_flags(flags),
         range_ratio=item.load.range_ratio,
         server_flags=dict(flags) or None,
     )

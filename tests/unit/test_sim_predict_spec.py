@@ -275,8 +275,10 @@ def test_a_point_runs_with_the_recipe_flags_frontier_run_would_give_it():
     flags = cli.recipe_flags(args)
     plan_flags = role_server_flags(build_launch_plan("TP8", model=R1, hardware="b200_sxm", precision="fp4"))
     assert flags == plan_flags and "--mem-fraction-static" in flags["single"]
+    from frontier.sim.predict import kv_dtype_of_flags
+
     kw = point_flags(args, cli.recipe_flags)
-    assert kw["kv_dtype"] == "fp8"  # the fp4 recipe's --kv-cache-dtype fp8_e4m3
+    assert kv_dtype_of_flags(kw["server_flags"]) == "fp8"  # the fp4 recipe's --kv-cache-dtype fp8_e4m3
     row = {**ROW, "model": R1, "hardware": "b200_sxm", "precision": "fp4", "label": "TP8", "osl": "256"}
     row["concurrency"] = "4"
     plain = predict_row(row, flags_for=cli.recipe_flags)
