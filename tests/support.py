@@ -2,7 +2,8 @@
 
 Pure helpers (no process, no socket) are safe in tests/unit; the process helpers (``pid_gone``,
 ``group_gone``, ``group_left``, ``sim_children``) only *look* at processes (``/proc``, psutil) and are
-for tests/integration and tests/e2e, which start them. Fixtures live in the conftest.py files:
+for tests/integration and tests/e2e, which start them, as ``SimServer`` (a simulated SGLang server
+on 127.0.0.1) and ``read_sse`` (a plain SSE client) do. Fixtures live in the conftest.py files:
 tests/conftest.py (all tiers), tests/integration/conftest.py (``sshd``).
 """
 
@@ -12,6 +13,10 @@ import contextlib
 import json
 import os
 import random
+import re
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -376,3 +381,64 @@ def register_cluster_policy():
         policies.make_plugin_from_local_settings(pm, pol, {"task_instance_mutation_hook"})
     settings.task_instance_mutation_hook.is_noop = False
     return pm
+
+
+# ------------------------------------------------------------- a simulated SGLang server and an SSE client
+
+
+class SimServer:
+    """``python -m frontier.sim.launch_server --port 0 ARGS`` on 127.0.0.1, up and ready (its ``url``)."""
+
+    def __init__(self, *args: str, start_timeout_s: float = 15.0) -> None:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "frontier.sim.launch_server", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+        self.url = None
+        lines = []
+        deadline = time.time() + start_timeout_s
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            m = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
+            if m:
+                self.url = m.group(1)
+            if "fired up and ready to roll" in line:
+                return
+        self.proc.kill()
+        raise RuntimeError("server did not start:\n" + "".join(lines))
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=10)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+
+
+async def read_sse(session: Any, url: str, body: dict) -> tuple[list[dict], list[float], bool]:
+    """A plain SSE reader (aiohttp session): the JSON of every data line, their arrival times
+    (perf_counter), and whether ``[DONE]`` came."""
+    chunks, times, done = [], [], False
+    async with session.post(url, json=body) as resp:
+        assert resp.status == 200, await resp.text()
+        assert resp.headers["Content-Type"].startswith("text/event-stream")
+        async for raw in resp.content:
+            line = raw.decode().strip()
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                done = True
+                continue
+            chunks.append(json.loads(data))
+            times.append(time.perf_counter())
+    return chunks, times, done

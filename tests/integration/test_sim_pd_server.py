@@ -1,25 +1,18 @@
-"""A PD deployment served over real HTTP on 127.0.0.1: `frontier sim-server --deployment P+D`
+"""A PD deployment served over real HTTP on 127.0.0.1: the simulated server with `--deployment P+D`
 streams every request to completion, and each first token comes after the KV transfer."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import re
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import aiohttp
 
 from frontier.sim.cluster import Cluster
 from frontier.sim.config import parse_config
 from frontier.sim.perf_model import prefill_work
+from tests.support import SimServer, read_sse
 
-ROOT = Path(__file__).resolve().parents[2]
 SCALE = 1.0
 ARGS = [
     "--model-path", "meta-llama/Llama-3.1-8B-Instruct", "--hardware", "h100_sxm",
@@ -27,50 +20,12 @@ ARGS = [
 ]  # fmt: skip
 
 
-def _start() -> tuple[subprocess.Popen, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "frontier.cli", "sim-server", "--port", "0", *ARGS],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    url, lines, deadline = None, [], time.time() + 20
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        m = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
-        if m:
-            url = m.group(1)
-        if "fired up and ready to roll" in line and url:
-            return proc, url
-    proc.kill()
-    raise RuntimeError("server did not start:\n" + "".join(lines))
-
-
 async def _stream(s: aiohttp.ClientSession, url: str, isl: int, n: int) -> tuple[float, list[int], bool]:
     """TTFT (s) and the cumulative completion tokens of every chunk of one streamed request."""
     body = {"input_ids": list(range(isl)), "sampling_params": {"max_new_tokens": n}, "stream": True}
     t0 = time.perf_counter()
-    ttft, counts, done = None, [], False
-    async with s.post(url + "/generate", json=body) as resp:
-        assert resp.status == 200, await resp.text()
-        async for raw in resp.content:
-            line = raw.decode().strip()
-            if not line.startswith("data:"):
-                continue
-            data = line[5:].strip()
-            if data == "[DONE]":
-                done = True
-                continue
-            if ttft is None:
-                ttft = time.perf_counter() - t0
-            counts.append(json.loads(data)["meta_info"]["completion_tokens"])
-    return ttft, counts, done
+    chunks, times, done = await read_sse(s, url + "/generate", body)
+    return times[0] - t0, [c["meta_info"]["completion_tokens"] for c in chunks], done
 
 
 def test_pd_server_streams_every_request_with_first_token_after_the_transfer():
@@ -85,7 +40,8 @@ def test_pd_server_streams_every_request_with_first_token_after_the_transfer():
     # wall seconds before the decode server can have the KV: the prefill, then the transfer
     floor = (prefill + 0.8 * xfer) / SCALE
 
-    proc, url = _start()
+    server = SimServer(*ARGS, start_timeout_s=20)
+    url = server.url
     try:
 
         async def go():
@@ -107,9 +63,4 @@ def test_pd_server_streams_every_request_with_first_token_after_the_transfer():
             assert counts == sorted(counts) and counts[0] >= 1
             assert ttft > floor
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            assert proc.wait(timeout=10) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        assert server.stop() == 0

@@ -6,58 +6,18 @@ import asyncio
 import itertools
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import aiohttp
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class Server:
-    def __init__(self, *args: str) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "frontier.sim.launch_server", "--port", "0", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-            cwd=ROOT,
-        )
-        self.url = None
-        lines = []
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            m = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
-            if m:
-                self.url = m.group(1)
-            if "fired up and ready to roll" in line:
-                return
-        self.proc.kill()
-        raise RuntimeError("server did not start:\n" + "".join(lines))
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=10)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
+from tests.support import ROOT, SimServer, read_sse
 
 
 @pytest.fixture(scope="module")
 def server():
-    s = Server(
+    s = SimServer(
         "--model-path",
         "meta-llama/Llama-3.1-8B-Instruct",
         "--hardware",
@@ -78,30 +38,11 @@ def server():
         s.stop()
 
 
-async def _sse(session: aiohttp.ClientSession, url: str, body: dict) -> tuple[list[dict], list[float], bool]:
-    """A plain SSE reader: the JSON of every data line, their arrival times, and [DONE] seen."""
-    chunks, times, done = [], [], False
-    async with session.post(url, json=body) as resp:
-        assert resp.status == 200, await resp.text()
-        assert resp.headers["Content-Type"].startswith("text/event-stream")
-        async for raw in resp.content:
-            line = raw.decode().strip()
-            if not line.startswith("data:"):
-                continue
-            data = line[5:].strip()
-            if data == "[DONE]":
-                done = True
-                continue
-            chunks.append(json.loads(data))
-            times.append(time.perf_counter())
-    return chunks, times, done
-
-
 def test_native_generate_streams_cumulative_text_with_meta_info(server):
     async def go():
         async with aiohttp.ClientSession() as s:
             prompt = " ".join(f"w{i}" for i in range(300))
-            return await _sse(
+            return await read_sse(
                 s,
                 server.url + "/generate",
                 {
@@ -126,7 +67,7 @@ def test_native_generate_streams_cumulative_text_with_meta_info(server):
 
 def test_concurrent_streams_share_steps_and_openai_completions(server):
     async def one(s, n):
-        return await _sse(
+        return await read_sse(
             s,
             server.url + "/v1/completions",
             {
@@ -240,7 +181,7 @@ def test_server_info_lists_ignored_args_and_version(server):
 
 
 def test_pd_deployment_in_one_process_and_sigterm():
-    s = Server(
+    s = SimServer(
         "--model-path",
         "deepseek-ai/DeepSeek-R1",
         "--hardware",
@@ -256,7 +197,7 @@ def test_pd_deployment_in_one_process_and_sigterm():
             async with aiohttp.ClientSession() as sess:
                 async with sess.get(s.url + "/get_server_info") as r:
                     info = await r.json()
-                res = await _sse(
+                res = await read_sse(
                     sess,
                     s.url + "/generate",
                     {
