@@ -79,11 +79,9 @@ class Cluster:
         self.spec = spec
         self.params = spec.params or default_params()
         self.engines: list[Engine] = []
-        self.derived: dict[str, ServerDerived] = {}  # role -> SGLang's resolved settings
         for gi, g in enumerate(spec.topology.groups):
             # explicit SimSpec fields win, then the role's SGLang flags, then SGLang's derivations
             dv = spec.derived(g.role, g.shape)
-            self.derived.setdefault(g.role, dv)
             extra = {
                 "cuda_graph_max_bs": dv.cuda_graph_max_bs,
                 "spec": dv.spec,

@@ -23,6 +23,7 @@ from typing import Any
 
 from frontier.domain.catalog import PRECISIONS, UnknownName, get_hardware, get_model
 from frontier.domain.load import DEFAULT_LOAD
+from frontier.domain.tuning import ROLES
 from frontier.errors import FrontierError
 from frontier.sim import SIM_VERSION
 from frontier.sim.cluster import Cluster, SimSpec
@@ -32,13 +33,11 @@ from frontier.sim.topology import from_label
 from frontier.sim.virtual import closed_loop
 
 IN_COLUMNS = ("model", "hardware", "precision", "label", "isl", "osl", "concurrency")
-OPTIONAL_IN = (
-    "range_ratio",
-    "speculative",
-)  # empty or absent: DEFAULT_RANGE_RATIO (or the CLI's --random-range-ratio)
+# optional columns; empty or absent: range_ratio DEFAULT_RANGE_RATIO (or the CLI's
+# --random-range-ratio), speculative none
+OPTIONAL_IN = ("range_ratio", "speculative")
 # the load generator's and bench_serving-style default: lengths uniform in [int(0.8 L), L]
 DEFAULT_RANGE_RATIO = DEFAULT_LOAD.range_ratio
-ROLES = ("single", "prefill", "decode")
 OUT_EXTRA = (
     "ttft_ms",
     "tpot_ms",
