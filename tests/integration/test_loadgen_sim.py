@@ -56,11 +56,22 @@ def test_point_against_the_sim(sim_url, backend):
     assert s["completed"] == 12 and s["failed"] == 0, r.error
     # exact ISL/OSL as the server counts them (fake tokenizer on both sides, ignore_eos)
     assert s["total_input_tokens"] == 12 * 256 and s["total_output_tokens"] == 12 * 32
-    assert all(row["output_tokens"] == 32 and len(row["itl_ms"]) == 31 for row in r.requests)
+    assert all(row["output_tokens"] == 32 for row in r.requests)
+    # The server sends one event per decode step, but when a stream falls behind its engine (a loaded
+    # CI machine) it sends the tokens due so far in one event, as SGLang does. The native backend
+    # reports completion_tokens per event, so the client spreads such a gap over its tokens and keeps
+    # 31 gaps; the OpenAI backends count one gap per event, as bench_serving does.
+    for row in r.requests:
+        if backend == "sglang":
+            assert len(row["itl_ms"]) == 31
+        else:
+            assert 1 <= len(row["itl_ms"]) <= 31
     assert 0 < s["median_ttft_ms"] and 0 < s["median_tpot_ms"] and s["concurrency"] <= 4.0 + 1e-9
-    # TPOT from e2e equals the mean of each request's ITL gaps (one token per event)
-    row = r.requests[-1]
-    assert row["tpot_ms"] == pytest.approx(sum(row["itl_ms"]) / 31, rel=0.05)
+    # TPOT is (e2e - TTFT) / 31: the 31 gaps between tokens, coalesced or not, plus the end of the stream
+    # (usage chunk and [DONE]) after the last token, which is never negative and only milliseconds long
+    for row in r.requests:
+        tail_ms = row["tpot_ms"] * 31 - sum(row["itl_ms"])
+        assert -1e-6 <= tail_ms < max(50.0, 0.05 * sum(row["itl_ms"])), (tail_ms, row["itl_ms"])
 
 
 def test_ladder_against_the_sim(sim_url):
