@@ -23,8 +23,9 @@ LAYERS = ("staging", "intermediate", "marts", "audits")
 PYTHON_MODELS = {"marts/regression_steps": "frontier.analysis.regress:regressions"}
 
 _PARAM_RE = re.compile(r"(?<![$\w])\$([A-Za-z_][A-Za-z0-9_]*)")
-_COMMENT_RE = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
-_STRING_RE = re.compile(r"'(?:[^']|'')*'")
+# string literals and comments in one left-to-right pass, so a "--" inside a literal is not a comment
+# and a quote inside a comment does not open a literal
+_LITERAL_OR_COMMENT_RE = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.DOTALL)
 
 
 def sql_dir() -> Path:
@@ -103,7 +104,7 @@ def model_sql(name: str) -> str:
 
 def params_of(sql: str) -> list[str]:
     """Named ``$parameters`` used by a SQL text (comments and string literals ignored)."""
-    text = _STRING_RE.sub("''", _COMMENT_RE.sub(" ", sql))
+    text = _LITERAL_OR_COMMENT_RE.sub(lambda m: "''" if m.group(0)[0] == "'" else " ", sql)
     return sorted(set(_PARAM_RE.findall(text)))
 
 
@@ -114,11 +115,10 @@ def with_null_params(sql: str) -> str:
     the model files' own text is rewritten (never user input); comments are dropped and string
     literals are left alone.
     """
-    text = _COMMENT_RE.sub(" ", sql)
     out, pos = [], 0
-    for m in _STRING_RE.finditer(text):
-        out.append(_PARAM_RE.sub("NULL", text[pos : m.start()]))
-        out.append(m.group(0))
+    for m in _LITERAL_OR_COMMENT_RE.finditer(sql):
+        out.append(_PARAM_RE.sub("NULL", sql[pos : m.start()]))
+        out.append(m.group(0) if m.group(0)[0] == "'" else " ")
         pos = m.end()
-    out.append(_PARAM_RE.sub("NULL", text[pos:]))
+    out.append(_PARAM_RE.sub("NULL", sql[pos:]))
     return "".join(out)

@@ -12,23 +12,39 @@
 -- step). (HBM_BW / active bytes per token bounds one sequence, not a batch: batching reuses a
 -- weight read for many sequences, so it cannot bound tok_s_gpu.) Points whose model or hardware
 -- is not in the catalog are not checked. $run_id: NULL = all runs.
+-- A simulated server run with `--time-scale F` (spec `sim.time_scale`) plays F times faster than the
+-- hardware it models, so its points are checked against F times the bounds (`time_scale` column:
+-- the factor read from the deployment's launch command, 1 when it has none).
 WITH
 params AS (
     SELECT
         coalesce(CAST($compute_factor AS DOUBLE), 1.5) AS compute_factor,
         coalesce(CAST($bandwidth_factor AS DOUBLE), 4.0) AS bandwidth_factor
 ),
+time_scales AS (
+    SELECT
+        run_id, model, hardware, precision, scenario, label,
+        max(coalesce(
+            try_cast(regexp_extract(commands_json, '"--time-scale",\s*"([^"]+)"', 1) AS DOUBLE), 1.0
+        )) AS time_scale
+    FROM deployments
+    GROUP BY ALL
+),
 checked AS (
     SELECT
         p.run_id, p.model, p.hardware, p.precision, p.scenario, p.label, p.gpus, p.max_concurrency,
-        p.tok_s_gpu, p.tok_s_user,
+        p.tok_s_gpu, p.tok_s_user, coalesce(t.time_scale, 1.0) AS time_scale,
         (CASE WHEN p.precision IN ('fp8', 'fp4') THEN h.fp8_tflops ELSE h.bf16_tflops END) * 1e12
-            / (2.0 * m.active_params_b * 1e9) * (SELECT compute_factor FROM params) AS max_tok_s_gpu,
+            / (2.0 * m.active_params_b * 1e9) * (SELECT compute_factor FROM params)
+            * coalesce(t.time_scale, 1.0) AS max_tok_s_gpu,
         p.gpus * h.hbm_bw_tbs * 1e12 / m.active_weight_bytes
-            * (SELECT bandwidth_factor FROM params) AS max_tok_s_user
+            * (SELECT bandwidth_factor FROM params) * coalesce(t.time_scale, 1.0) AS max_tok_s_user
     FROM int_point_metrics p
     JOIN hardware h USING (hardware)
     JOIN models m ON m.model = p.model AND m.precision = p.precision
+    LEFT JOIN time_scales t
+        ON t.run_id = p.run_id AND t.model = p.model AND t.hardware = p.hardware
+       AND t.precision = p.precision AND t.scenario = p.scenario AND t.label = p.label
     WHERE ($run_id IS NULL OR p.run_id = $run_id)
       AND p.status = 'ok'
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -119,3 +120,19 @@ def test_failed_requests_and_failed_points_are_not_flagged(clean):
 def test_physical_bound_factor_is_a_parameter(clean):
     con = connect(clean.root)
     assert len(run_model(con, "physical_bound", compute_factor=0.001)) == 2
+
+
+@pytest.mark.parametrize("time_scale, flagged", [(None, True), (4, False), (1.25, True)])
+def test_physical_bound_reads_a_simulated_servers_time_scale(clean, time_scale, flagged):
+    """A sim server run with --time-scale F plays F x faster than its hardware: its bounds are F x."""
+    from frontier.planning.sglang_args import build_sim_command
+
+    cmd = build_sim_command("TP8", M, H, "fp8", time_scale=time_scale)
+    dep = {"label": "TP8", "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k", "gpus": 8}
+    clean.write("deployments", [{**dep, "commands_json": json.dumps([cmd])}], run_id="sim", run_date=D1)
+    # 250,000 tok/s/GPU: above the 184,838 bound, below 4 x it, above 1.25 x it
+    clean.write("points", [pt(mc=16, tok_s_gpu=250_000.0)], run_id="sim", run_date=D1)
+    found = run_model(connect(clean.root), "physical_bound", run_id="sim")
+    assert len(found) == int(flagged)
+    if flagged:
+        assert found.iloc[0].time_scale == float(time_scale or 1.0)

@@ -299,3 +299,20 @@ def test_check_keeps_a_live_writers_temp_file_and_removes_a_dead_ones(tmp_path):
         assert live.exists() and not dead.exists()
         assert report.removed_temp == [dead]
     assert wh.check().removed_temp == [live]  # once the writer is gone, its leftover goes too
+
+
+def test_sql_parameters_skip_literals_and_comments_in_one_pass():
+    """A "--" inside a string literal is not a comment; a quote inside a comment opens no literal."""
+    import duckdb
+
+    from frontier.warehouse.sqlfiles import params_of, with_null_params
+
+    sql = (
+        'SELECT regexp_extract(x, \'"--time-scale", "([^"]+)"\', 1) AS t, \'$not_a_param\' AS s\n'
+        "-- it's a comment with $nor_this\n"
+        "FROM (SELECT '\"--time-scale\", \"4\"' AS x) WHERE $run_id IS NULL OR $run_id = 'r'"
+    )
+    assert params_of(sql) == ["run_id"]
+    nulled = with_null_params(sql)
+    assert "'$not_a_param'" in nulled and "$run_id" not in nulled and "nor_this" not in nulled
+    assert duckdb.sql(nulled).fetchall() == [("4", "$not_a_param")]
