@@ -121,19 +121,30 @@ def _cmd_plan(args) -> int:
     for e in misfits:
         print(f"cannot fit: {e}")
     if getattr(args, "argv", False):
+        from frontier.common.redact import redact_obj
+
         seen: set[str] = set()
         for i in items:
             lp = i.launch
-            key = json.dumps([s["argv"] for s in lp["servers"]])
+            key = json.dumps([[s["argv"], s.get("env")] for s in lp["servers"]], sort_keys=True)
             if key in seen:
                 continue
             seen.add(key)
             print(f"\n# {i.display_label} on {i.hardware} ({i.precision})")
-            for s in i.servers:
-                print(f"[{s['role']} rank {s['node_rank']}] " + " ".join(s["argv"]))
-            if i.router:
-                print("[router] " + " ".join(i.router["argv"]))
+            shown = redact_obj(lp)  # the launch plan's own servers carry their environment
+            for s in shown["servers"]:
+                print(f"[{s['role']} rank {s['node_rank']}] " + _command_line(s))
+            if shown.get("router"):
+                print("[router] " + _command_line(shown["router"]))
     return 0
+
+
+def _command_line(proc: dict) -> str:
+    """A launch plan process as a shell line: its environment (``KEY=value``, sorted) then its argv."""
+    import shlex
+
+    env = [f"{k}={shlex.quote(str(v))}" for k, v in sorted((proc.get("env") or {}).items())]
+    return " ".join([*env, *proc["argv"]])
 
 
 def _num(value, fmt: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DeepEPMode = Literal["normal", "low_latency", "auto"]
 Speculative = Literal["none", "mtp"]
@@ -97,9 +97,40 @@ class MTPSettings(BaseModel):
     accept_len: float | None = Field(
         default=None,
         ge=1.0,
-        description="simulated engines only: mean tokens accepted per verify step (default: the public"
-        " figure for the model and steps, frontier.sim.specdec); not an SGLang flag",
+        description="mean tokens accepted per verify step, the bonus token included (1 to steps + 1). The"
+        " simulator and predictions use it (default: the public figure for the model and steps,"
+        " frontier.sim.specdec); engine sglang pins it with SGLang's simulated acceptance"
+        " (SGLANG_SIMULATE_ACC_LEN in the servers' environment), as InferenceX does with its golden"
+        " acceptance lengths, so measurement and prediction accept alike",
     )
+
+    @model_validator(mode="after")
+    def _accept_len_fits_the_chain(self) -> MTPSettings:
+        # SGLang accepts at most one draft chain of `steps` tokens plus the bonus token
+        # (speculative/spec_utils.py generate_simulated_accept_index: width spec_steps + 1)
+        if self.accept_len is not None and self.accept_len > self.steps + 1:
+            raise ValueError(
+                f"accept_len {self.accept_len:g} is more than steps + 1 = {self.steps + 1} (the draft chain"
+                f" plus the bonus token); lower accept_len or raise steps"
+            )
+        return self
+
+    def env(self) -> dict[str, str]:
+        """The SGLang server environment that pins :attr:`accept_len` (none when it is unset).
+
+        SGLang's benchmark knobs (``srt/environ.py``): ``SGLANG_SIMULATE_ACC_LEN`` accepted tokens per
+        verify step on average, ``match-expected``: each step accepts its floor or its ceiling so the mean
+        matches, and
+        ``real-draft-token`` keeps the draft's own tokens (the output stays the model's); the settings
+        InferenceX's ``golden_al_distribution/README.md`` gives for SGLang.
+        """
+        if self.accept_len is None:
+            return {}
+        return {
+            "SGLANG_SIMULATE_ACC_LEN": repr(float(self.accept_len)),
+            "SGLANG_SIMULATE_ACC_METHOD": "match-expected",
+            "SGLANG_SIMULATE_ACC_TOKEN_MODE": "real-draft-token",
+        }
 
     def flags(self) -> list[str]:
         return [

@@ -252,7 +252,8 @@ def build_launch_plan(
     ``options.recipes`` is off), then ``options.mem_fraction_static`` / ``moe_a2a_backend``,
     ``options.tuning``, ``tuning`` (the matrix entry's), each role section winning over its
     common fields; then ``speculative`` (``"mtp"``: ``mtp``'s flags, default
-    :class:`MTPSettings`) and the free ``extra_args``.
+    :class:`MTPSettings`, and with ``mtp.accept_len`` its ``SGLANG_SIMULATE_ACC_*`` environment)
+    and the free ``extra_args``. ``options.env`` wins over any environment set here.
 
     Raises :class:`UnsupportedLabel` when SGLang cannot express the label for this model, and
     :class:`FrontierError` for an unknown model/hardware/precision or too few ``nodes``.
@@ -291,6 +292,8 @@ def build_launch_plan(
             f"(num_nextn_predict_layers); use speculative none"
         )
     spec_flags = (mtp or MTPSettings()).flags() if spec_tag == "mtp" else []
+    # a pinned acceptance length reaches every server that runs the draft (SGLang's simulated acceptance)
+    spec_env = (mtp or MTPSettings()).env() if spec_tag == "mtp" else {}
     shorthand = ServerTuning(
         mem_fraction_static=opts.mem_fraction_static, moe_a2a_backend=opts.moe_a2a_backend
     )
@@ -393,7 +396,7 @@ def build_launch_plan(
                     url=url,
                     base_gpu_id=slot.base_gpu_id,
                     bootstrap_port=boot,
-                    env={**resolved[i].env, **opts.env},
+                    env={**resolved[i].env, **spec_env, **opts.env},
                 )
             )
 

@@ -73,3 +73,25 @@ def test_cli_bad_spec_exits_nonzero_with_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
     assert "matrix[0]" in err and "needs a MoE model" in err
+
+
+def test_cli_plan_argv_shows_each_servers_environment(tmp_path, capsys):
+    """`frontier plan --argv` prints a shell line per server: its environment, then its argv."""
+    spec = {
+        "name": "env", "engine": "sglang", "scenarios": ["1k1k"], "concurrencies": [4],
+        "matrix": [{
+            "model": "deepseek-ai/DeepSeek-R1", "hardware": "h200_sxm", "precision": "fp8", "labels": ["DEP8"],
+            "speculative": ["none", "mtp"], "mtp": {"steps": 3, "accept_len": 2.4},
+        }],
+    }  # fmt: skip
+    path = tmp_path / "env.yaml"
+    path.write_text(json.dumps(spec))
+    assert main(["plan", str(path), "--argv"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("[single rank 0] ")]
+    plain, mtp = lines
+    assert plain.startswith("[single rank 0] python3 -m sglang.launch_server ")
+    assert mtp.startswith(
+        "[single rank 0] SGLANG_SIMULATE_ACC_LEN=2.4 SGLANG_SIMULATE_ACC_METHOD=match-expected "
+        "SGLANG_SIMULATE_ACC_TOKEN_MODE="
+    )
+    assert " python3 -m sglang.launch_server " in mtp and "--speculative-num-steps 3" in mtp

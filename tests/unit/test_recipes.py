@@ -197,3 +197,32 @@ def test_fit_warnings_name_labels_that_cannot_hold_the_model():
         check_fit(
             "SEP4+1xDEP8", R1, "h200_sxm", "fp8", isl=1024, osl=1024, mem_fraction_static={"prefill": 0.8}
         )
+
+
+def test_mtp_accept_len_pins_sglangs_simulated_acceptance_on_every_draft_server():
+    """spec mtp.accept_len -> SGLANG_SIMULATE_ACC_* on each MTP server (InferenceX's golden-AL settings)."""
+    items = plan(
+        parse_spec(
+            _spec(labels=["TEP8+1xDEP8"], speculative=["none", "mtp"], mtp={"steps": 3, "accept_len": 2.4})
+        )
+    )
+    plain, mtp = (i.launch_plan() for i in items)
+    assert {s.role for s in mtp.servers} == {"prefill", "decode"}
+    for s in mtp.servers:
+        assert s.env["SGLANG_SIMULATE_ACC_LEN"] == "2.4"
+        assert s.env["SGLANG_SIMULATE_ACC_METHOD"] == "match-expected"
+        assert s.env["SGLANG_SIMULATE_ACC_TOKEN_MODE"] == "real-draft-token"
+    assert not any(k.startswith("SGLANG_SIMULATE") for s in plain.servers for k in s.env)
+    # unset: SGLang's real acceptance, no environment
+    unpinned = _servers("DEP8", speculative="mtp", mtp=MTPSettings(steps=3))
+    assert not any(k.startswith("SGLANG_SIMULATE") for s in unpinned for k in s.env)
+    # the launch options' own environment wins
+    opts = LaunchOptions(env={"SGLANG_SIMULATE_ACC_LEN": "3.0"})
+    pinned = _servers("DEP8", speculative="mtp", mtp=MTPSettings(steps=3, accept_len=2.4), options=opts)
+    assert pinned[0].env["SGLANG_SIMULATE_ACC_LEN"] == "3.0"
+
+
+def test_mtp_accept_len_above_the_draft_chain_is_refused_by_name():
+    with pytest.raises(SpecError, match=r"accept_len 3.5 is more than steps \+ 1 = 3.*raise steps"):
+        parse_spec(_spec(speculative=["mtp"], mtp={"steps": 2, "accept_len": 3.5}))
+    assert MTPSettings(steps=2, accept_len=3.0).env()["SGLANG_SIMULATE_ACC_LEN"] == "3.0"
