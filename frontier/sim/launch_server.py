@@ -12,8 +12,10 @@ failure and exits 1 before the port opens; ``--fault-slow-start T`` opens the po
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
+from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -70,10 +72,34 @@ async def serve(cfg: SimConfig) -> None:
         await runner.cleanup()
 
 
+def with_simulated_acceptance(argv: list[str], environ: Mapping[str, str]) -> list[str]:
+    """``argv`` plus ``--speculative-accept-len`` from SGLang's ``SGLANG_SIMULATE_ACC_LEN``.
+
+    Real SGLang pins its speculative acceptance length with that environment variable (a benchmark
+    knob; negative or unset: off), so the simulated server started with the same environment
+    accepts alike. An explicit ``--speculative-accept-len`` wins; without speculative flags the
+    variable is ignored, as SGLang ignores it.
+    """
+    raw = environ.get("SGLANG_SIMULATE_ACC_LEN", "").strip()
+    if not raw or "--speculative-algorithm" not in argv:
+        return argv
+    if any(a == "--speculative-accept-len" or a.startswith("--speculative-accept-len=") for a in argv):
+        return argv
+    try:
+        value = float(raw)
+    except ValueError:
+        raise FrontierError(
+            f"SGLANG_SIMULATE_ACC_LEN={raw!r}: not a number; set the mean tokens accepted per verify step"
+            " (e.g. 2.4) or unset it"
+        ) from None
+    return argv if value <= 0 else [*argv, "--speculative-accept-len", repr(value)]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse SGLang-style flags and serve until SIGTERM; returns the exit code."""
     try:
-        cfg = parse_config(list(sys.argv[1:] if argv is None else argv))
+        args = list(sys.argv[1:] if argv is None else argv)
+        cfg = parse_config(with_simulated_acceptance(args, os.environ))
     except FrontierError as e:
         print(f"error: {e}", file=sys.stderr, flush=True)
         return 1

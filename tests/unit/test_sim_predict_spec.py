@@ -331,7 +331,7 @@ def test_engine_predict_items_run_the_flags_engine_sglang_would():
     assert by["TP8 MTP"]["tok_s_user"] > by["TP8"]["tok_s_user"]  # the MTP twin differs now
 
 
-def test_a_spec_sets_the_simulated_acceptance_length_real_sglang_never_sees():
+def test_a_spec_sets_the_acceptance_length_as_a_sim_flag_and_as_sglangs_environment():
     from frontier.planning.engines import item_server_flags
     from frontier.sim.config import parse_config
 
@@ -347,7 +347,8 @@ def test_a_spec_sets_the_simulated_acceptance_length_real_sglang_never_sees():
         ],
     }  # fmt: skip
     real = plan(parse_spec({**d, "engine": "sglang"}))[0]
-    assert "--speculative-accept-len" not in " ".join(real.launch["servers"][0]["argv"])
+    assert "--speculative-accept-len" not in " ".join(real.launch["servers"][0]["argv"])  # not an SGLang flag
+    assert real.launch["servers"][0]["env"]["SGLANG_SIMULATE_ACC_LEN"] == "1.4"  # its benchmark knob
     pred = parse_spec({**d, "engine": "predict"})
     assert item_server_flags(plan(pred)[0], pred)["single"][-2:] == ("--speculative-accept-len", "1.4")
     sim = plan(parse_spec({**d, "engine": "sim"}))[0]
@@ -356,3 +357,40 @@ def test_a_spec_sets_the_simulated_acceptance_length_real_sglang_never_sees():
     assert cfg.spec.derived("single", cfg.spec.topology.groups[0].shape).spec.accept_len == 1.4
     with pytest.raises(SpecError, match="accept_len"):
         parse_spec({**d, "matrix": [{**d["matrix"][0], "mtp": {"accept_len": 0.5}}]})
+
+
+def test_sim_server_takes_sglangs_simulated_acceptance_from_its_environment():
+    """A real SGLang MTP command with its SGLANG_SIMULATE_ACC_LEN environment, run by the simulated
+    server, accepts the same mean length; an explicit flag wins; a bad value is named."""
+    from frontier.errors import FrontierError
+    from frontier.sim.config import parse_config
+    from frontier.sim.launch_server import with_simulated_acceptance
+
+    d = {
+        "name": "env", "engine": "sglang", "scenarios": ["1k1k"], "concurrencies": [4],
+        "matrix": [{
+            "model": R1, "hardware": "b200_sxm", "precision": "fp8", "labels": ["TP8"],
+            "speculative": ["mtp"], "mtp": {"accept_len": 1.4},
+        }],
+    }  # fmt: skip
+    server = plan(parse_spec(d))[0].launch["servers"][0]
+    argv = server["argv"][server["argv"].index("--model-path") :] + [
+        "--hardware",
+        "b200_sxm",
+        "--precision",
+        "fp8",
+    ]
+
+    def accept_len(args):
+        cfg = parse_config(args)
+        return cfg.spec.derived("single", cfg.spec.topology.groups[0].shape).spec.accept_len
+
+    assert accept_len(with_simulated_acceptance(argv, server["env"])) == 1.4
+    assert accept_len(with_simulated_acceptance(argv, {})) != 1.4  # the public default
+    explicit = [*argv, "--speculative-accept-len", "1.9"]
+    assert accept_len(with_simulated_acceptance(explicit, server["env"])) == 1.9
+    assert with_simulated_acceptance(argv, {"SGLANG_SIMULATE_ACC_LEN": "-1"}) == argv  # SGLang's "off"
+    no_mtp = [a for a in argv if not a.startswith("--speculative")]
+    assert with_simulated_acceptance(no_mtp, server["env"]) == no_mtp
+    with pytest.raises(FrontierError, match="SGLANG_SIMULATE_ACC_LEN='fast': not a number"):
+        with_simulated_acceptance(argv, {"SGLANG_SIMULATE_ACC_LEN": "fast"})
