@@ -119,10 +119,9 @@ class MTPSettings(BaseModel):
         """The SGLang server environment that pins :attr:`accept_len` (none when it is unset).
 
         SGLang's benchmark knobs (``srt/environ.py``): ``SGLANG_SIMULATE_ACC_LEN`` accepted tokens per
-        verify step on average, ``match-expected``: each step accepts its floor or its ceiling so the mean
-        matches, and
-        ``real-draft-token`` keeps the draft's own tokens (the output stays the model's); the settings
-        InferenceX's ``golden_al_distribution/README.md`` gives for SGLang.
+        verify step on average; ``match-expected``: each step accepts its floor or its ceiling so the
+        mean matches; ``real-draft-token``: the draft's own tokens are kept (the output stays the
+        model's). The settings InferenceX's ``golden_al_distribution/README.md`` gives for SGLang.
         """
         if self.accept_len is None:
             return {}

@@ -14,7 +14,8 @@
 -- is not in the catalog are not checked. $run_id: NULL = all runs.
 -- A simulated server run with `--time-scale F` (spec `sim.time_scale`) plays F times faster than the
 -- hardware it models, so its points are checked against F times the bounds (`time_scale` column:
--- the factor read from the deployment's launch command, 1 when it has none).
+-- the factor read from the deployment's launch command, `--time-scale F` or `--time-scale=F`; 1
+-- when it has none).
 WITH
 params AS (
     SELECT
@@ -25,7 +26,7 @@ time_scales AS (
     SELECT
         run_id, model, hardware, precision, scenario, label,
         max(coalesce(
-            try_cast(regexp_extract(commands_json, '"--time-scale",\s*"([^"]+)"', 1) AS DOUBLE), 1.0
+            try_cast(regexp_extract(commands_json, '"--time-scale(?:",\s*"|=)([^"]+)"', 1) AS DOUBLE), 1.0
         )) AS time_scale
     FROM deployments
     GROUP BY ALL

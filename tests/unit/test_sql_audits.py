@@ -136,3 +136,11 @@ def test_physical_bound_reads_a_simulated_servers_time_scale(clean, time_scale, 
     assert len(found) == int(flagged)
     if flagged:
         assert found.iloc[0].time_scale == float(time_scale or 1.0)
+
+
+def test_physical_bound_reads_the_equals_form_of_the_time_scale(clean):
+    dep = {"label": "TP8", "model": M, "hardware": H, "precision": "fp8", "scenario": "1k1k", "gpus": 8}
+    cmd = ["python3", "-m", "frontier.sim.launch_server", "--time-scale=4"]  # as free server_args write it
+    clean.write("deployments", [{**dep, "commands_json": json.dumps([cmd])}], run_id="sim", run_date=D1)
+    clean.write("points", [pt(mc=16, tok_s_gpu=250_000.0)], run_id="sim", run_date=D1)
+    assert run_model(connect(clean.root), "physical_bound", run_id="sim").empty
