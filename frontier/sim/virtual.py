@@ -142,6 +142,7 @@ def closed_loop(
     seed: int = 0,
     range_ratio: float = 1.0,
     warmup_mode: str = "gate",
+    driver: VirtualDriver | None = None,
 ) -> list[SimRequest]:
     """Run ``warmup + num_prompts`` requests at max concurrency C; returns every request.
 
@@ -158,6 +159,9 @@ def closed_loop(
     InferenceX) waits for every warm-up request to finish, so the measured run starts on an
     idle server with C prompts at once (a simulated server keeps no state across that pause,
     so the warm-up is not simulated).
+
+    ``driver``: the :class:`VirtualDriver` over ``cluster`` to run on (one a caller observes, e.g. a
+    test reading its clock); by default a new one.
     """
     if warmup_mode not in ("gate", "gather"):
         raise ValueError(f"warmup_mode must be gate or gather, got {warmup_mode!r}")
@@ -165,7 +169,7 @@ def closed_loop(
         warmup = 0
     import random
 
-    drv = VirtualDriver(cluster)
+    drv = driver if driver is not None else VirtualDriver(cluster)
     total = warmup + num_prompts
     rng = random.Random(seed)
 

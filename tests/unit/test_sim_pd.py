@@ -71,22 +71,10 @@ class Watch:
 
 
 def _run(cluster: Cluster, isl: int, osl: int, c: int, n: int) -> tuple[list[SimRequest], Watch]:
+    """n requests of exactly isl / osl tokens at concurrency c, on a driver the Watch reads the clock of."""
     w = Watch(cluster)
-    reqs = [SimRequest(i, isl, osl) for i in range(n)]
-    drv = VirtualDriver(cluster)
-    w.driver = drv
-    nxt = [0]
-
-    def send(t: float) -> None:
-        if nxt[0] < n:
-            drv.submit(reqs[nxt[0]], t)
-            nxt[0] += 1
-
-    drv.on_done = lambda r, t: send(t)
-    for _ in range(c):
-        send(0.0)
-    drv.run()
-    return reqs, w
+    w.driver = VirtualDriver(cluster)
+    return closed_loop(cluster, isl, osl, c, n, driver=w.driver), w
 
 
 def test_decode_pressure_shows_as_ttft_with_tpot_nearly_flat():
